@@ -1,0 +1,6 @@
+// The MQTT packet codec: pure functions over Buffers, no I/O.
+export * from './types.js';
+export * from './reason-codes.js';
+export { ProtocolError } from './errors.js';
+export { Decoder, decode, type DecoderOptions } from './decoder.js';
+export { encode, encodePublish, strlen } from './encoder.js';
