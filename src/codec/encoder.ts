@@ -3,7 +3,7 @@
 // left out when encoding for 3.1 or 3.1.1.
 
 import type { FastBuffer } from './fast-buffer.js';
-import { MAX_VARINT, PROPERTY_DEFS } from './properties.js';
+import { MAX_VARINT, PROPERTY_BY_KEY, type PropertyDef } from './properties.js';
 import {
   PACKET_TYPE_CODES,
   type AckPacket,
@@ -12,6 +12,7 @@ import {
   type Properties,
   type ProtocolVersion,
   type PublishPacket,
+  type UserProperty,
 } from './types.js';
 
 /** A cursor writing into a buffer sized in advance. */
@@ -80,13 +81,26 @@ export function varintSize(v: number): number {
 
 // ---- properties ----------------------------------------------------------------------------
 
-/** Size of a property block's content (without its length prefix). */
-export function propertiesSize(props: Properties | undefined): number {
-  if (props === undefined) return 0;
+/** A property block measured for writing: content size, size with its prefix, and entries. */
+interface Block {
+  size: number;
+  total: number;
+  /** Present properties in ascending identifier order, the order they are written in. */
+  defs: PropertyDef[];
+}
+
+const EMPTY_BLOCK: Block = { size: 0, total: 1, defs: [] };
+
+/** Measures a property block, visiting only the keys present (usually a handful). */
+function propertyBlock(props: Properties | undefined): Block {
+  if (props === undefined) return EMPTY_BLOCK;
+  const defs: PropertyDef[] = [];
   let size = 0;
-  for (const def of PROPERTY_DEFS) {
-    const v = props[def.key];
+  for (const key in props) {
+    const v = props[key as keyof Properties];
     if (v === undefined) continue;
+    const def = PROPERTY_BY_KEY[key as keyof Properties];
+    if (def === undefined) throw new TypeError(`unknown property ${key}`);
     switch (def.kind) {
       case 'byte':
       case 'bool':
@@ -99,7 +113,8 @@ export function propertiesSize(props: Properties | undefined): number {
         size += 5;
         break;
       case 'varint':
-        if (def.key === 'subscriptionIdentifier') size += 1 + varintSize(v as number);
+        if (typeof v === 'number') size += 1 + varintSize(v);
+        else for (const id of v as number[]) size += 1 + varintSize(id);
         break;
       case 'string':
         size += 3 + strlen(v as string);
@@ -108,23 +123,24 @@ export function propertiesSize(props: Properties | undefined): number {
         size += 3 + (v as Buffer).length;
         break;
       case 'pair':
-        for (const [k, val] of v as Properties['userProperties'] & object) size += 5 + strlen(k) + strlen(val);
+        for (const [k, val] of v as UserProperty[]) size += 5 + strlen(k) + strlen(val);
         break;
     }
+    // Insertion by identifier keeps the wire order canonical whatever the key order.
+    let i = defs.length;
+    defs.push(def);
+    while (i > 0 && defs[i - 1]!.id > def.id) {
+      defs[i] = defs[i - 1]!;
+      defs[--i] = def;
+    }
   }
-  // PUBLISH carries one Subscription Identifier per matching subscription.
-  if (props.subscriptionIdentifiers) {
-    for (const id of props.subscriptionIdentifiers) size += 1 + varintSize(id);
-  }
-  return size;
+  return defs.length === 0 ? EMPTY_BLOCK : { size, total: varintSize(size) + size, defs };
 }
 
-function writeProperties(w: Writer, props: Properties | undefined, size: number): void {
-  w.varint(size);
-  if (props === undefined || size === 0) return;
-  for (const def of PROPERTY_DEFS) {
-    const v = props[def.key];
-    if (v === undefined && def.id !== 0x0b) continue;
+function writeProperties(w: Writer, props: Properties | undefined, block: Block): void {
+  w.varint(block.size);
+  for (const def of block.defs) {
+    const v = props![def.key]!;
     switch (def.kind) {
       case 'byte':
         w.u8(def.id);
@@ -143,11 +159,7 @@ function writeProperties(w: Writer, props: Properties | undefined, size: number)
         w.u32(v as number);
         break;
       case 'varint':
-        if (props.subscriptionIdentifier !== undefined) {
-          w.u8(0x0b);
-          w.varint(props.subscriptionIdentifier);
-        }
-        for (const id of props.subscriptionIdentifiers ?? []) {
+        for (const id of typeof v === 'number' ? [v] : (v as number[])) {
           w.u8(0x0b);
           w.varint(id);
         }
@@ -161,7 +173,7 @@ function writeProperties(w: Writer, props: Properties | undefined, size: number)
         w.binary(v as Buffer);
         break;
       case 'pair':
-        for (const [k, val] of v as NonNullable<Properties['userProperties']>) {
+        for (const [k, val] of v as UserProperty[]) {
           w.u8(0x26);
           w.string(k, strlen(k));
           w.string(val, strlen(val));
@@ -171,23 +183,11 @@ function writeProperties(w: Writer, props: Properties | undefined, size: number)
   }
 }
 
-/** Bytes a property block takes on the wire: its length prefix and content. */
-function propertyBlock(props: Properties | undefined): { size: number; total: number } {
-  const size = propertiesSize(props);
-  return { size, total: varintSize(size) + size };
-}
-
 function start(type: number, flags: number, remaining: number): Writer {
   const w = new Writer(Buffer.allocUnsafe(1 + varintSize(remaining) + remaining));
   w.u8((type << 4) | flags);
   w.varint(remaining);
   return w;
-}
-
-function hasProperties(props: Properties | undefined): boolean {
-  if (props === undefined) return false;
-  for (const key in props) if ((props as Record<string, unknown>)[key] !== undefined) return true;
-  return false;
 }
 
 // ---- packets -------------------------------------------------------------------------------
@@ -205,7 +205,7 @@ export function encode(packet: Packet, version: ProtocolVersion): Buffer {
       const w = start(2, 0, 2 + (props?.total ?? 0));
       w.u8(packet.sessionPresent && version !== 3 ? 1 : 0);
       w.u8(packet.reasonCode);
-      if (props) writeProperties(w, packet.properties, props.size);
+      if (props) writeProperties(w, packet.properties, props);
       return w.buf;
     }
     case 'puback':
@@ -220,7 +220,7 @@ export function encode(packet: Packet, version: ProtocolVersion): Buffer {
       for (const len of lens) remaining += 3 + len;
       const w = start(8, 0x02, remaining);
       w.u16(packet.packetId);
-      if (props) writeProperties(w, packet.properties, props.size);
+      if (props) writeProperties(w, packet.properties, props);
       packet.subscriptions.forEach((s, i) => {
         w.string(s.topicFilter, lens[i]!);
         let options: number = s.qos;
@@ -239,7 +239,7 @@ export function encode(packet: Packet, version: ProtocolVersion): Buffer {
       const codes = packet.type === 'suback' || v5 ? (packet.reasonCodes ?? []) : [];
       const w = start(PACKET_TYPE_CODES[packet.type], 0, 2 + (props?.total ?? 0) + codes.length);
       w.u16(packet.packetId);
-      if (props) writeProperties(w, packet.properties, props.size);
+      if (props) writeProperties(w, packet.properties, props);
       for (const c of codes) w.u8(c);
       return w.buf;
     }
@@ -249,7 +249,7 @@ export function encode(packet: Packet, version: ProtocolVersion): Buffer {
       const remaining = lens.reduce((sum, len) => sum + 2 + len, 2 + (props?.total ?? 0));
       const w = start(10, 0x02, remaining);
       w.u16(packet.packetId);
-      if (props) writeProperties(w, packet.properties, props.size);
+      if (props) writeProperties(w, packet.properties, props);
       packet.topicFilters.forEach((f, i) => w.string(f, lens[i]!));
       return w.buf;
     }
@@ -287,10 +287,10 @@ function encodeConnect(p: ConnectPacket): Buffer {
   w.u8(version);
   w.u8(flags);
   w.u16(p.keepalive);
-  if (props) writeProperties(w, p.properties, props.size);
+  if (props) writeProperties(w, p.properties, props);
   w.string(p.clientId, clientIdLen);
   if (p.will) {
-    if (willProps) writeProperties(w, p.will.properties, willProps.size);
+    if (willProps) writeProperties(w, p.will.properties, willProps);
     w.string(p.will.topic, willTopicLen);
     w.binary(p.will.payload);
   }
@@ -307,7 +307,7 @@ export function encodePublish(p: PublishPacket, version: ProtocolVersion): Buffe
   const w = start(3, (p.dup ? 0x08 : 0) | (p.qos << 1) | (p.retain ? 0x01 : 0), remaining);
   w.string(p.topic, topicLen);
   if (p.qos > 0) w.u16(p.packetId ?? 0);
-  if (props) writeProperties(w, p.properties, props.size);
+  if (props) writeProperties(w, p.properties, props);
   w.bytes(p.payload);
   return w.buf;
 }
@@ -315,27 +315,25 @@ export function encodePublish(p: PublishPacket, version: ProtocolVersion): Buffe
 function encodeAck(p: AckPacket<'puback' | 'pubrec' | 'pubrel' | 'pubcomp'>, v5: boolean): Buffer {
   const code = PACKET_TYPE_CODES[p.type];
   const flags = p.type === 'pubrel' ? 0x02 : 0;
-  const withProps = v5 && hasProperties(p.properties);
-  if (!v5 || (p.reasonCode === undefined && !withProps)) {
+  const props = v5 ? propertyBlock(p.properties) : EMPTY_BLOCK;
+  if (!v5 || (p.reasonCode === undefined && props.size === 0)) {
     const w = start(code, flags, 2);
     w.u16(p.packetId);
     return w.buf;
   }
-  const props = withProps ? propertyBlock(p.properties) : undefined;
-  const w = start(code, flags, 3 + (props?.total ?? 0));
+  const w = start(code, flags, 3 + (props.size > 0 ? props.total : 0));
   w.u16(p.packetId);
   w.u8(p.reasonCode ?? 0);
-  if (props) writeProperties(w, p.properties, props.size);
+  if (props.size > 0) writeProperties(w, p.properties, props);
   return w.buf;
 }
 
 /** DISCONNECT and AUTH: an optional reason code and optional properties. */
 function encodeReasonOnly(code: number, v5: boolean, reasonCode: number | undefined, properties: Properties | undefined): Buffer {
-  const withProps = v5 && hasProperties(properties);
-  if (!v5 || (reasonCode === undefined && !withProps)) return start(code, 0, 0).buf;
-  const props = withProps ? propertyBlock(properties) : undefined;
-  const w = start(code, 0, 1 + (props?.total ?? 0));
+  const props = v5 ? propertyBlock(properties) : EMPTY_BLOCK;
+  if (!v5 || (reasonCode === undefined && props.size === 0)) return start(code, 0, 0).buf;
+  const w = start(code, 0, 1 + (props.size > 0 ? props.total : 0));
   w.u8(reasonCode ?? 0);
-  if (props) writeProperties(w, properties, props.size);
+  if (props.size > 0) writeProperties(w, properties, props);
   return w.buf;
 }

@@ -76,5 +76,13 @@ export const PROPERTY_DEFS: readonly PropertyDef[] = PROPERTY_BY_ID.filter(
   (d): d is PropertyDef => d !== undefined,
 );
 
+/** By decoded key; both Subscription Identifier keys map to identifier 0x0B. */
+export const PROPERTY_BY_KEY: Readonly<Record<keyof Properties, PropertyDef>> = (() => {
+  const table = {} as Record<keyof Properties, PropertyDef>;
+  for (const d of PROPERTY_DEFS) table[d.key] = d;
+  table.subscriptionIdentifiers = { ...table.subscriptionIdentifier, key: 'subscriptionIdentifiers' };
+  return table;
+})();
+
 /** The largest Variable Byte Integer (section 1.5.5). */
 export const MAX_VARINT = 268_435_455;
