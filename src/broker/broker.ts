@@ -1,0 +1,239 @@
+// The broker: owns connections, sessions, the subscription index, the router, retained
+// messages and hooks; starts and stops listeners. It never touches a socket's bytes itself:
+// connections decode, handlers decide, the router delivers.
+
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import pino, { type Logger } from 'pino';
+import { SubscriptionIndex } from '../topics/index.js';
+import { TcpListener } from '../transport/tcp.js';
+import { Connection } from './connection.js';
+import { HookRunner, isPromise, type MaybePromise } from './hooks.js';
+import { MemoryRetainedStore, type RetainedStore } from './retained.js';
+import { Router } from './router.js';
+import { Session, type DropReason, type SubscriptionEntry } from './session.js';
+import { DEFAULT_LIMITS, type BrokerOptions, type ClientInfo, type Limits, type ListenerInfo, type Message } from './types.js';
+import { publishWill, settleWill } from './will.js';
+
+export interface BrokerStats {
+  connectionsAccepted: number;
+  messagesReceived: number;
+  messagesSent: number;
+  dropped: Record<DropReason, number>;
+  protocolErrors: Record<number, number>;
+}
+
+export interface BrokerEvents {
+  clientConnected: [client: ClientInfo];
+  clientDisconnected: [client: ClientInfo, reason: string];
+  published: [message: Message, client: ClientInfo | undefined];
+}
+
+export class Broker extends EventEmitter<BrokerEvents> {
+  readonly options: BrokerOptions;
+  readonly limits: Limits;
+  readonly log: Logger;
+  readonly hooks: HookRunner;
+  readonly index = new SubscriptionIndex<SubscriptionEntry>();
+  readonly router = new Router(this.index);
+  readonly retained: RetainedStore = new MemoryRetainedStore();
+  /** Connected clients by client id. */
+  readonly clients = new Map<string, Connection>();
+  readonly sessions = new Map<string, Session>();
+  /** Every open connection, connected or not yet. */
+  readonly connections = new Set<Connection>();
+  readonly stats: BrokerStats = {
+    connectionsAccepted: 0,
+    messagesReceived: 0,
+    messagesSent: 0,
+    dropped: { queue_full: 0, offline_qos0: 0, backpressure: 0, expired: 0, too_large: 0 },
+    protocolErrors: {},
+  };
+
+  private readonly servers: TcpListener[] = [];
+  private sweep: NodeJS.Timeout | undefined;
+  private closing = false;
+  private readonly drop = (reason: DropReason): void => this.countDrop(reason);
+
+  constructor(options: BrokerOptions = {}) {
+    super();
+    this.options = options;
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    if (this.limits.maxInflight > 65_535) this.limits.maxInflight = 65_535;
+    this.hooks = new HookRunner(options.hooks ?? []);
+    this.log =
+      options.logLevel === false
+        ? pino({ enabled: false })
+        : pino({ level: options.logLevel ?? 'info', base: { name: 'starling' } }, options.logDestination ?? pino.destination(1));
+  }
+
+  /** Opens every configured listener (default: TCP 127.0.0.1:1883). */
+  async listen(): Promise<ListenerInfo[]> {
+    const configs = this.options.listeners ?? [{}];
+    for (const cfg of configs) {
+      const l = new TcpListener(cfg, (socket, info, remote) => this.accept(socket, info, remote));
+      await l.open();
+      this.servers.push(l);
+      this.log.info({ listener: l.info.name }, `listening on ${l.info.host}:${l.info.port}`);
+    }
+    this.sweep = setInterval(() => this.checkTimeouts(), 1000);
+    this.sweep.unref();
+    return this.servers.map((l) => l.info);
+  }
+
+  /** The listeners' addresses, once listening. */
+  get addresses(): ListenerInfo[] {
+    return this.servers.map((l) => l.info);
+  }
+
+  /**
+   * Hands a byte stream to the broker as a new client connection. Listeners call this; so
+   * can an embedding program with any Duplex (a WebSocket stream, a test pair).
+   */
+  accept(socket: Duplex, listener: ListenerInfo, remoteAddress: string): Connection | undefined {
+    if (this.closing) {
+      socket.destroy();
+      return undefined;
+    }
+    const conn = new Connection(this, socket, listener, remoteAddress);
+    this.connections.add(conn);
+    this.stats.connectionsAccepted++;
+    return conn;
+  }
+
+  /**
+   * Publishes a message from the embedding program: routed like a client's, with no
+   * authorization step. Returns the number of sessions it was handed to.
+   */
+  publish(message: Message): number {
+    if (message.retain) this.retained.set(message);
+    return this.route(message, undefined);
+  }
+
+  /** Routes an accepted message (retained storage is the caller's part). */
+  route(message: Message, from: ClientInfo | undefined): number {
+    this.stats.messagesReceived++;
+    if (this.listenerCount('published') > 0) this.emit('published', message, from);
+    return this.router.publish(message);
+  }
+
+  /**
+   * The publish pipeline shared by PUBLISH packets and wills: authorize, let onPublish
+   * hooks rewrite or drop, store if retained, route. Resolves to 0x00, 0x10 (no matching
+   * subscribers) or the denial's reason code.
+   */
+  publishFrom(client: ClientInfo, message: Message): MaybePromise<number> {
+    if (!this.hooks.hasPublishHooks) return this.accepted(client, message);
+    const verdict = this.hooks.authorizePublish(client, message);
+    const after = (v: { ok: boolean; reasonCode?: number }): MaybePromise<number> => {
+      if (!v.ok) return v.reasonCode ?? 0x87;
+      const rewritten = this.hooks.onPublish(client, message);
+      return isPromise(rewritten) ? rewritten.then((m) => (m === null ? 0 : this.accepted(client, m))) : rewritten === null ? 0 : this.accepted(client, rewritten);
+    };
+    return isPromise(verdict) ? verdict.then(after) : after(verdict);
+  }
+
+  private accepted(client: ClientInfo, message: Message): number {
+    if (message.retain && this.options.retainAvailable !== false) this.retained.set(message);
+    return this.route(message, client) > 0 ? 0x00 : 0x10;
+  }
+
+  /** The session for a client id, created when missing. */
+  session(clientId: string): Session {
+    let s = this.sessions.get(clientId);
+    if (s === undefined) {
+      s = new Session(clientId, this.limits, this.drop);
+      this.sessions.set(clientId, s);
+    }
+    return s;
+  }
+
+  /** Ends a session: its subscriptions leave the index and its state is gone. */
+  endSession(session: Session): void {
+    if (session.expiryTimer) clearTimeout(session.expiryTimer);
+    session.expiryTimer = undefined;
+    for (const filter of session.subscriptions.keys()) this.index.remove(session.clientId, filter);
+    session.clear();
+    if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
+  }
+
+  /** A connection closed: publish its will if due, and keep or end its session. */
+  onClose(conn: Connection, wasConnected: boolean, reason: string): void {
+    this.connections.delete(conn);
+    const session = conn.session;
+    if (!wasConnected || session === undefined) {
+      this.log.debug({ remote: conn.remoteAddress, reason }, 'connection closed before CONNACK');
+      return;
+    }
+    if (this.clients.get(conn.id) === conn) this.clients.delete(conn.id);
+    const takenOver = session.connection !== conn;
+    if (!takenOver) session.connection = undefined;
+    settleWill(this, conn, session, takenOver);
+    if (!takenOver) this.scheduleExpiry(session);
+    this.log.info({ clientId: conn.id, remote: conn.remoteAddress, reason }, 'client disconnected');
+    if (this.listenerCount('clientDisconnected') > 0) this.emit('clientDisconnected', conn, reason);
+    this.notify(this.hooks.onDisconnect(conn, reason));
+  }
+
+  private scheduleExpiry(session: Session): void {
+    const expiry = session.expiryInterval;
+    if (expiry === 0) {
+      this.endSession(session);
+      return;
+    }
+    if (expiry >= 0xffffffff) return; // never expires
+    session.expiryTimer = setTimeout(() => {
+      session.expiryTimer = undefined;
+      // [MQTT-3.1.2-8] a will still waiting on its delay goes out when the session ends.
+      if (session.willPublish) publishWill(this, session);
+      this.endSession(session);
+    }, expiry * 1000);
+    session.expiryTimer.unref();
+  }
+
+  /** Logs a hook's failure instead of letting it escape. */
+  notify(p: void | Promise<unknown>): void {
+    if (p) p.catch((err: unknown) => this.log.error({ err }, 'hook failed'));
+  }
+
+  countDrop(reason: DropReason): void {
+    this.stats.dropped[reason]++;
+  }
+
+  countProtocolError(reasonCode: number): void {
+    this.stats.protocolErrors[reasonCode] = (this.stats.protocolErrors[reasonCode] ?? 0) + 1;
+  }
+
+  /** Keep alive [MQTT-3.1.2-22]: 1.5 times the interval without a packet closes it. */
+  private checkTimeouts(): void {
+    const now = Date.now();
+    for (const conn of this.connections) {
+      if (conn.state === 'connected') {
+        if (conn.keepalive > 0 && now - conn.lastSeen > conn.keepalive * 1500) {
+          conn.disconnect(0x8d, 'keep alive timeout');
+        }
+      } else if (conn.state === 'new' && now - conn.lastSeen > this.limits.connectTimeout) {
+        conn.close('no CONNECT in time');
+      }
+    }
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, tell 5.0 clients 0x8B Server shutting down, publish
+   * wills of connections that close this way [MQTT-3.1.2-8], and close the listeners.
+   */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.sweep) clearInterval(this.sweep);
+    const closing = this.servers.map((l) => l.close());
+    for (const conn of [...this.connections]) conn.disconnect(0x8b, 'server shutting down');
+    for (const s of this.sessions.values()) {
+      if (s.expiryTimer) clearTimeout(s.expiryTimer);
+      if (s.willTimer) clearTimeout(s.willTimer);
+    }
+    await Promise.all(closing);
+    this.log.info('broker stopped');
+    this.log.flush?.();
+  }
+}

@@ -1,0 +1,180 @@
+// CONNECT (section 3.1) and the CONNACK that answers it (3.2): client identifier rules,
+// authentication (password hooks or 5.0 enhanced authentication), session takeover and
+// resumption, and what the CONNACK advertises.
+
+import { randomBytes } from 'node:crypto';
+import type { ConnackProperties, ConnectPacket } from '../../codec/types.js';
+import type { Connection } from '../connection.js';
+import { isPromise } from '../hooks.js';
+import { OutboundAliases } from '../flow.js';
+import type { AuthStep, Verdict } from '../types.js';
+import { cancelWill, publishWill } from '../will.js';
+
+export function handleConnect(conn: Connection, p: ConnectPacket): void | Promise<void> {
+  const broker = conn.broker;
+  const v5 = p.protocolVersion === 5;
+  conn.state = 'connecting';
+  conn.connect = p;
+  conn.protocolVersion = p.protocolVersion;
+  conn.keepalive = p.keepalive;
+  conn.username = p.username;
+
+  // Client identifier [MQTT-3.1.3-6], [MQTT-3.1.3-7], [MQTT-3.1.3-8].
+  let clientId = p.clientId;
+  let assigned = false;
+  if (clientId.length === 0) {
+    if (p.protocolVersion === 3 || (p.protocolVersion === 4 && !p.clean)) {
+      return conn.connackAndClose(0x85, p.protocolVersion);
+    }
+    clientId = `auto-${randomBytes(9).toString('base64url')}`;
+    assigned = v5;
+  } else if (p.protocolVersion === 3 && clientId.length > 23) {
+    // MQTT 3.1 allows identifiers of 1 to 23 characters.
+    return conn.connackAndClose(0x85, 3);
+  }
+  conn.id = clientId;
+
+  const limits = broker.limits;
+  if (limits.maxConnections > 0 && broker.clients.size >= limits.maxConnections && !broker.clients.has(clientId)) {
+    return conn.connackAndClose(0x89, p.protocolVersion);
+  }
+
+  if (v5) {
+    const props = p.properties;
+    conn.sendWindow = Math.min(props?.receiveMaximum ?? 65_535, limits.maxInflight);
+    if (props?.maximumPacketSize !== undefined) conn.maxOutboundPacket = props.maximumPacketSize;
+    if (props?.topicAliasMaximum) conn.aliasesOut = new OutboundAliases(props.topicAliasMaximum);
+    if (props?.authenticationMethod !== undefined) {
+      conn.auth = { method: props.authenticationMethod, step: 0, state: {}, onSuccess: (data) => accept(conn, assigned, data) };
+      return enhancedStep(conn, props.authenticationData);
+    }
+  } else {
+    conn.sendWindow = limits.maxInflight;
+  }
+
+  const verdict = authenticate(conn, p);
+  const then = (v: Verdict): void => {
+    if (conn.state === 'closed') return;
+    if (!v.ok) {
+      broker.log.warn({ clientId, remote: conn.remoteAddress, username: p.username, reasonCode: v.reasonCode }, 'authentication failed');
+      return conn.connackAndClose(v.reasonCode, p.protocolVersion);
+    }
+    accept(conn, assigned, undefined);
+  };
+  return isPromise(verdict) ? verdict.then(then) : then(verdict);
+}
+
+/** Password authentication: the hooks decide; with none, the listener's anonymous policy. */
+function authenticate(conn: Connection, p: ConnectPacket): Verdict | Promise<Verdict> {
+  const broker = conn.broker;
+  if (broker.hooks.authenticators.length === 0) {
+    return conn.listenerInfo.allowAnonymous ? { ok: true } : { ok: false, reasonCode: p.username === undefined ? 0x87 : 0x86 };
+  }
+  return broker.hooks.authenticate({
+    clientId: conn.id,
+    username: p.username,
+    password: p.password,
+    remoteAddress: conn.remoteAddress,
+    listener: conn.listenerInfo,
+    connect: p,
+  });
+}
+
+/**
+ * One step of 5.0 enhanced authentication (section 4.12). `done` runs when the method's
+ * hook accepts (`conn.auth.onSuccess`); AUTH 0x18 goes to the client while it wants more; an unknown method is 0x8C.
+ */
+export function enhancedStep(conn: Connection, data: Buffer | undefined): void | Promise<void> {
+  const auth = conn.auth!;
+  const step = conn.broker.hooks.enhancedAuth({ clientId: conn.id, method: auth.method, data, step: auth.step++, state: auth.state });
+  const then = (r: AuthStep | undefined): void => {
+    if (conn.state === 'closed') return;
+    const reconnecting = conn.state === 'connected';
+    if (r === undefined) {
+      return reconnecting ? conn.disconnect(0x8c, 'bad authentication method') : conn.connackAndClose(0x8c, 5);
+    }
+    if (!r.done) {
+      conn.send({ type: 'auth', reasonCode: 0x18, properties: { authenticationMethod: auth.method, ...(r.data && { authenticationData: r.data }) } });
+      return;
+    }
+    if (!r.ok) {
+      conn.broker.log.warn({ clientId: conn.id, method: auth.method }, 'enhanced authentication failed');
+      return reconnecting ? conn.disconnect(r.reasonCode, 'authentication failed') : conn.connackAndClose(r.reasonCode, 5);
+    }
+    auth.onSuccess(r.data);
+  };
+  return isPromise(step) ? step.then(then) : then(step);
+}
+
+/** The connection is accepted: take over the session, send CONNACK, resume deliveries. */
+function accept(conn: Connection, assignedId: boolean, authData: Buffer | undefined): void {
+  const broker = conn.broker;
+  const p = conn.connect!;
+  const limits = broker.limits;
+  const clientId = conn.id;
+
+  // [MQTT-3.1.4-3] an existing connection with this id is closed (5.0: DISCONNECT 0x8E).
+  const existing = broker.clients.get(clientId);
+  if (existing !== undefined && existing !== conn) {
+    existing.takeoverEndsSession = p.clean || existing.session?.expiryInterval === 0;
+    existing.disconnect(0x8e, 'session taken over');
+  }
+
+  let session = broker.sessions.get(clientId);
+  if (session !== undefined) {
+    if (session.expiryTimer) clearTimeout(session.expiryTimer);
+    session.expiryTimer = undefined;
+    // A will waiting on its delay: sent if this Clean Start ends the old session,
+    // otherwise cancelled by the reconnection [MQTT-3.1.3-9].
+    if (p.clean) publishWill(broker, session);
+    else cancelWill(session);
+    if (p.clean) {
+      broker.endSession(session);
+      session = undefined;
+    }
+  }
+  const sessionPresent = session !== undefined;
+  session ??= broker.session(clientId);
+
+  const requested = p.protocolVersion === 5 ? (p.properties?.sessionExpiryInterval ?? 0) : p.clean ? 0 : 0xffffffff;
+  session.expiryInterval = Math.min(requested, limits.maxSessionExpiry);
+  conn.session = session;
+  conn.state = 'connected';
+  broker.clients.set(clientId, conn);
+
+  const connack = { type: 'connack' as const, sessionPresent, reasonCode: 0 };
+  if (p.protocolVersion === 5) {
+    const props: ConnackProperties = {
+      receiveMaximum: limits.receiveMaximum,
+      maximumPacketSize: limits.maxPacketSize,
+      topicAliasMaximum: limits.topicAliasMaximum,
+      retainAvailable: broker.options.retainAvailable !== false,
+      wildcardSubscriptionAvailable: true,
+      subscriptionIdentifiersAvailable: true,
+      sharedSubscriptionAvailable: true,
+    };
+    if ((broker.options.maximumQoS ?? 2) < 2) props.maximumQoS = broker.options.maximumQoS as 0 | 1;
+    if (assignedId) props.assignedClientIdentifier = clientId; // [MQTT-3.2.2-16]
+    if (session.expiryInterval !== requested) props.sessionExpiryInterval = session.expiryInterval;
+    if (limits.maxKeepAlive > 0 && (p.keepalive === 0 || p.keepalive > limits.maxKeepAlive)) {
+      // [MQTT-3.2.2-21] the client must use the Server Keep Alive instead of its own.
+      conn.keepalive = limits.maxKeepAlive;
+      props.serverKeepAlive = limits.maxKeepAlive;
+    }
+    if (conn.auth) {
+      props.authenticationMethod = conn.auth.method;
+      if (authData) props.authenticationData = authData;
+    }
+    conn.send({ ...connack, properties: props });
+  } else {
+    conn.send(connack);
+  }
+  broker.log.info(
+    { clientId, remote: conn.remoteAddress, listener: conn.listener, protocolVersion: p.protocolVersion, username: p.username, clean: p.clean, keepalive: conn.keepalive, sessionPresent },
+    'client connected',
+  );
+  // [MQTT-4.4.0-1] unacknowledged messages are sent again, after the CONNACK.
+  session.resume(conn);
+  if (broker.listenerCount('clientConnected') > 0) broker.emit('clientConnected', conn);
+  broker.notify(broker.hooks.onConnect(conn));
+}

@@ -1,0 +1,187 @@
+// A session: the state that outlives one network connection (section 4.1). Subscriptions,
+// outbound QoS 1/2 messages in flight and queued, inbound QoS 2 packet ids awaiting PUBREL,
+// and the session's expiry. It delivers through its connection while there is one.
+
+import type { QoS, Subscription } from '../codec/types.js';
+import type { Connection } from './connection.js';
+import type { Message } from './types.js';
+
+/** The options of one subscription as the index stores them. */
+export interface SubscriptionEntry {
+  readonly session: Session;
+  readonly qos: QoS;
+  readonly noLocal: boolean;
+  readonly retainAsPublished: boolean;
+  readonly retainHandling: 0 | 1 | 2;
+  readonly subscriptionId: number | undefined;
+}
+
+/** One message on its way to this session's client. */
+export interface Outbound {
+  readonly message: Message;
+  readonly qos: QoS;
+  readonly retain: boolean;
+  readonly subscriptionIds: number[] | undefined;
+  packetId: number;
+  /** 'publish': PUBLISH sent (or to send), awaiting PUBACK/PUBREC; 'pubrel': PUBREL sent, awaiting PUBCOMP. */
+  state: 'publish' | 'pubrel';
+}
+
+/** Why a message did not reach a session; the broker counts each. */
+export type DropReason = 'queue_full' | 'offline_qos0' | 'backpressure' | 'expired' | 'too_large';
+
+export interface SessionLimits {
+  maxInflight: number;
+  maxQueuedMessages: number;
+  maxQueuedBytes: number;
+}
+
+export class Session {
+  readonly subscriptions = new Map<string, Subscription & { subscriptionId?: number }>();
+  /** Outbound QoS 1/2 in flight by packet id; Map order is send order, so resends keep it. */
+  readonly inflight = new Map<number, Outbound>();
+  /** Inbound QoS 2 packet ids whose PUBREL has not come yet [MQTT-4.3.3-10]. */
+  readonly inboundQos2 = new Set<number>();
+  connection: Connection | undefined = undefined;
+  /** Seconds; 0 ends the session with the connection, 0xFFFFFFFF never ends it. */
+  expiryInterval = 0;
+  expiryTimer: NodeJS.Timeout | undefined = undefined;
+  /** Set while a 5.0 Will Delay Interval runs after the connection closed. */
+  willTimer: NodeJS.Timeout | undefined = undefined;
+  willPublish: (() => void) | undefined = undefined;
+
+  // Routing scratch: lets the router merge overlapping subscriptions without allocating.
+  routeStamp = 0;
+  routeQos: QoS = 0;
+  routeRetain = false;
+  routeIds: number[] | undefined = undefined;
+
+  private queue: Outbound[] = [];
+  private queueHead = 0;
+  private queuedBytes = 0;
+  private nextId = 1;
+
+  constructor(
+    readonly clientId: string,
+    private readonly limits: SessionLimits,
+    private readonly onDrop: (reason: DropReason, message: Message) => void,
+  ) {}
+
+  get queued(): number {
+    return this.queue.length - this.queueHead;
+  }
+
+  /** Delivers one message at the QoS and retain flag the router decided for this session. */
+  deliver(message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined): void {
+    const conn = this.connection;
+    if (qos === 0) {
+      if (conn === undefined) this.onDrop('offline_qos0', message);
+      else if (conn.congested) this.onDrop('backpressure', message);
+      else conn.sendPublish(message, 0, retain, subscriptionIds, 0, false);
+      return;
+    }
+    const out: Outbound = { message, qos, retain, subscriptionIds, packetId: 0, state: 'publish' };
+    if (conn !== undefined && this.queued === 0 && this.inflight.size < conn.sendWindow && !conn.congested) {
+      this.send(conn, out);
+    } else {
+      this.enqueue(out);
+    }
+  }
+
+  private enqueue(out: Outbound): void {
+    const size = out.message.payload.length;
+    if (this.queued >= this.limits.maxQueuedMessages || this.queuedBytes + size > this.limits.maxQueuedBytes) {
+      // Overflow policy: the new message is dropped and counted; queued ones keep their order.
+      this.onDrop('queue_full', out.message);
+      return;
+    }
+    this.queue.push(out);
+    this.queuedBytes += size;
+  }
+
+  private send(conn: Connection, out: Outbound): void {
+    out.packetId = this.allocateId();
+    this.inflight.set(out.packetId, out);
+    if (!conn.sendPublish(out.message, out.qos, out.retain, out.subscriptionIds, out.packetId, false)) {
+      // Too large for the client: discarded as if delivered [MQTT-3.1.2-25].
+      this.inflight.delete(out.packetId);
+    }
+  }
+
+  /** Moves queued messages into flight while the window and the socket allow. */
+  pump(): void {
+    const conn = this.connection;
+    if (conn === undefined) return;
+    const now = Date.now();
+    while (this.queueHead < this.queue.length && this.inflight.size < conn.sendWindow && !conn.congested) {
+      const out = this.queue[this.queueHead]!;
+      this.queue[this.queueHead++] = undefined as unknown as Outbound;
+      this.queuedBytes -= out.message.payload.length;
+      const expiresAt = out.message.expiresAt;
+      // [MQTT-3.3.2-5] an expired message not yet on its way to this subscriber is deleted.
+      if (expiresAt !== undefined && expiresAt <= now) this.onDrop('expired', out.message);
+      else this.send(conn, out);
+    }
+    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.queueHead);
+      this.queueHead = 0;
+    }
+  }
+
+  /** PUBACK (QoS 1) or PUBCOMP (QoS 2) completes a delivery. Returns false for an unknown id. */
+  complete(packetId: number, expect: 'publish' | 'pubrel'): boolean {
+    const out = this.inflight.get(packetId);
+    if (out === undefined || out.state !== expect || (expect === 'publish' && out.qos !== 1)) return false;
+    this.inflight.delete(packetId);
+    this.pump();
+    return true;
+  }
+
+  /** PUBREC: the QoS 2 delivery moves on to PUBREL. Returns false for an unknown id. */
+  received(packetId: number, failed: boolean): boolean {
+    const out = this.inflight.get(packetId);
+    if (out === undefined || out.qos !== 2) return false;
+    if (failed) {
+      // A PUBREC reason code >= 0x80 ends the exchange [MQTT-4.3.3-?]: the id is free again.
+      this.inflight.delete(packetId);
+      this.pump();
+      return true;
+    }
+    out.state = 'pubrel';
+    return true;
+  }
+
+  /**
+   * A connection takes the session over: unacknowledged PUBLISH packets go again with DUP
+   * set and PUBRELs are resent, in their original order [MQTT-4.4.0-1], then the queue moves.
+   */
+  resume(conn: Connection): void {
+    this.connection = conn;
+    for (const out of this.inflight.values()) {
+      if (out.state === 'pubrel') conn.sendPubrel(out.packetId);
+      else if (!conn.sendPublish(out.message, out.qos, out.retain, out.subscriptionIds, out.packetId, true)) {
+        this.inflight.delete(out.packetId);
+      }
+    }
+    this.pump();
+  }
+
+  /** Clean Start / Clean Session: everything but the id goes. */
+  clear(): void {
+    this.subscriptions.clear();
+    this.inflight.clear();
+    this.inboundQos2.clear();
+    this.queue = [];
+    this.queueHead = 0;
+    this.queuedBytes = 0;
+  }
+
+  private allocateId(): number {
+    // In flight never exceeds 65535 (maxInflight is capped), so this finds a free id.
+    for (;;) {
+      const id = this.nextId;
+      this.nextId = id === 0xffff ? 1 : id + 1;
+      if (!this.inflight.has(id)) return id;
+    }
+  }
+}

@@ -1,0 +1,72 @@
+// Will messages (section 3.1.3.2): published when a connection closes without a normal
+// DISCONNECT [MQTT-3.1.2-8], after the 5.0 Will Delay Interval, or when the session ends if
+// that comes first [MQTT-3.1.3-9]; never once the client has reconnected to the session.
+
+import type { Connection } from './connection.js';
+import type { Broker } from './broker.js';
+import type { Session } from './session.js';
+import type { Message } from './types.js';
+
+/** The will of a connection as a message to route. */
+export function willMessage(conn: Connection): Message | undefined {
+  const will = conn.connect?.will;
+  if (will === undefined) return undefined;
+  const props = will.properties;
+  let properties: Message['properties'];
+  let expiresAt: number | undefined;
+  if (props !== undefined) {
+    const { willDelayInterval: _delay, ...rest } = props;
+    properties = rest;
+    if (rest.messageExpiryInterval !== undefined) expiresAt = Date.now() + rest.messageExpiryInterval * 1000;
+  }
+  return {
+    topic: will.topic,
+    payload: will.payload,
+    qos: will.qos,
+    retain: will.retain,
+    ...(properties && { properties }),
+    ...(expiresAt !== undefined && { expiresAt }),
+    origin: conn.id,
+  };
+}
+
+/**
+ * Decides the will of a connection that just closed. `takenOver`: a new connection took
+ * the session; its Clean Start decides whether the old session ended [MQTT-3.1.4-3].
+ */
+export function settleWill(broker: Broker, conn: Connection, session: Session, takenOver: boolean): void {
+  if (conn.willCleared) return;
+  const message = willMessage(conn);
+  if (message === undefined) return;
+  const send = (): void => {
+    const r = broker.publishFrom(conn, message);
+    if (typeof r !== 'number') r.catch((err: unknown) => broker.log.error({ err, clientId: conn.id }, 'will failed'));
+  };
+  const delay = conn.protocolVersion === 5 ? (conn.connect?.will?.properties?.willDelayInterval ?? 0) : 0;
+  if (takenOver) {
+    // The session goes on with the new connection: a delayed will is cancelled.
+    if (delay === 0 || conn.takeoverEndsSession) send();
+    return;
+  }
+  if (delay === 0 || session.expiryInterval === 0) {
+    send();
+    return;
+  }
+  session.willPublish = send;
+  session.willTimer = setTimeout(() => publishWill(broker, session), Math.min(delay, session.expiryInterval) * 1000);
+  session.willTimer.unref();
+}
+
+/** Publishes a delayed will now (its delay ran out, or the session is ending). */
+export function publishWill(_broker: Broker, session: Session): void {
+  const send = session.willPublish;
+  cancelWill(session);
+  send?.();
+}
+
+/** A new connection to the session before the delay ran out: no will [MQTT-3.1.3-9]. */
+export function cancelWill(session: Session): void {
+  if (session.willTimer) clearTimeout(session.willTimer);
+  session.willTimer = undefined;
+  session.willPublish = undefined;
+}

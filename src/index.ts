@@ -1,0 +1,27 @@
+// starling-mqtt: the embeddable broker. `createBroker(options)` returns a Broker; call
+// `listen()` to open its listeners and `close()` to stop it gracefully.
+
+import { Broker } from './broker/broker.js';
+import type { BrokerOptions } from './broker/types.js';
+
+export function createBroker(options: BrokerOptions = {}): Broker {
+  return new Broker(options);
+}
+
+export { Broker, type BrokerEvents, type BrokerStats } from './broker/broker.js';
+export type {
+  AuthenticateRequest,
+  AuthStep,
+  BrokerOptions,
+  ClientInfo,
+  EnhancedAuthRequest,
+  Hooks,
+  Limits,
+  ListenerInfo,
+  ListenerOptions,
+  Message,
+  Verdict,
+} from './broker/types.js';
+export { DEFAULT_LIMITS } from './broker/types.js';
+export * as codec from './codec/index.js';
+export * as topics from './topics/index.js';
