@@ -189,9 +189,9 @@ export function parseSubscribe(r: Reader): SubscribePacket {
         retainHandling: retainHandling as 0 | 1 | 2,
       });
     } else {
-      // 3.1.1 [MQTT-3-8.3-4]: reserved bits and QoS 3 make the packet malformed.
-      if (options & 0xfc) throw malformed('requested QoS byte reserved bits set', 'MQTT-3-8.3-4');
-      if (qos === 3) throw malformed('subscription QoS 3', 'MQTT-3-8.3-4');
+      // 3.1.1 [MQTT-3.8.3-4] (printed MQTT-3-8.3-4 in 3.1.1): reserved bits or QoS 3 are malformed.
+      if (options & 0xfc) throw malformed('requested QoS byte reserved bits set', 'MQTT-3.8.3-4');
+      if (qos === 3) throw malformed('subscription QoS 3', 'MQTT-3.8.3-4');
       subscriptions.push({ topicFilter, qos: qos as QoS });
     }
   }
