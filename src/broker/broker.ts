@@ -166,10 +166,12 @@ export class Broker extends EventEmitter<BrokerEvents> {
       return;
     }
     if (this.clients.get(conn.id) === conn) this.clients.delete(conn.id);
-    const takenOver = session.connection !== conn;
-    if (!takenOver) session.connection = undefined;
-    settleWill(this, conn, session, takenOver);
-    if (!takenOver) this.scheduleExpiry(session);
+    // On a takeover the new connection closes this one before it attaches the session, so
+    // this path decides the old will and expiry too; the new CONNECT then ends the session
+    // (Clean Start, sending a delayed will) or resumes it (cancelling one) [MQTT-3.1.4-3].
+    session.connection = undefined;
+    settleWill(this, conn, session);
+    this.scheduleExpiry(session);
     this.log.info({ clientId: conn.id, remote: conn.remoteAddress, reason }, 'client disconnected');
     if (this.listenerCount('clientDisconnected') > 0) this.emit('clientDisconnected', conn, reason);
     this.notify(this.hooks.onDisconnect(conn, reason));
@@ -185,7 +187,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     session.expiryTimer = setTimeout(() => {
       session.expiryTimer = undefined;
       // [MQTT-3.1.2-8] a will still waiting on its delay goes out when the session ends.
-      if (session.willPublish) publishWill(this, session);
+      if (session.willPublish) publishWill(session);
       this.endSession(session);
     }, expiry * 1000);
     session.expiryTimer.unref();

@@ -39,8 +39,6 @@ export class Connection implements ClientInfo {
   connect: ConnectPacket | undefined = undefined;
   /** Set by a DISCONNECT that deletes the will (normal disconnection). */
   willCleared = false;
-  /** Set when a new connection takes this one's session with Clean Start (the old session ends). */
-  takeoverEndsSession = false;
 
   // Negotiated with the client (5.0 CONNECT properties).
   /** Client's Receive Maximum, capped by the broker's maxInflight. */

@@ -30,11 +30,8 @@ export function willMessage(conn: Connection): Message | undefined {
   };
 }
 
-/**
- * Decides the will of a connection that just closed. `takenOver`: a new connection took
- * the session; its Clean Start decides whether the old session ended [MQTT-3.1.4-3].
- */
-export function settleWill(broker: Broker, conn: Connection, session: Session, takenOver: boolean): void {
+/** Decides the will of a connection that just closed: now, after its delay, or never. */
+export function settleWill(broker: Broker, conn: Connection, session: Session): void {
   if (conn.willCleared) return;
   const message = willMessage(conn);
   if (message === undefined) return;
@@ -43,22 +40,17 @@ export function settleWill(broker: Broker, conn: Connection, session: Session, t
     if (typeof r !== 'number') r.catch((err: unknown) => broker.log.error({ err, clientId: conn.id }, 'will failed'));
   };
   const delay = conn.protocolVersion === 5 ? (conn.connect?.will?.properties?.willDelayInterval ?? 0) : 0;
-  if (takenOver) {
-    // The session goes on with the new connection: a delayed will is cancelled.
-    if (delay === 0 || conn.takeoverEndsSession) send();
-    return;
-  }
   if (delay === 0 || session.expiryInterval === 0) {
     send();
     return;
   }
   session.willPublish = send;
-  session.willTimer = setTimeout(() => publishWill(broker, session), Math.min(delay, session.expiryInterval) * 1000);
+  session.willTimer = setTimeout(() => publishWill(session), Math.min(delay, session.expiryInterval) * 1000);
   session.willTimer.unref();
 }
 
 /** Publishes a delayed will now (its delay ran out, or the session is ending). */
-export function publishWill(_broker: Broker, session: Session): void {
+export function publishWill(session: Session): void {
   const send = session.willPublish;
   cancelWill(session);
   send?.();

@@ -116,7 +116,6 @@ function accept(conn: Connection, assignedId: boolean, authData: Buffer | undefi
   // [MQTT-3.1.4-3] an existing connection with this id is closed (5.0: DISCONNECT 0x8E).
   const existing = broker.clients.get(clientId);
   if (existing !== undefined && existing !== conn) {
-    existing.takeoverEndsSession = p.clean || existing.session?.expiryInterval === 0;
     existing.disconnect(0x8e, 'session taken over');
   }
 
@@ -126,7 +125,7 @@ function accept(conn: Connection, assignedId: boolean, authData: Buffer | undefi
     session.expiryTimer = undefined;
     // A will waiting on its delay: sent if this Clean Start ends the old session,
     // otherwise cancelled by the reconnection [MQTT-3.1.3-9].
-    if (p.clean) publishWill(broker, session);
+    if (p.clean) publishWill(session);
     else cancelWill(session);
     if (p.clean) {
       broker.endSession(session);
