@@ -259,7 +259,7 @@ export function encode(packet: Packet, version: ProtocolVersion): Buffer {
       return Buffer.from([0xd0, 0x00]);
     case 'disconnect':
     case 'auth':
-      return encodeReasonOnly(PACKET_TYPE_CODES[packet.type], v5, packet.reasonCode, packet.properties);
+      return encodeReasonOnly(PACKET_TYPE_CODES[packet.type], v5, packet.reasonCode, packet.properties, packet.type === 'auth');
   }
 }
 
@@ -328,12 +328,16 @@ function encodeAck(p: AckPacket<'puback' | 'pubrec' | 'pubrel' | 'pubcomp'>, v5:
   return w.buf;
 }
 
-/** DISCONNECT and AUTH: an optional reason code and optional properties. */
-function encodeReasonOnly(code: number, v5: boolean, reasonCode: number | undefined, properties: Properties | undefined): Buffer {
+/**
+ * DISCONNECT and AUTH: an optional reason code and optional properties. DISCONNECT may end
+ * after its reason code (section 3.14.2.2.1); AUTH may not (section 3.15.2.2.1).
+ */
+function encodeReasonOnly(code: number, v5: boolean, reasonCode: number | undefined, properties: Properties | undefined, propertiesRequired: boolean): Buffer {
   const props = v5 ? propertyBlock(properties) : EMPTY_BLOCK;
   if (!v5 || (reasonCode === undefined && props.size === 0)) return start(code, 0, 0).buf;
-  const w = start(code, 0, 1 + (props.size > 0 ? props.total : 0));
+  const withProps = props.size > 0 || propertiesRequired;
+  const w = start(code, 0, 1 + (withProps ? props.total : 0));
   w.u8(reasonCode ?? 0);
-  if (props.size > 0) writeProperties(w, properties, props);
+  if (withProps) writeProperties(w, properties, props);
   return w.buf;
 }

@@ -65,6 +65,9 @@ export function parseConnect(r: Reader, onVersion: (v: ProtocolVersion) => void)
   }
   const keepalive = r.u16();
   const properties = version === 5 ? r.properties(mask(1)) : undefined;
+  if (properties?.authenticationData !== undefined && properties.authenticationMethod === undefined) {
+    throw protocolError('authentication data without an authentication method'); // 5.0 section 3.1.2.11.10
+  }
 
   const packet: ConnectPacket = {
     type: 'connect',
@@ -213,6 +216,8 @@ export function parseSuback(r: Reader): SubackPacket {
     }
     reasonCodes.push(code);
   }
+  // One return code per filter, and a SUBSCRIBE has at least one [MQTT-3.9.3-1].
+  if (reasonCodes.length === 0) throw protocolError('SUBACK without a return code', 'MQTT-3.9.3-1');
   const packet: SubackPacket = { type: 'suback', packetId, reasonCodes };
   if (properties) packet.properties = properties;
   return packet;
@@ -244,6 +249,7 @@ export function parseUnsuback(r: Reader): UnsubackPacket {
       if (!UNSUBACK_REASON_CODES.has(code)) throw protocolError(`UNSUBACK reason code 0x${code.toString(16)}`);
       reasonCodes.push(code);
     }
+    if (reasonCodes.length === 0) throw protocolError('UNSUBACK without a reason code', 'MQTT-3.11.3-1');
     packet.reasonCodes = reasonCodes;
   }
   return finish(r, packet);
@@ -273,10 +279,11 @@ export function parseAuth(r: Reader): AuthPacket {
     const reasonCode = r.u8();
     if (!AUTH_REASON_CODES.has(reasonCode)) throw protocolError(`AUTH reason code 0x${reasonCode.toString(16)}`);
     packet.reasonCode = reasonCode;
-    if (r.remaining > 0) {
-      const properties = r.properties(mask(15));
-      if (properties) packet.properties = properties;
-    }
+    // Only the whole variable header may be left out (section 3.15.2.1); with it, the
+    // Authentication Method is required (section 3.15.2.2.2).
+    const properties = r.properties(mask(15));
+    if (properties?.authenticationMethod === undefined) throw protocolError('AUTH without an authentication method');
+    packet.properties = properties;
   }
   return finish(r, packet);
 }
