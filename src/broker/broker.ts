@@ -13,6 +13,7 @@ import { MemoryRetainedStore, type RetainedStore } from './retained.js';
 import { Router } from './router.js';
 import { Session, type DropReason, type SubscriptionEntry } from './session.js';
 import { DEFAULT_LIMITS, type BrokerOptions, type ClientInfo, type Limits, type ListenerInfo, type Message } from './types.js';
+import { longTimeout } from './timers.js';
 import { publishWill, settleWill } from './will.js';
 
 export interface BrokerStats {
@@ -76,7 +77,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       this.servers.push(l);
       this.log.info({ listener: l.info.name }, `listening on ${l.info.host}:${l.info.port}`);
     }
-    this.sweep = setInterval(() => this.checkTimeouts(), 1000);
+    this.sweep = setInterval(() => this.checkTimeouts(), 500);
     this.sweep.unref();
     return this.servers.map((l) => l.info);
   }
@@ -184,13 +185,13 @@ export class Broker extends EventEmitter<BrokerEvents> {
       return;
     }
     if (expiry >= 0xffffffff) return; // never expires
-    session.expiryTimer = setTimeout(() => {
+    const end = (): void => {
       session.expiryTimer = undefined;
       // [MQTT-3.1.2-8] a will still waiting on its delay goes out when the session ends.
       if (session.willPublish) publishWill(session);
       this.endSession(session);
-    }, expiry * 1000);
-    session.expiryTimer.unref();
+    };
+    longTimeout(expiry * 1000, end, (t) => (session.expiryTimer = t));
   }
 
   /** Logs a hook's failure instead of letting it escape. */
@@ -206,7 +207,10 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.stats.protocolErrors[reasonCode] = (this.stats.protocolErrors[reasonCode] ?? 0) + 1;
   }
 
-  /** Keep alive [MQTT-3.1.2-22]: 1.5 times the interval without a packet closes it. */
+  /**
+   * Keep alive [MQTT-3.1.2-22]: 1.5 times the interval without a packet closes it. The sweep
+   * runs every 500 ms, so a timeout lands up to half a second late.
+   */
   private checkTimeouts(): void {
     const now = Date.now();
     for (const conn of this.connections) {
@@ -214,8 +218,10 @@ export class Broker extends EventEmitter<BrokerEvents> {
         if (conn.keepalive > 0 && now - conn.lastSeen > conn.keepalive * 1500) {
           conn.disconnect(0x8d, 'keep alive timeout');
         }
-      } else if (conn.state === 'new' && now - conn.lastSeen > this.limits.connectTimeout) {
-        conn.close('no CONNECT in time');
+      } else if (now - conn.acceptedAt > this.limits.connectTimeout) {
+        // No CONNECT, or a connect that never completes (an AUTH exchange left unanswered,
+        // an authenticate hook that never settles).
+        conn.close('not connected in time');
       }
     }
   }

@@ -35,6 +35,7 @@ export class Connection implements ClientInfo {
   keepalive = 0;
   /** ms timestamp of the last packet received; the broker's sweep enforces keep alive. */
   lastSeen = Date.now();
+  readonly acceptedAt = this.lastSeen;
   session: Session | undefined = undefined;
   connect: ConnectPacket | undefined = undefined;
   /** Set by a DISCONNECT that deletes the will (normal disconnection). */
@@ -158,7 +159,8 @@ export class Connection implements ClientInfo {
 
   private fail(err: unknown): void {
     this.broker.log.error({ err, clientId: this.id }, 'internal error handling a packet');
-    this.disconnect(0x83, 'internal error');
+    if (this.state === 'connecting') this.connackAndClose(0x83, this.protocolVersion);
+    else this.disconnect(0x83, 'internal error');
   }
 
   /** Server-side DISCONNECT (5.0 only; older clients are just closed), then close. */

@@ -5,6 +5,7 @@
 import type { Connection } from './connection.js';
 import type { Broker } from './broker.js';
 import type { Session } from './session.js';
+import { longTimeout } from './timers.js';
 import type { Message } from './types.js';
 
 /** The will of a connection as a message to route. */
@@ -32,10 +33,11 @@ export function willMessage(conn: Connection): Message | undefined {
 
 /** Decides the will of a connection that just closed: now, after its delay, or never. */
 export function settleWill(broker: Broker, conn: Connection, session: Session): void {
-  if (conn.willCleared) return;
-  const message = willMessage(conn);
-  if (message === undefined) return;
+  if (conn.willCleared || conn.connect?.will === undefined) return;
   const send = (): void => {
+    // Built when it goes out: its Message Expiry Interval counts from publication, not from
+    // the close that started the Will Delay (section 3.1.3.2.4).
+    const message = willMessage(conn)!;
     const r = broker.publishFrom(conn, message);
     if (typeof r !== 'number') r.catch((err: unknown) => broker.log.error({ err, clientId: conn.id }, 'will failed'));
   };
@@ -45,8 +47,7 @@ export function settleWill(broker: Broker, conn: Connection, session: Session): 
     return;
   }
   session.willPublish = send;
-  session.willTimer = setTimeout(() => publishWill(session), Math.min(delay, session.expiryInterval) * 1000);
-  session.willTimer.unref();
+  longTimeout(Math.min(delay, session.expiryInterval) * 1000, () => publishWill(session), (t) => (session.willTimer = t));
 }
 
 /** Publishes a delayed will now (its delay ran out, or the session is ending). */

@@ -34,6 +34,15 @@ export function handleConnect(conn: Connection, p: ConnectPacket): void | Promis
   }
   conn.id = clientId;
 
+  // A will the broker could not publish as asked is refused: Will QoS above the Maximum QoS
+  // [MQTT-3.2.2-12] (0x9B), Will Retain when retained messages are off [MQTT-3.2.2-13] (0x9A).
+  // 3.1/3.1.1 have no return code for either: close without a CONNACK (3.1.1 [MQTT-3.2.2-6]).
+  const will = p.will;
+  if (will !== undefined) {
+    const refusal = will.qos > (broker.options.maximumQoS ?? 2) ? 0x9b : will.retain && broker.options.retainAvailable === false ? 0x9a : 0;
+    if (refusal !== 0) return v5 ? conn.connackAndClose(refusal, 5) : conn.close(`will not supported (0x${refusal.toString(16)})`);
+  }
+
   const limits = broker.limits;
   if (limits.maxConnections > 0 && broker.clients.size >= limits.maxConnections && !broker.clients.has(clientId)) {
     return conn.connackAndClose(0x89, p.protocolVersion);
