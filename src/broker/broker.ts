@@ -107,6 +107,11 @@ export class Broker extends EventEmitter<BrokerEvents> {
    * authorization step. Returns the number of sessions it was handed to.
    */
   publish(message: Message): number {
+    const interval = message.properties?.messageExpiryInterval;
+    if (interval !== undefined && message.expiresAt === undefined) {
+      // [MQTT-3.3.2-5], [MQTT-3.3.2-6]: expiry counts from now, like a client's publish.
+      message = { ...message, expiresAt: Date.now() + interval * 1000 };
+    }
     if (message.retain) this.retained.set(message);
     return this.route(message, undefined);
   }

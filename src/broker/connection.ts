@@ -48,8 +48,10 @@ export class Connection implements ClientInfo {
   maxOutboundPacket = Number.POSITIVE_INFINITY;
   aliasesIn: Map<number, string> | undefined = undefined;
   aliasesOut: OutboundAliases | undefined = undefined;
-  /** Inbound QoS 1/2 publishes whose acknowledgement is not yet sent (Receive Maximum). */
+  /** Inbound QoS 1/2 publishes being handled, acknowledgement not yet sent (Receive Maximum). */
   inboundUnacked = 0;
+  /** Inbound QoS 1/2 publishes waiting in the backlog behind an async step. */
+  backlogUnacked = 0;
   /** State carried between the steps of an enhanced authentication exchange. */
   auth: { method: string; step: number; state: Record<string, unknown>; onSuccess: (data: Buffer | undefined) => void } | undefined = undefined;
 
@@ -78,6 +80,11 @@ export class Connection implements ClientInfo {
     return this.listenerInfo.name;
   }
 
+  /** QoS 1/2 publishes received and not yet acknowledged: the Receive Maximum's count. */
+  get unacknowledged(): number {
+    return this.inboundUnacked + this.backlogUnacked + (this.session?.inboundQos2.size ?? 0);
+  }
+
   /** True while the socket holds more than the broker lets it buffer. */
   get congested(): boolean {
     return this.socket.writableLength > this.broker.limits.maxSocketBuffer;
@@ -97,6 +104,14 @@ export class Connection implements ClientInfo {
     this.lastSeen = Date.now();
     if (this.state === 'new') this.protocolVersion = this.decoder.protocolVersion ?? 4;
     if (this.waiting || this.backlog.length > 0) {
+      if (packet.type === 'publish' && packet.qos > 0) {
+        // Waiting publishes count against the Receive Maximum too [MQTT-3.3.4-9].
+        if (this.unacknowledged >= this.broker.limits.receiveMaximum) {
+          this.protocolViolation(new ProtocolError(0x93, 'receive maximum exceeded', 'MQTT-3.3.4-9'));
+          return;
+        }
+        this.backlogUnacked++;
+      }
       this.backlog.push(packet);
       return;
     }
@@ -126,7 +141,9 @@ export class Connection implements ClientInfo {
 
   private drainBacklog(): void {
     while (this.backlog.length > 0 && !this.waiting && this.state !== 'closed') {
-      this.run(this.backlog.shift()!);
+      const packet = this.backlog.shift()!;
+      if (packet.type === 'publish' && packet.qos > 0) this.backlogUnacked--;
+      this.run(packet);
     }
     if (!this.waiting && this.state !== 'closed') this.socket.resume();
   }

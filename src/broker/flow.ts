@@ -10,14 +10,18 @@ export class OutboundAliases {
 
   /**
    * The alias to send for `topic`: `{ alias, known }` where known means the client already
-   * has it (send an empty topic), or undefined when no alias is left.
+   * has it (send an empty topic), or undefined when no alias is left. A new alias is only
+   * proposed here; `remember` records it once the packet that sets it is really sent.
    */
   lookup(topic: string): { alias: number; known: boolean } | undefined {
     const alias = this.byTopic.get(topic);
     if (alias !== undefined) return { alias, known: true };
     if (this.byTopic.size >= this.maximum) return undefined;
-    const next = this.byTopic.size + 1;
-    this.byTopic.set(topic, next);
-    return { alias: next, known: false };
+    return { alias: this.byTopic.size + 1, known: false };
+  }
+
+  /** The packet setting `alias` for `topic` went out: later ones may use the alias alone. */
+  remember(topic: string, alias: number): void {
+    this.byTopic.set(topic, alias);
   }
 }

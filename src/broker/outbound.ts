@@ -51,6 +51,9 @@ export function encodeMessage(
       if (alias.known) topic = '';
     }
     buf = encodePublish({ ...packet(message, qos, retain, dup, packetId, props), topic }, 5);
+    // [MQTT-3.1.2-25] a packet too large to send is discarded, so the alias it would have set
+    // stays unknown to the client; only a sent packet teaches the client an alias.
+    if (alias !== undefined && !alias.known && buf.length <= conn.maxOutboundPacket) conn.aliasesOut!.remember(message.topic, alias.alias);
   }
   // [MQTT-3.1.2-24] never send a client more than its Maximum Packet Size.
   return buf.length > conn.maxOutboundPacket ? undefined : buf;

@@ -44,7 +44,7 @@ export function handlePublish(conn: Connection, p: PublishPacket): void | Promis
   if (p.qos > 0) {
     // [MQTT-3.3.4-9] no more unacknowledged QoS 1/2 publishes than our Receive Maximum: those
     // being processed, and QoS 2 ones awaiting PUBREL.
-    if (conn.inboundUnacked + session.inboundQos2.size >= broker.limits.receiveMaximum) {
+    if (conn.unacknowledged >= broker.limits.receiveMaximum) {
       throw new ProtocolError(0x93, 'receive maximum exceeded', 'MQTT-3.3.4-9');
     }
     conn.inboundUnacked++;

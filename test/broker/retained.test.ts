@@ -1,0 +1,279 @@
+// Retained messages (5.0 section 3.3.1.3 and 3.8.3.1, 3.1.1 section 3.3.1.3): stored per
+// topic, replaced, deleted by an empty payload, sent with RETAIN 1 to new subscriptions per
+// Retain Handling, RETAIN 0 on live forwarding unless Retain As Published, and expiry.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { ProtocolVersion, QoS, Subscription } from '../../src/codec/types.js';
+import { RawClient, delay, startBroker, type TestBroker } from '../helpers/broker.js';
+
+type Ctx = { after(fn: () => unknown): void };
+
+async function broker(t: Ctx, options: Parameters<typeof startBroker>[0] = {}): Promise<TestBroker> {
+  const b = await startBroker(options);
+  t.after(() => b.close());
+  return b;
+}
+
+async function raw(t: Ctx, b: TestBroker, connect: Parameters<typeof RawClient.connect>[1] = {}): Promise<RawClient> {
+  const c = await RawClient.connect(b.port, connect);
+  t.after(() => c.destroy());
+  return c;
+}
+
+async function real(t: Ctx, b: TestBroker, options: IClientOptions = {}): Promise<MqttClient> {
+  const c = await mqtt.connectAsync(b.url, { reconnectPeriod: 0, connectTimeout: 2000, protocolVersion: 5, ...options });
+  t.after(() => c.endAsync(true));
+  return c;
+}
+
+let nextId = 1;
+async function subscribe(c: RawClient, sub: Subscription): Promise<void> {
+  c.send({ type: 'subscribe', packetId: nextId++, subscriptions: [sub] });
+  assert.deepEqual((await c.expect('suback')).reasonCodes, [sub.qos]);
+}
+
+/** Publishes with a raw client and waits for the acknowledgement, so the broker has it. */
+async function publish(c: RawClient, topic: string, payload: string, retain: boolean, qos: QoS = 1, properties?: { messageExpiryInterval?: number }): Promise<void> {
+  const packetId = qos > 0 ? nextId++ : undefined;
+  c.send({ type: 'publish', topic, payload: Buffer.from(payload), qos, retain, dup: false, ...(packetId && { packetId }), ...(properties && { properties }) });
+  if (qos === 1) await c.expect('puback');
+  if (qos === 2) {
+    await c.expect('pubrec');
+    c.send({ type: 'pubrel', packetId: packetId! });
+    await c.expect('pubcomp');
+  }
+  if (qos === 0) {
+    // QoS 0 has no acknowledgement: a PINGRESP proves the broker handled what came before.
+    c.send({ type: 'pingreq' });
+    await c.expect('pingresp');
+  }
+}
+
+const versions: Array<[ProtocolVersion, string]> = [
+  [5, '5.0'],
+  [4, '3.1.1'],
+];
+
+for (const [version, name] of versions) {
+  const ids = version === 5 ? '[MQTT-3.3.1-5] [MQTT-3.3.1-9]' : '[MQTT-3.3.1-5] [MQTT-3.3.1-6] [MQTT-3.3.1-8]';
+  test(`a retained message is stored and sent with RETAIN 1 to a later subscriber (${name}) ${ids}`, async (t) => {
+    const b = await broker(t);
+    const pub = await raw(t, b, { protocolVersion: version });
+    await publish(pub, 'ret/stored', 'kept', true);
+    const sub = await raw(t, b, { protocolVersion: version });
+    await subscribe(sub, { topicFilter: 'ret/stored', qos: 1 });
+    const p = await sub.expect('publish');
+    assert.equal(p.payload.toString(), 'kept');
+    assert.equal(p.retain, true);
+    assert.equal(p.qos, 1);
+  });
+}
+
+test('a newer retained message replaces the one stored for its topic (5.0) [MQTT-3.3.1-5]', async (t) => {
+  const b = await broker(t);
+  const pub = await raw(t, b);
+  await publish(pub, 'ret/replace', 'old', true);
+  await publish(pub, 'ret/replace', 'new', true);
+  const sub = await raw(t, b);
+  await subscribe(sub, { topicFilter: 'ret/replace', qos: 1 });
+  assert.equal((await sub.expect('publish')).payload.toString(), 'new');
+  await sub.silent(150);
+});
+
+test('a retained QoS 0 publish replaces the retained message of its topic, and keeps its own QoS (3.1.1) [MQTT-3.3.1-7] [MQTT-3.3.1-5]', async (t) => {
+  const b = await broker(t);
+  const pub = await raw(t, b, { protocolVersion: 4 });
+  await publish(pub, 'ret/q0', 'qos1', true, 1);
+  await publish(pub, 'ret/q0', 'qos0', true, 0);
+  const sub = await raw(t, b, { protocolVersion: 4 });
+  await subscribe(sub, { topicFilter: 'ret/q0', qos: 2 });
+  const p = await sub.expect('publish');
+  assert.equal(p.payload.toString(), 'qos0');
+  assert.equal(p.qos, 0);
+  await sub.silent(150);
+});
+
+for (const [version, name] of versions) {
+  const ids = version === 5 ? '[MQTT-3.3.1-6] [MQTT-3.3.1-7]' : '[MQTT-3.3.1-10] [MQTT-3.3.1-11]';
+  test(`a retained publish with an empty payload is delivered to current subscribers and deletes the retained message (${name}) ${ids}`, async (t) => {
+    const b = await broker(t);
+    const pub = await raw(t, b, { protocolVersion: version });
+    await publish(pub, 'ret/delete', 'doomed', true);
+    const live = await raw(t, b, { protocolVersion: version });
+    await subscribe(live, { topicFilter: 'ret/delete', qos: 1 });
+    live.send({ type: 'puback', packetId: (await live.expect('publish')).packetId! });
+    await publish(pub, 'ret/delete', '', true);
+    const p = await live.expect('publish');
+    assert.equal(p.payload.length, 0);
+    assert.equal(b.broker.retained.size, 0);
+    const later = await raw(t, b, { protocolVersion: version });
+    await subscribe(later, { topicFilter: 'ret/#', qos: 1 });
+    await later.silent(200);
+  });
+}
+
+for (const [version, name] of versions) {
+  const id = version === 5 ? 'MQTT-3.3.1-8' : 'MQTT-3.3.1-12';
+  test(`a publish with RETAIN 0 neither stores, replaces nor removes the retained message (${name}) [${id}]`, async (t) => {
+    const b = await broker(t);
+    const pub = await raw(t, b, { protocolVersion: version });
+    await publish(pub, 'ret/plain', 'retained', true);
+    await publish(pub, 'ret/plain', 'not retained', false);
+    await publish(pub, 'ret/plain', '', false);
+    await publish(pub, 'ret/other', 'never retained', false);
+    const sub = await raw(t, b, { protocolVersion: version });
+    await subscribe(sub, { topicFilter: 'ret/#', qos: 1 });
+    const p = await sub.expect('publish');
+    assert.equal(p.topic, 'ret/plain');
+    assert.equal(p.payload.toString(), 'retained');
+    await sub.silent(150);
+  });
+}
+
+for (const [version, name] of versions) {
+  const id = version === 5 ? 'MQTT-3.3.1-12' : 'MQTT-3.3.1-9';
+  test(`a retained message forwarded to an existing subscription has RETAIN 0 (${name}) [${id}]`, async (t) => {
+    const b = await broker(t);
+    const sub = await raw(t, b, { protocolVersion: version });
+    await subscribe(sub, { topicFilter: 'ret/live', qos: 1 });
+    const pub = await raw(t, b, { protocolVersion: version });
+    await publish(pub, 'ret/live', 'now', true);
+    const p = await sub.expect('publish');
+    assert.equal(p.payload.toString(), 'now');
+    assert.equal(p.retain, false);
+  });
+}
+
+test('with Retain As Published the RETAIN flag is forwarded as the publisher set it [MQTT-3.3.1-13]', async (t) => {
+  const b = await broker(t);
+  const sub = await raw(t, b);
+  await subscribe(sub, { topicFilter: 'ret/rap', qos: 1, retainAsPublished: true });
+  const pub = await raw(t, b);
+  await publish(pub, 'ret/rap', 'retained', true);
+  await publish(pub, 'ret/rap', 'plain', false);
+  const first = await sub.expect('publish');
+  assert.deepEqual([first.payload.toString(), first.retain], ['retained', true]);
+  sub.send({ type: 'puback', packetId: first.packetId! });
+  const second = await sub.expect('publish');
+  assert.deepEqual([second.payload.toString(), second.retain], ['plain', false]);
+});
+
+test('MQTT.js sees retained messages flagged retain on subscribe and unflagged when live (5.0) [MQTT-3.3.1-9] [MQTT-3.3.1-12]', async (t) => {
+  const b = await broker(t);
+  const pub = await real(t, b);
+  await pub.publishAsync('ret/mqttjs', 'stored', { qos: 1, retain: true });
+  const sub = await real(t, b);
+  const got: Array<[string, boolean]> = [];
+  sub.on('message', (_topic, payload, packet) => got.push([payload.toString(), packet.retain]));
+  await sub.subscribeAsync('ret/mqttjs', { qos: 1 });
+  await pub.publishAsync('ret/mqttjs', 'live', { qos: 1, retain: true });
+  const deadline = Date.now() + 2000;
+  while (got.length < 2 && Date.now() < deadline) await delay(5);
+  assert.deepEqual(got, [['stored', true], ['live', false]]);
+});
+
+test('Retain Handling 0 sends the retained messages again when a subscription is replaced [MQTT-3.3.1-9] [MQTT-3.8.4-4]', async (t) => {
+  const b = await broker(t);
+  const pub = await raw(t, b);
+  await publish(pub, 'ret/rh0', 'r', true);
+  const sub = await raw(t, b);
+  for (let i = 0; i < 2; i++) {
+    await subscribe(sub, { topicFilter: 'ret/rh0', qos: 0, retainHandling: 0 });
+    const p = await sub.expect('publish');
+    assert.equal(p.retain, true);
+  }
+});
+
+test('a 3.1.1 SUBSCRIBE repeating an existing filter sends the retained messages again [MQTT-3.8.4-3]', async (t) => {
+  const b = await broker(t);
+  const pub = await raw(t, b, { protocolVersion: 4 });
+  await publish(pub, 'ret/again', 'r', true);
+  const sub = await raw(t, b, { protocolVersion: 4 });
+  for (let i = 0; i < 2; i++) {
+    await subscribe(sub, { topicFilter: 'ret/again', qos: 0 });
+    assert.equal((await sub.expect('publish')).payload.toString(), 'r');
+  }
+});
+
+test('Retain Handling 1 sends retained messages only when the subscription did not exist [MQTT-3.3.1-10]', async (t) => {
+  const b = await broker(t);
+  const pub = await raw(t, b);
+  await publish(pub, 'ret/rh1', 'r', true);
+  const sub = await raw(t, b);
+  await subscribe(sub, { topicFilter: 'ret/rh1', qos: 0, retainHandling: 1 });
+  assert.equal((await sub.expect('publish')).retain, true);
+  await subscribe(sub, { topicFilter: 'ret/rh1', qos: 0, retainHandling: 1 });
+  await sub.silent(200);
+});
+
+test('Retain Handling 2 never sends retained messages on subscribe [MQTT-3.3.1-11]', async (t) => {
+  const b = await broker(t);
+  const pub = await raw(t, b);
+  await publish(pub, 'ret/rh2', 'r', true);
+  const sub = await raw(t, b);
+  await subscribe(sub, { topicFilter: 'ret/rh2', qos: 0, retainHandling: 2 });
+  await sub.silent(200);
+  // Live messages still flow.
+  await publish(pub, 'ret/rh2', 'live', false);
+  assert.equal((await sub.expect('publish')).payload.toString(), 'live');
+});
+
+test('a wildcard subscription receives the retained message of every matching topic', async (t) => {
+  const b = await broker(t);
+  const pub = await raw(t, b);
+  for (const topic of ['ret/w/a', 'ret/w/b', 'ret/w/c/d', 'ret/x']) await publish(pub, topic, topic, true);
+  const sub = await raw(t, b);
+  await subscribe(sub, { topicFilter: 'ret/w/+', qos: 0 });
+  const topics = [(await sub.expect('publish')).topic, (await sub.expect('publish')).topic].sort();
+  assert.deepEqual(topics, ['ret/w/a', 'ret/w/b']);
+  await sub.silent(150);
+});
+
+test('a retained message whose Message Expiry Interval has passed is not sent to new subscribers [MQTT-3.3.2-5]', async (t) => {
+  const b = await broker(t);
+  const pub = await raw(t, b);
+  await publish(pub, 'ret/expired', 'stale', true, 1, { messageExpiryInterval: 1 });
+  await publish(pub, 'ret/fresh', 'fresh', true, 1, { messageExpiryInterval: 60 });
+  await delay(1100);
+  const sub = await raw(t, b);
+  await subscribe(sub, { topicFilter: 'ret/+', qos: 1 });
+  const p = await sub.expect('publish');
+  assert.equal(p.topic, 'ret/fresh');
+  await sub.silent(150);
+});
+
+test('a retained message is sent with its Message Expiry Interval reduced by the time it was stored [MQTT-3.3.2-6]', async (t) => {
+  const b = await broker(t);
+  const pub = await raw(t, b);
+  await publish(pub, 'ret/ttl', 'ttl', true, 1, { messageExpiryInterval: 10 });
+  await delay(1200);
+  const sub = await raw(t, b);
+  await subscribe(sub, { topicFilter: 'ret/ttl', qos: 1 });
+  const interval = (await sub.expect('publish')).properties?.messageExpiryInterval;
+  assert.ok(interval !== undefined && interval <= 9 && interval >= 7, `interval ${interval}`);
+});
+
+test('retained messages outlive the session of the client that published them (3.1.1) [MQTT-3.1.2-7]', async (t) => {
+  const b = await broker(t);
+  const pub = await raw(t, b, { protocolVersion: 4, clean: true });
+  await publish(pub, 'ret/outlive', 'still here', true);
+  pub.send({ type: 'disconnect' });
+  await pub.closedByServer();
+  const sub = await raw(t, b, { protocolVersion: 4 });
+  await subscribe(sub, { topicFilter: 'ret/outlive', qos: 1 });
+  assert.equal((await sub.expect('publish')).payload.toString(), 'still here');
+});
+
+test('a retained message from broker.publish() is stored and sent to later subscribers', async (t) => {
+  const b = await broker(t);
+  b.broker.publish({ topic: 'ret/embedded', payload: Buffer.from('from the program'), qos: 1, retain: true });
+  const sub = await real(t, b);
+  const got: string[] = [];
+  sub.on('message', (_topic, payload) => got.push(payload.toString()));
+  await sub.subscribeAsync('ret/embedded', { qos: 1 });
+  const deadline = Date.now() + 2000;
+  while (got.length === 0 && Date.now() < deadline) await delay(5);
+  assert.deepEqual(got, ['from the program']);
+});
