@@ -22,9 +22,9 @@ export function loadConfig(file: string): BrokerOptions {
   try {
     value = JSON.parse(text);
   } catch (err) {
-    const m = /position (\d+)/.exec((err as Error).message);
-    const line = m ? text.slice(0, Number(m[1])).split('\n').length : 1;
-    throw new ConfigError(`${file}:${line}: not valid JSON (${(err as Error).message}); fix the syntax on that line`);
+    const message = (err as Error).message.replace(/\s+/g, ' ');
+    const line = text.slice(0, errorOffset((err as Error).message, text)).split('\n').length;
+    throw new ConfigError(`${file}:${line}: not valid JSON (${message}); fix the syntax on that line`);
   }
   const where = (key: string): string => {
     const i = text.indexOf(`"${key}"`);
@@ -91,4 +91,25 @@ function distance(a: string, b: string): number {
     }
   }
   return row[b.length]!;
+}
+
+/**
+ * Where JSON.parse failed. V8 gives "at position N" for some errors and, for others, only the
+ * unexpected token and a snippet of the text around it ('..."snippet"...'), which we find.
+ */
+function errorOffset(message: string, text: string): number {
+  const at = /position (\d+)/.exec(message);
+  if (at) return Number(at[1]);
+  const m = /^Unexpected token '([\s\S])', (\.\.\.)?"([\s\S]*)"(\.\.\.)? is not valid JSON$/.exec(message);
+  if (!m) return 0;
+  const snippet = m[3]!;
+  const start = m[2] ? text.indexOf(snippet) : 0;
+  if (start < 0) return 0;
+  // The token is in the snippet; V8 centres it, so take the occurrence nearest the middle.
+  const token = m[1]!;
+  let best = -1;
+  for (let i = snippet.indexOf(token); i !== -1; i = snippet.indexOf(token, i + 1)) {
+    if (best === -1 || Math.abs(i - snippet.length / 2) < Math.abs(best - snippet.length / 2)) best = i;
+  }
+  return start + Math.max(best, 0);
 }

@@ -77,12 +77,8 @@ async function main(argv: string[]): Promise<number> {
   if (values['log-level'] !== undefined) options.logLevel = values['log-level'];
 
   const broker = createBroker(options);
-  try {
-    await broker.listen();
-  } catch (err) {
-    process.stderr.write(`starling: cannot listen: ${(err as Error).message}\n`);
-    return 1;
-  }
+  // Signals are handled from before the first listener opens: a stop requested as soon as
+  // the "listening" line appears is still graceful.
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
@@ -92,6 +88,13 @@ async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  try {
+    await broker.listen();
+  } catch (err) {
+    process.stderr.write(`starling: cannot listen: ${(err as Error).message}\n`);
+    await broker.close();
+    return 1;
+  }
   return -1; // keep running
 }
 

@@ -1,0 +1,169 @@
+// The `starling` command end to end: the real CLI in a child process, found on a free port,
+// reached by MQTT.js, stopped by signals; and its answers to bad flags and config files.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import mqtt, { type IClientOptions, type IDisconnectPacket, type MqttClient } from 'mqtt';
+import { freePort, run, start, type Proc } from '../helpers/tools.js';
+
+// dist/test/e2e/ -> dist/src/cli/main.js, and the repository's package.json.
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const PKG = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+const dir = mkdtempSync(join(tmpdir(), 'starling-cli-'));
+const procs = new Set<Proc>();
+const clients = new Set<MqttClient>();
+
+after(() => {
+  for (const c of clients) c.end(true);
+  for (const p of procs) p.kill();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function cli(args: string[], timeoutMs = 8000): Proc {
+  const p = start(process.execPath, [CLI, ...args], { timeoutMs });
+  procs.add(p);
+  return p;
+}
+
+/**
+ * Starts the CLI on a free port and waits for its pino "listening" line. The line comes a
+ * moment before the CLI installs its signal handlers, so a test completes an MQTT exchange
+ * before it sends a signal.
+ */
+async function serve(extra: string[] = []): Promise<{ proc: Proc; port: number; listening: Record<string, unknown> }> {
+  const port = await freePort();
+  const proc = cli(['--port', String(port), ...extra]);
+  const line = await proc.line(/"msg":"listening on /);
+  return { proc, port, listening: JSON.parse(line) as Record<string, unknown> };
+}
+
+async function connect(port: number, options: IClientOptions): Promise<MqttClient> {
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, connectTimeout: 3000, ...options });
+  clients.add(client);
+  return client;
+}
+
+test('the CLI logs a JSON "listening" line with the port it was given and serves MQTT.js clients', async () => {
+  const { proc, port, listening } = await serve();
+  assert.equal(listening.msg, `listening on 127.0.0.1:${port}`);
+  assert.equal(listening.level, 30);
+  const sub = await connect(port, { protocolVersion: 5, clientId: 'e2e-sub' });
+  const pub = await connect(port, { protocolVersion: 4, clientId: 'e2e-pub' });
+  await sub.subscribeAsync('e2e/hello', { qos: 1 });
+  const got = new Promise<[string, Buffer]>((resolve) => sub.once('message', (topic, payload) => resolve([topic, payload])));
+  await pub.publishAsync('e2e/hello', 'from 3.1.1 to 5.0', { qos: 1 });
+  const [topic, payload] = await got;
+  assert.equal(topic, 'e2e/hello');
+  assert.equal(payload.toString(), 'from 3.1.1 to 5.0');
+  proc.kill('SIGTERM');
+  assert.equal((await proc.exited).code, 0);
+});
+
+test('on SIGTERM a connected 5.0 client gets DISCONNECT 0x8B Server shutting down and the process exits 0', async () => {
+  const { proc, port } = await serve();
+  const client = await connect(port, { protocolVersion: 5, clientId: 'e2e-sigterm' });
+  const disconnect = new Promise<IDisconnectPacket>((resolve) => client.once('disconnect', resolve));
+  proc.kill('SIGTERM');
+  const packet = await disconnect;
+  assert.equal(packet.reasonCode, 0x8b);
+  const exit = await proc.exited;
+  assert.equal(exit.code, 0, exit.stderr);
+  assert.match(exit.stdout, /"signal":"SIGTERM"/);
+});
+
+test('on SIGINT a 3.1.1 client is disconnected without a DISCONNECT packet and the process exits 0', async () => {
+  const { proc, port } = await serve();
+  const client = await connect(port, { protocolVersion: 4, clientId: 'e2e-sigint' });
+  let disconnectPacket = false;
+  client.on('disconnect', () => (disconnectPacket = true));
+  const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+  proc.kill('SIGINT');
+  await closed;
+  assert.equal(disconnectPacket, false, '3.1.1 has no server DISCONNECT');
+  assert.equal((await proc.exited).code, 0);
+});
+
+test('--help prints the usage and exits 0', async () => {
+  const exit = await run(process.execPath, [CLI, '--help']);
+  assert.equal(exit.code, 0);
+  assert.match(exit.stdout, /^Usage: starling \[options\]/m);
+  assert.match(exit.stdout, /--port PORT/);
+});
+
+test('--version prints the package version and exits 0', async () => {
+  const exit = await run(process.execPath, [CLI, '--version']);
+  assert.equal(exit.code, 0);
+  assert.equal(exit.stdout.trim(), PKG.version);
+});
+
+test('an unknown flag exits 2 naming the flag', async () => {
+  const exit = await run(process.execPath, [CLI, '--prot', '1883']);
+  assert.equal(exit.code, 2);
+  assert.match(exit.stderr, /--prot/);
+  assert.match(exit.stderr, /starling --help/);
+});
+
+test('--port 99999 exits 2 saying what a port may be', async () => {
+  const exit = await run(process.execPath, [CLI, '--port', '99999']);
+  assert.equal(exit.code, 2);
+  assert.match(exit.stderr, /--port must be a number from 0 to 65535/);
+  assert.match(exit.stderr, /99999/);
+});
+
+test('a config file with an unknown key exits 2 naming the file and line and suggesting the right key', async () => {
+  const file = join(dir, 'typo.json');
+  writeFileSync(file, '{\n  "logLevel": "warn",\n  "listners": [{ "port": 1883 }]\n}\n');
+  const exit = await run(process.execPath, [CLI, '--config', file]);
+  assert.equal(exit.code, 2);
+  assert.ok(exit.stderr.includes(`${file}:3:`), `stderr names ${file}:3: ${exit.stderr}`);
+  assert.match(exit.stderr, /unknown key "listners"/);
+  assert.match(exit.stderr, /did you mean "listeners"\?/);
+});
+
+test('a config file that is not valid JSON exits 2 naming the line of the mistake', async () => {
+  const file = join(dir, 'syntax.json');
+  // V8 reports a trailing comma in an array without a position: the line is still found.
+  writeFileSync(file, '{\n  "logLevel": "warn",\n  "listeners": [{ "port": 1883 },]\n}\n');
+  const exit = await run(process.execPath, [CLI, '--config', file]);
+  assert.equal(exit.code, 2);
+  assert.ok(exit.stderr.includes(`${file}:3:`), `stderr names ${file}:3: ${exit.stderr}`);
+  assert.match(exit.stderr, /not valid JSON/);
+});
+
+test('a SIGTERM sent the moment the listening line appears still stops the broker gracefully', async () => {
+  const { proc } = await serve([]);
+  proc.kill('SIGTERM');
+  assert.equal((await proc.exited).code, 0);
+});
+
+test('--port overrides the port of the config file\'s listener', async () => {
+  const file = join(dir, 'listener.json');
+  const configured = await freePort();
+  writeFileSync(file, JSON.stringify({ listeners: [{ port: configured, host: '127.0.0.1' }] }, null, 2));
+  const { proc, port, listening } = await serve(['--config', file]);
+  assert.notEqual(port, configured);
+  assert.equal(listening.msg, `listening on 127.0.0.1:${port}`);
+  const client = await connect(port, { protocolVersion: 4, clientId: 'e2e-override' });
+  await client.endAsync();
+  proc.kill('SIGTERM');
+  assert.equal((await proc.exited).code, 0);
+});
+
+test('a port already in use exits 1 with "cannot listen"', async () => {
+  const blocker = net.createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (blocker.address() as net.AddressInfo).port;
+    const exit = await run(process.execPath, [CLI, '--port', String(port)]);
+    assert.equal(exit.code, 1);
+    assert.match(exit.stderr, /cannot listen/);
+  } finally {
+    await new Promise((resolve) => blocker.close(resolve));
+  }
+});
