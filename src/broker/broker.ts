@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { SubscriptionIndex } from '../topics/index.js';
-import { TcpListener } from '../transport/tcp.js';
+import { createListener, type Listener } from '../transport/index.js';
 import { Connection } from './connection.js';
 import { HookRunner, isPromise, type MaybePromise } from './hooks.js';
 import { MemoryRetainedStore, type RetainedStore } from './retained.js';
@@ -51,7 +51,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     protocolErrors: {},
   };
 
-  private readonly servers: TcpListener[] = [];
+  private readonly servers: Listener[] = [];
   private sweep: NodeJS.Timeout | undefined;
   private closing = false;
   private readonly drop = (reason: DropReason): void => this.countDrop(reason);
@@ -72,7 +72,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   async listen(): Promise<ListenerInfo[]> {
     const configs = this.options.listeners ?? [{}];
     for (const cfg of configs) {
-      const l = new TcpListener(cfg, (socket, info, remote) => this.accept(socket, info, remote));
+      const l = createListener(cfg, (socket, info, remote) => this.accept(socket, info, remote));
       await l.open();
       this.servers.push(l);
       this.log.info({ listener: l.info.name }, `listening on ${l.info.host}:${l.info.port}`);

@@ -79,6 +79,11 @@ export interface Hooks {
 }
 
 export interface ListenerOptions {
+  /**
+   * The transport. Default 'tcp'. Each kind is built in src/transport/ and only hands the
+   * broker a byte stream: the broker cannot tell them apart.
+   */
+  type?: 'tcp';
   /** Default 1883. 0 picks a free port. */
   port?: number;
   /** Default 127.0.0.1: a fresh broker is reachable from this machine only. */
@@ -93,6 +98,7 @@ export interface ListenerOptions {
 }
 
 export interface ListenerInfo {
+  readonly type: NonNullable<ListenerOptions['type']>;
   readonly name: string;
   readonly host: string;
   readonly port: number;

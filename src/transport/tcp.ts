@@ -1,7 +1,8 @@
 // Plain TCP listener: accepts sockets and hands them to the broker as byte streams.
 
-import net, { type Socket } from 'node:net';
+import net from 'node:net';
 import type { ListenerInfo, ListenerOptions } from '../broker/types.js';
+import type { Listener, OnStream } from './index.js';
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
@@ -9,7 +10,7 @@ export function isLoopback(host: string): boolean {
   return LOOPBACK.test(host);
 }
 
-export class TcpListener {
+export class TcpListener implements Listener {
   private readonly server: net.Server;
   private readonly host: string;
   private readonly port: number;
@@ -19,7 +20,7 @@ export class TcpListener {
 
   constructor(
     options: ListenerOptions,
-    private readonly onSocket: (socket: Socket, info: ListenerInfo, remote: string) => void,
+    private readonly onSocket: OnStream,
   ) {
     this.host = options.host ?? '127.0.0.1';
     this.port = options.port ?? 1883;
@@ -43,6 +44,7 @@ export class TcpListener {
         this.server.off('error', reject);
         const port = (this.server.address() as net.AddressInfo).port;
         this.address = {
+          type: 'tcp',
           name: this.name ?? `tcp:${this.host}:${port}`,
           host: this.host,
           port,
