@@ -21,7 +21,7 @@ export class Router {
   publish(message: Message): number {
     // Matching fills a reused result; copy out what is needed before delivering, since a
     // delivery may (through a closing connection's will) route another message.
-    const result = this.index.match(message.topic, this.result.clear());
+    const result = this.index.match(message.topic, this.result);
     const stamp = ++this.stamp;
     const hits = this.hits;
     const first = hits.length;

@@ -92,3 +92,33 @@ test('with Request Problem Information 0, refusals carry no Reason String or Use
     await tb.close();
   }
 });
+
+test('a hook refusing the client identifier gets CONNACK 0x85 and the connection is closed [MQTT-3.1.3-8]', async () => {
+  const tb = await startBroker({ hooks: [{ authenticate: (req) => (req.clientId.startsWith('bad-') ? { ok: false, reasonCode: 0x85 } : { ok: true }) }] });
+  try {
+    const c = await RawClient.open(tb.port, 5);
+    c.send({ type: 'connect', protocolName: 'MQTT', protocolVersion: 5, clean: true, keepalive: 0, clientId: 'bad-id' });
+    assert.equal((await c.expect('connack')).reasonCode, 0x85);
+    await c.closedByServer();
+  } finally {
+    await tb.close();
+  }
+});
+
+test('over TCP, 10,000 QoS 0 packets in one burst arrive complete and in order [MQTT-4.2.0-1] (3.1.1: [MQTT-7.1.1-1])', async () => {
+  const tb = await startBroker();
+  try {
+    const sub = await RawClient.connect(tb.port, { clientId: 'order-sub' });
+    sub.send({ type: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: 'order/t', qos: 0 }] });
+    await sub.expect('suback');
+    const pub = await RawClient.connect(tb.port, { clientId: 'order-pub' });
+    const { encode } = await import('../../src/codec/index.js');
+    const burst = Buffer.concat(Array.from({ length: 10_000 }, (_, i) => encode({ type: 'publish', topic: 'order/t', payload: Buffer.from(String(i)), qos: 0, retain: false, dup: false }, 5)));
+    pub.sendRaw(burst);
+    for (let i = 0; i < 10_000; i++) assert.equal((await sub.expect('publish')).payload.toString(), String(i));
+    sub.destroy();
+    pub.destroy();
+  } finally {
+    await tb.close();
+  }
+});
