@@ -4,30 +4,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { ProtocolVersion, QoS, Subscription } from '../../src/codec/types.js';
 import type { ClientInfo, Hooks, Message } from '../../src/index.js';
-import { RawClient, delay, startBroker, type TestBroker } from '../helpers/broker.js';
-
-type Ctx = { after(fn: () => unknown): void };
-
-async function broker(t: Ctx, options: Parameters<typeof startBroker>[0] = {}): Promise<TestBroker> {
-  const b = await startBroker(options);
-  t.after(() => b.close());
-  return b;
-}
-
-async function raw(t: Ctx, b: TestBroker, connect: Parameters<typeof RawClient.connect>[1] = {}): Promise<RawClient> {
-  const c = await RawClient.connect(b.port, connect);
-  t.after(() => c.destroy());
-  return c;
-}
-
-async function real(t: Ctx, b: TestBroker, options: IClientOptions = {}): Promise<MqttClient> {
-  const c = await mqtt.connectAsync(b.url, { reconnectPeriod: 0, connectTimeout: 2000, protocolVersion: 5, ...options });
-  t.after(() => c.endAsync(true));
-  return c;
-}
+import { RawClient, delay, startBroker } from '../helpers/broker.js';
+import { broker, raw, real } from '../helpers/scenario.js';
 
 let nextId = 1;
 async function subscribe(c: RawClient, subs: Subscription[]): Promise<number[]> {

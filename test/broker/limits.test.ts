@@ -5,21 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ProtocolVersion, Subscription } from '../../src/codec/types.js';
-import { RawClient, delay, startBroker, type TestBroker } from '../helpers/broker.js';
-
-type Ctx = { after(fn: () => unknown): void };
-
-async function broker(t: Ctx, options: Parameters<typeof startBroker>[0] = {}): Promise<TestBroker> {
-  const b = await startBroker(options);
-  t.after(() => b.close());
-  return b;
-}
-
-async function raw(t: Ctx, b: TestBroker, connect: Parameters<typeof RawClient.connect>[1] = {}): Promise<RawClient> {
-  const c = await RawClient.connect(b.port, connect);
-  t.after(() => c.destroy());
-  return c;
-}
+import { RawClient, delay, type TestBroker } from '../helpers/broker.js';
+import { broker, raw, type Ctx } from '../helpers/scenario.js';
 
 let nextId = 1;
 async function subscribe(c: RawClient, subs: Subscription[]): Promise<number[]> {
