@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { SubscriptionIndex } from '../topics/index.js';
-import { createListener, type Listener } from '../transport/index.js';
+import { createListener, type Listener, type PeerIdentity } from '../transport/index.js';
 import { Connection } from './connection.js';
 import { HookRunner, isPromise, type MaybePromise } from './hooks.js';
 import { MemoryRetainedStore, type RetainedStore } from './retained.js';
@@ -71,11 +71,15 @@ export class Broker extends EventEmitter<BrokerEvents> {
   /** Opens every configured listener (default: TCP 127.0.0.1:1883). */
   async listen(): Promise<ListenerInfo[]> {
     const configs = this.options.listeners ?? [{}];
-    for (const cfg of configs) {
-      const l = createListener(cfg, (socket, info, remote) => this.accept(socket, info, remote));
+    for (const config of configs) {
+      // A WebSocket message holds at least one packet: its cap follows the packet limit.
+      const ws = config.type === 'ws' || config.type === 'wss';
+      const cfg = ws && config.maxFrameSize === undefined ? { ...config, maxFrameSize: this.limits.maxPacketSize } : config;
+      const l = createListener(cfg, (socket, info, remote, peer) => this.accept(socket, info, remote, peer));
       await l.open();
       this.servers.push(l);
-      this.log.info({ listener: l.info.name }, `listening on ${l.info.host}:${l.info.port}`);
+      const where = l.info.type === 'unix' ? l.info.path : `${l.info.host}:${l.info.port}`;
+      this.log.info({ listener: l.info.name }, `listening on ${where}`);
     }
     this.sweep = setInterval(() => this.checkTimeouts(), 500);
     this.sweep.unref();
@@ -91,12 +95,12 @@ export class Broker extends EventEmitter<BrokerEvents> {
    * Hands a byte stream to the broker as a new client connection. Listeners call this; so
    * can an embedding program with any Duplex (a WebSocket stream, a test pair).
    */
-  accept(socket: Duplex, listener: ListenerInfo, remoteAddress: string): Connection | undefined {
+  accept(socket: Duplex, listener: ListenerInfo, remoteAddress: string, peer?: PeerIdentity): Connection | undefined {
     if (this.closing) {
       socket.destroy();
       return undefined;
     }
-    const conn = new Connection(this, socket, listener, remoteAddress);
+    const conn = new Connection(this, socket, listener, remoteAddress, peer);
     this.connections.add(conn);
     this.stats.connectionsAccepted++;
     return conn;

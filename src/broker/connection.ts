@@ -13,6 +13,7 @@ import { OutboundAliases } from './flow.js';
 import { dispatch } from './handlers/index.js';
 import { encodeMessage } from './outbound.js';
 import type { Session } from './session.js';
+import type { PeerIdentity } from '../transport/index.js';
 import type { ClientInfo, ListenerInfo, Message } from './types.js';
 
 // Writes made while one input chunk (or timer) is handled are corked and flushed together:
@@ -65,6 +66,8 @@ export class Connection implements ClientInfo {
     readonly socket: Duplex,
     readonly listenerInfo: ListenerInfo,
     readonly remoteAddress: string,
+    /** What the transport proved about the client (TLS client certificate). */
+    readonly peer: PeerIdentity | undefined = undefined,
   ) {
     this.decoder = new Decoder((p) => this.onPacket(p), {
       role: 'server',

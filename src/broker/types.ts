@@ -41,6 +41,8 @@ export interface AuthenticateRequest {
   readonly remoteAddress: string;
   readonly listener: ListenerInfo;
   readonly connect: Readonly<ConnectPacket>;
+  /** The TLS client certificate's subject and the user name taken from it, when there is one. */
+  readonly peer?: { readonly certificateSubject?: string; readonly certificateUsername?: string };
 }
 
 /** A hook's verdict: allow, or deny with the 5.0 reason code the client is told. */
@@ -82,26 +84,83 @@ export interface ListenerOptions {
   /**
    * The transport. Default 'tcp'. Each kind is built in src/transport/ and only hands the
    * broker a byte stream: the broker cannot tell them apart.
+   * - 'tcp': plain MQTT over TCP.
+   * - 'tls': MQTT over TLS (certFile and keyFile required).
+   * - 'ws': MQTT over WebSocket (binary frames, subprotocol "mqtt").
+   * - 'wss': MQTT over WebSocket over TLS (the TLS options as for 'tls').
+   * - 'unix': a Unix domain socket at `path` (counts as local for allowAnonymous).
    */
-  type?: 'tcp';
-  /** Default 1883. 0 picks a free port. */
+  type?: 'tcp' | 'tls' | 'ws' | 'wss' | 'unix';
+  /** Default 1883 (tcp), 8883 (tls), 8083 (ws), 8084 (wss). 0 picks a free port. Not for unix. */
   port?: number;
-  /** Default 127.0.0.1: a fresh broker is reachable from this machine only. */
+  /** Default 127.0.0.1: a fresh broker is reachable from this machine only. Not for unix. */
   host?: string;
-  /** A name for logs and hooks; default `tcp:{host}:{port}`. */
+  /** unix only: the socket file (required); a stale one is removed at open, ours at close. */
+  path?: string;
+  /** ws, wss only: the URL path WebSocket clients connect to. Default '/mqtt'. */
+  websocketPath?: string;
+  /** A name for logs and hooks; default `{type}:{host}:{port}` (`unix:{path}`). */
   name?: string;
   /**
    * Anonymous clients (no user name, no authenticate hook allowing them). Default: allowed
-   * only when the listener is bound to a loopback address.
+   * only when the listener is bound to a loopback address or is a Unix socket.
    */
   allowAnonymous?: boolean;
+
+  // TLS ('tls' and 'wss').
+  /** PEM certificate chain file (server certificate first). Required for tls and wss. */
+  certFile?: string;
+  /** PEM private key file. Required for tls and wss. */
+  keyFile?: string;
+  /** PEM file of the CAs that sign client certificates. Setting it asks clients for one. */
+  caFile?: string;
+  /**
+   * Refuse clients without a certificate signed by caFile. Default false, or true when
+   * certificateAsUsername is set (a user name from a certificate needs a certificate).
+   */
+  requireCertificate?: boolean;
+  /**
+   * The verified client certificate's identity becomes the client's user name: 'cn' the
+   * subject's Common Name, 'san' its first Subject Alternative Name (DNS, email, URI or IP).
+   * A certificate without one is refused. Default: the CONNECT user name is used.
+   */
+  certificateAsUsername?: 'cn' | 'san';
+  /** Lowest TLS version accepted. Default 'TLSv1.2'. */
+  minVersion?: 'TLSv1.3' | 'TLSv1.2' | 'TLSv1.1' | 'TLSv1';
+  /** OpenSSL cipher list for TLS 1.2 and lower. Default: Node's. */
+  ciphers?: string;
+
+  // Before the stream reaches the broker.
+  /**
+   * tcp, tls, ws, wss: every connection starts with a PROXY protocol v1 or v2 header (from a
+   * load balancer such as HAProxy or AWS NLB), whose source address becomes the client's
+   * remote address. A connection without a valid header is closed. Default false: enable
+   * it only behind a proxy, since any client could otherwise claim any address.
+   */
+  proxyProtocol?: boolean;
+  /**
+   * Time allowed for each step before the stream reaches the broker (PROXY header, TLS
+   * handshake, WebSocket upgrade request), ms. Default 10,000.
+   */
+  handshakeTimeout?: number;
+  /**
+   * ws, wss: largest WebSocket message accepted, bytes (a larger one closes the connection
+   * with 1009). Keep it at least limits.maxPacketSize. Default 1 MiB.
+   */
+  maxFrameSize?: number;
 }
 
 export interface ListenerInfo {
   readonly type: NonNullable<ListenerOptions['type']>;
   readonly name: string;
+  /** The bound address; for a unix listener, the socket file's path. */
   readonly host: string;
+  /** The bound port; 0 for a unix listener. */
   readonly port: number;
+  /** unix: the socket file. */
+  readonly path?: string;
+  /** ws, wss: the URL path WebSocket clients connect to. */
+  readonly websocketPath?: string;
   readonly allowAnonymous: boolean;
 }
 

@@ -1,12 +1,27 @@
 // Listeners: each kind accepts connections its own way and hands the broker a byte stream
-// (a Duplex), the listener's description, and the client's address. The broker knows
-// nothing else about transports.
+// (a Duplex), the listener's description, the client's address, and what the transport
+// proved about the client (a verified certificate). The broker knows nothing else about
+// transports.
 
 import type { Duplex } from 'node:stream';
 import type { ListenerInfo, ListenerOptions } from '../broker/types.js';
 import { TcpListener } from './tcp.js';
+import { TlsListener } from './tls.js';
+import { UnixListener } from './unix.js';
+import { WebSocketListener } from './websocket.js';
 
-export type OnStream = (stream: Duplex, info: ListenerInfo, remoteAddress: string) => void;
+/** A client's identity as its transport established it: a verified TLS client certificate. */
+export interface PeerIdentity {
+  /** The certificate's subject, e.g. `CN=device-42, O=Acme` (in the certificate's order). */
+  readonly certificateSubject?: string | undefined;
+  /**
+   * Set when the listener has certificateAsUsername: the CN or first SAN. The client's user
+   * name is this, whatever its CONNECT says.
+   */
+  readonly certificateUsername?: string | undefined;
+}
+
+export type OnStream = (stream: Duplex, info: ListenerInfo, remoteAddress: string, peer?: PeerIdentity) => void;
 
 export interface Listener {
   /** Valid once open() resolved. */
@@ -14,13 +29,53 @@ export interface Listener {
   open(): Promise<void>;
   /** Stops accepting; connections already handed over are the broker's to close. */
   close(): Promise<void>;
+  /**
+   * tls, wss: re-reads certFile, keyFile and caFile for new connections; open ones are kept.
+   * Rejects (and keeps the old certificates) when a file is unreadable or invalid.
+   */
+  reloadCertificates?(): Promise<void>;
 }
 
+type Kind = NonNullable<ListenerOptions['type']>;
+
+/** The options that mean something only for some kinds: set elsewhere, they are an error. */
+const ONLY_FOR: ReadonlyArray<[keyof ListenerOptions, readonly Kind[]]> = [
+  ['port', ['tcp', 'tls', 'ws', 'wss']],
+  ['host', ['tcp', 'tls', 'ws', 'wss']],
+  ['path', ['unix']],
+  ['websocketPath', ['ws', 'wss']],
+  ['certFile', ['tls', 'wss']],
+  ['keyFile', ['tls', 'wss']],
+  ['caFile', ['tls', 'wss']],
+  ['requireCertificate', ['tls', 'wss']],
+  ['certificateAsUsername', ['tls', 'wss']],
+  ['minVersion', ['tls', 'wss']],
+  ['ciphers', ['tls', 'wss']],
+  ['proxyProtocol', ['tcp', 'tls', 'ws', 'wss']],
+  ['maxFrameSize', ['ws', 'wss']],
+];
+
 export function createListener(options: ListenerOptions, onStream: OnStream): Listener {
-  switch (options.type ?? 'tcp') {
+  const kind: Kind = options.type ?? 'tcp';
+  for (const [key, kinds] of ONLY_FOR) {
+    if (options[key] !== undefined && !kinds.includes(kind)) {
+      throw new Error(`listener option ${key} is for ${kinds.join(', ')} listeners, not ${kind}`);
+    }
+  }
+  switch (kind) {
     case 'tcp':
       return new TcpListener(options, onStream);
+    case 'tls':
+      return new TlsListener(options, onStream);
+    case 'ws':
+    case 'wss':
+      return new WebSocketListener(options, onStream);
+    case 'unix':
+      return new UnixListener(options, onStream);
+    default:
+      throw new Error(`unknown listener type ${String(kind)}`);
   }
 }
 
 export { isLoopback } from './tcp.js';
+export { ProxyProtocolError, parseProxyHeader, type ProxyHeader } from './proxy-protocol.js';

@@ -1,10 +1,13 @@
-// Plain TCP listener: accepts sockets and hands them to the broker as byte streams.
+// Plain TCP listener: accepts sockets and hands them to the broker as byte streams, after
+// the PROXY protocol header when the listener sits behind a load balancer.
 
 import net from 'node:net';
 import type { ListenerInfo, ListenerOptions } from '../broker/types.js';
 import type { Listener, OnStream } from './index.js';
+import { DEFAULT_HANDSHAKE_TIMEOUT, ProxyFront } from './proxy-protocol.js';
+import { closeServer, formatAddress, listenTcp } from './sockets.js';
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+|localhost)$/;
 
 export function isLoopback(host: string): boolean {
   return LOOPBACK.test(host);
@@ -27,9 +30,20 @@ export class TcpListener implements Listener {
     this.name = options.name;
     // Secure default: anonymous clients only on a listener this machine alone can reach.
     this.allowAnonymous = options.allowAnonymous ?? isLoopback(this.host);
-    this.server = net.createServer({ noDelay: true }, (socket) => {
-      this.onSocket(socket, this.info, `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`);
-    });
+    if (options.proxyProtocol === true) {
+      const front = new ProxyFront(options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT, (socket) => {
+        socket.setNoDelay(true);
+        this.onSocket(socket, this.info, front.remoteAddress(socket));
+        // The header was read in paused mode; the broker's 'data' listener alone would not
+        // restart an explicitly paused stream.
+        socket.resume();
+      });
+      this.server = front.server;
+    } else {
+      this.server = net.createServer({ noDelay: true }, (socket) => {
+        this.onSocket(socket, this.info, formatAddress(socket.remoteAddress, socket.remotePort));
+      });
+    }
   }
 
   get info(): ListenerInfo {
@@ -37,25 +51,18 @@ export class TcpListener implements Listener {
     return this.address;
   }
 
-  open(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.port, this.host, () => {
-        this.server.off('error', reject);
-        const port = (this.server.address() as net.AddressInfo).port;
-        this.address = {
-          type: 'tcp',
-          name: this.name ?? `tcp:${this.host}:${port}`,
-          host: this.host,
-          port,
-          allowAnonymous: this.allowAnonymous,
-        };
-        resolve();
-      });
-    });
+  async open(): Promise<void> {
+    const port = await listenTcp(this.server, this.port, this.host);
+    this.address = {
+      type: 'tcp',
+      name: this.name ?? `tcp:${this.host}:${port}`,
+      host: this.host,
+      port,
+      allowAnonymous: this.allowAnonymous,
+    };
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    return closeServer(this.server);
   }
 }

@@ -17,7 +17,8 @@ export function handleConnect(conn: Connection, p: ConnectPacket): void | Promis
   conn.connect = p;
   conn.protocolVersion = p.protocolVersion;
   conn.keepalive = p.keepalive;
-  conn.username = p.username;
+  // A TLS client certificate's identity wins over the user name the CONNECT claims.
+  conn.username = conn.peer?.certificateUsername ?? p.username;
 
   // Client identifier [MQTT-3.1.3-6], [MQTT-3.1.3-7], [MQTT-3.1.3-8].
   let clientId = p.clientId;
@@ -65,7 +66,7 @@ export function handleConnect(conn: Connection, p: ConnectPacket): void | Promis
   const then = (v: Verdict): void => {
     if (conn.state === 'closed') return;
     if (!v.ok) {
-      broker.log.warn({ clientId, remote: conn.remoteAddress, username: p.username, reasonCode: v.reasonCode }, 'authentication failed');
+      broker.log.warn({ clientId, remote: conn.remoteAddress, username: conn.username, reasonCode: v.reasonCode }, 'authentication failed');
       return conn.connackAndClose(v.reasonCode, p.protocolVersion);
     }
     accept(conn, assigned, undefined);
@@ -77,15 +78,19 @@ export function handleConnect(conn: Connection, p: ConnectPacket): void | Promis
 function authenticate(conn: Connection, p: ConnectPacket): Verdict | Promise<Verdict> {
   const broker = conn.broker;
   if (broker.hooks.authenticators.length === 0) {
-    return conn.listenerInfo.allowAnonymous ? { ok: true } : { ok: false, reasonCode: p.username === undefined ? 0x87 : 0x86 };
+    // A certificate the listener's CA verified vouches for the client (Mosquitto's
+    // use_identity_as_username does the same).
+    if (conn.peer?.certificateUsername !== undefined) return { ok: true };
+    return conn.listenerInfo.allowAnonymous ? { ok: true } : { ok: false, reasonCode: conn.username === undefined ? 0x87 : 0x86 };
   }
   return broker.hooks.authenticate({
     clientId: conn.id,
-    username: p.username,
+    username: conn.username,
     password: p.password,
     remoteAddress: conn.remoteAddress,
     listener: conn.listenerInfo,
     connect: p,
+    ...(conn.peer && { peer: conn.peer }),
   });
 }
 
@@ -178,7 +183,7 @@ function accept(conn: Connection, assignedId: boolean, authData: Buffer | undefi
     conn.send(connack);
   }
   broker.log.info(
-    { clientId, remote: conn.remoteAddress, listener: conn.listener, protocolVersion: p.protocolVersion, username: p.username, clean: p.clean, keepalive: conn.keepalive, sessionPresent },
+    { clientId, remote: conn.remoteAddress, listener: conn.listener, protocolVersion: p.protocolVersion, username: conn.username, clean: p.clean, keepalive: conn.keepalive, sessionPresent },
     'client connected',
   );
   // [MQTT-4.4.0-1] unacknowledged messages are sent again, after the CONNACK.

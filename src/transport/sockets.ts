@@ -1,0 +1,36 @@
+// Small helpers every listener shares: opening and closing a server, and printing a peer.
+
+import type net from 'node:net';
+
+/** `host:port`, with an IPv6 host in brackets so the port stays readable. */
+export function formatAddress(host: string | undefined, port: number | undefined): string {
+  const h = host ?? '?';
+  return `${h.includes(':') ? `[${h}]` : h}:${port ?? 0}`;
+}
+
+/**
+ * A key for a connection that survives wrapping (a TLS socket reports its TCP socket's peer):
+ * the peer address and port, unique among open connections to one listener.
+ */
+export function peerKey(socket: net.Socket): string {
+  return `${socket.remoteAddress ?? '?'}|${socket.remotePort ?? 0}`;
+}
+
+/** Opens `server` on host:port; resolves with the port bound (for port 0). */
+export function listenTcp(server: net.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as net.AddressInfo).port);
+    });
+  });
+}
+
+/** Stops accepting; resolves once the connections it accepted are gone, as net.Server does. */
+export function closeServer(server: net.Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) resolve();
+    else server.close(() => resolve());
+  });
+}

@@ -1,0 +1,207 @@
+// MQTT over WebSocket ('ws', and 'wss' over TLS), section 6 of both specifications: an HTTP
+// server that upgrades requests for one path, selects the "mqtt" subprotocol, and hands the
+// broker each WebSocket as a byte stream of its binary messages.
+
+import http from 'node:http';
+import https from 'node:https';
+import type net from 'node:net';
+import { Duplex } from 'node:stream';
+import type tls from 'node:tls';
+import { WebSocket, WebSocketServer, type RawData, type ServerOptions } from 'ws';
+import type { ListenerInfo, ListenerOptions } from '../broker/types.js';
+import type { Listener, OnStream, PeerIdentity } from './index.js';
+import { DEFAULT_HANDSHAKE_TIMEOUT, ProxyFront } from './proxy-protocol.js';
+import { closeServer, formatAddress, listenTcp, peerKey } from './sockets.js';
+import { isLoopback } from './tcp.js';
+import { closeOnTlsError, TlsSettings } from './tls.js';
+
+/** Largest WebSocket message by default: the broker's default maximum packet size. */
+export const DEFAULT_MAX_FRAME_SIZE = 1024 * 1024;
+/** How long a close handshake may take before the TCP connection is cut, ms. */
+const CLOSE_TIMEOUT = 1000;
+
+/**
+ * A WebSocket seen as the byte stream MQTT wants. Each binary message's bytes are pushed as
+ * they come, so several packets in one message and one packet over several messages both
+ * reach the decoder intact [MQTT-6.0.0-2]. Writes made together (the broker corks) go out
+ * as one binary message; a write completes when the socket took it, so writableLength is
+ * what is really waiting and the broker's backpressure rules apply unchanged.
+ */
+export class WebSocketStream extends Duplex {
+  constructor(private readonly ws: WebSocket) {
+    super({ allowHalfOpen: false });
+    ws.on('message', (data: RawData, isBinary: boolean) => this.received(data, isBinary));
+    ws.on('close', () => this.push(null));
+    ws.on('error', (err: Error) => this.destroy(err));
+  }
+
+  private received(data: RawData, isBinary: boolean): void {
+    if (!isBinary) {
+      // [MQTT-6.0.0-1] any other data frame closes the connection.
+      this.ws.close(1003, 'MQTT needs binary frames');
+      this.destroy(new Error('WebSocket text frame received: MQTT travels in binary frames'));
+      return;
+    }
+    const chunk = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+    if (!this.push(chunk)) this.ws.pause();
+  }
+
+  override _read(): void {
+    this.ws.resume();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.ws.send(chunk, { binary: true, compress: false }, callback);
+  }
+
+  override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
+    const data = chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk));
+    this.ws.send(data, { binary: true, compress: false }, callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.close(1000);
+    callback();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    // A close handshake already begun is left to finish (bounded by CLOSE_TIMEOUT).
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.terminate();
+    callback(error);
+  }
+}
+
+/**
+ * [MQTT-6.0.0-4] the server selects "mqtt"; "mqttv3.1" is what MQTT 3.1 clients offer. A
+ * client offering neither is still served, without a subprotocol (lenient to old clients).
+ */
+function selectProtocol(offered: Set<string>): string | false {
+  if (offered.has('mqtt')) return 'mqtt';
+  if (offered.has('mqttv3.1')) return 'mqttv3.1';
+  return false;
+}
+
+function pathOf(url: string | undefined): string | undefined {
+  try {
+    return new URL(url ?? '', 'http://localhost').pathname;
+  } catch {
+    return undefined;
+  }
+}
+
+export class WebSocketListener implements Listener {
+  private readonly http: http.Server | https.Server;
+  /** The listening server: the HTTP(S) server itself, or the PROXY protocol front. */
+  private readonly server: net.Server;
+  private readonly wss: WebSocketServer;
+  private readonly tls: TlsSettings | undefined;
+  private readonly front: ProxyFront | undefined;
+  private readonly type: 'ws' | 'wss';
+  private readonly host: string;
+  private readonly port: number;
+  private readonly path: string;
+  /** Connections not upgraded yet, by peerKey: each is closed when its time is up. */
+  private readonly pending = new Map<string, NodeJS.Timeout>();
+  private address: ListenerInfo | undefined;
+
+  constructor(
+    private readonly options: ListenerOptions,
+    private readonly onStream: OnStream,
+  ) {
+    this.type = options.type === 'wss' ? 'wss' : 'ws';
+    this.host = options.host ?? '127.0.0.1';
+    this.port = options.port ?? (this.type === 'wss' ? 8084 : 8083);
+    this.path = options.websocketPath ?? '/mqtt';
+    const timeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+    this.tls = this.type === 'wss' ? new TlsSettings(options) : undefined;
+    this.http = this.tls === undefined ? http.createServer() : https.createServer(this.tls.serverOptions(timeout));
+    if (this.http instanceof https.Server) closeOnTlsError(this.http);
+    // From accept to upgrade, TLS handshake included, each connection has `timeout`. Node's
+    // headersTimeout would not do: it is checked every 30 s, and only on a server that
+    // listens itself (not behind the PROXY front).
+    this.http.on('connection', (raw: net.Socket) => {
+      const key = peerKey(raw);
+      const timer = setTimeout(() => raw.destroy(), timeout);
+      this.pending.set(key, timer);
+      raw.once('close', () => {
+        clearTimeout(timer);
+        if (this.pending.get(key) === timer) this.pending.delete(key);
+      });
+    });
+    this.http.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+      res.writeHead(426, { Connection: 'Upgrade', Upgrade: 'websocket', 'Content-Type': 'text/plain' });
+      res.end(`MQTT over WebSocket: connect to ${this.path} with subprotocol mqtt\n`);
+    });
+    this.http.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => this.upgrade(req, socket, head));
+    const wsOptions: ServerOptions & { closeTimeout: number } = {
+      noServer: true,
+      clientTracking: false,
+      perMessageDeflate: false,
+      maxPayload: options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
+      handleProtocols: selectProtocol,
+      closeTimeout: CLOSE_TIMEOUT,
+    };
+    this.wss = new WebSocketServer(wsOptions);
+    if (options.proxyProtocol === true) {
+      this.front = new ProxyFront(timeout, (raw) => {
+        this.http.emit('connection', raw);
+        // HTTP reads with 'data' listeners, which do not restart a paused socket.
+        if (this.tls === undefined) raw.resume();
+      });
+      this.server = this.front.server;
+    } else {
+      this.front = undefined;
+      this.server = this.http;
+    }
+  }
+
+  get info(): ListenerInfo {
+    if (this.address === undefined) throw new Error('listener is not open');
+    return this.address;
+  }
+
+  async open(): Promise<void> {
+    const port = await listenTcp(this.server, this.port, this.host);
+    this.address = {
+      type: this.type,
+      name: this.options.name ?? `${this.type}:${this.host}:${port}`,
+      host: this.host,
+      port,
+      websocketPath: this.path,
+      allowAnonymous: this.options.allowAnonymous ?? isLoopback(this.host),
+    };
+  }
+
+  close(): Promise<void> {
+    return closeServer(this.server);
+  }
+
+  reloadCertificates(): Promise<void> {
+    if (this.tls === undefined) return Promise.resolve();
+    return this.tls.reload(this.http as https.Server);
+  }
+
+  private upgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
+    socket.on('error', () => {}); // a client gone mid-upgrade is no one's concern
+    if (pathOf(req.url) !== this.path) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    let peer: PeerIdentity | undefined;
+    if (this.tls !== undefined) {
+      const who = this.tls.identify(socket as tls.TLSSocket);
+      if (!who.ok) {
+        socket.destroy();
+        return;
+      }
+      peer = who.peer;
+    }
+    const remote = this.front?.remoteAddress(socket) ?? formatAddress(socket.remoteAddress, socket.remotePort);
+    const key = peerKey(socket);
+    clearTimeout(this.pending.get(key));
+    this.pending.delete(key);
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      this.onStream(new WebSocketStream(ws), this.info, remote, peer);
+    });
+  }
+}
