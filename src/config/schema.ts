@@ -1,0 +1,390 @@
+// The configuration schema: every key Starling reads, as data. It is the single source for
+// validation (validate.ts), environment variable names (keys.ts), what SIGHUP can apply (diff.ts), the
+// StarlingConfig type, and docs/configuration.md (docs.ts, checked by a test).
+//
+// A key's description says what it does and why one would change it; its default, type,
+// range and reload behaviour are fields beside it, so the docs never repeat them by hand.
+
+import { DEFAULT_LIMITS } from '../broker/types.js';
+import type { ObjectSpec, ObjectValue } from './spec.js';
+
+export type { BooleanSpec, EnumSpec, IntegerSpec, LeafSpec, ListSpec, ObjectSpec, Reload, Spec, StringSpec } from './spec.js';
+
+export const LISTENER_TYPES = ['tcp', 'tls', 'ws', 'wss', 'unix'] as const;
+export type ListenerType = (typeof LISTENER_TYPES)[number];
+
+/** The port a listener of each kind takes when none is given. */
+export const DEFAULT_PORTS: Readonly<Record<Exclude<ListenerType, 'unix'>, number>> = Object.freeze({
+  tcp: 1883,
+  tls: 8883,
+  ws: 8083,
+  wss: 8084,
+});
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_WEBSOCKET_PATH = '/mqtt';
+
+const tls = {
+  type: 'object',
+  optional: true,
+  description: 'TLS for a `tls` or `wss` listener (and only for those).',
+  fields: {
+    cert: {
+      type: 'string',
+      reload: 'restart',
+      defaultText: 'none; required',
+      description:
+        'PEM certificate chain file, server certificate first. The files named here are re-read on SIGHUP, so a renewed certificate is picked up without a restart; naming another file needs one.',
+    },
+    key: { type: 'string', reload: 'restart', defaultText: 'none; required', description: 'PEM private key file of `cert`.' },
+    ca: {
+      type: 'string',
+      reload: 'restart',
+      defaultText: 'none: clients are not asked for a certificate',
+      description:
+        'PEM file of the CAs that sign client certificates. Setting it asks clients for a certificate; `requireCertificate` decides whether one is needed.',
+    },
+    requireCertificate: {
+      type: 'boolean',
+      reload: 'restart',
+      defaultText: 'true when `certificateAsUsername` is set, else false',
+      description: 'Refuse clients without a certificate signed by `ca` (which is then required).',
+    },
+    certificateAsUsername: {
+      type: 'enum',
+      values: ['cn', 'san'],
+      reload: 'restart',
+      defaultText: 'none: the CONNECT user name is used',
+      description:
+        "The verified client certificate's identity becomes the client's user name: `cn` its subject's Common Name, `san` its first Subject Alternative Name. A certificate without one is refused. Needs `ca`.",
+    },
+    minVersion: {
+      type: 'enum',
+      values: ['TLSv1.3', 'TLSv1.2', 'TLSv1.1', 'TLSv1'],
+      default: 'TLSv1.2',
+      reload: 'restart',
+      description: 'Lowest TLS version accepted.',
+    },
+    ciphers: {
+      type: 'string',
+      reload: 'restart',
+      defaultText: "Node's default list",
+      description: 'OpenSSL cipher list for TLS 1.2 and lower (TLS 1.3 suites are not affected).',
+    },
+  },
+} as const satisfies ObjectSpec;
+
+const listener = {
+  type: 'object',
+  description: 'One way in for clients.',
+  fields: {
+    type: {
+      type: 'enum',
+      values: LISTENER_TYPES,
+      default: 'tcp',
+      reload: 'restart',
+      description:
+        '`tcp` plain MQTT; `tls` MQTT over TLS; `ws` MQTT over WebSocket; `wss` WebSocket over TLS; `unix` a Unix domain socket at `path`.',
+    },
+    name: {
+      type: 'string',
+      reload: 'restart',
+      defaultText: '`{type}:{host}:{port}`, or `unix:{path}`',
+      description: 'A name for logs and hooks.',
+    },
+    host: {
+      type: 'string',
+      reload: 'restart',
+      defaultText: `\`${DEFAULT_HOST}\` (not for unix)`,
+      description:
+        'Address to bind. The default keeps a fresh broker reachable from this machine only; `0.0.0.0` (IPv4) or `::` (IPv6, and IPv4 on most systems) opens it to the network.',
+    },
+    port: {
+      type: 'integer',
+      min: 0,
+      max: 65_535,
+      reload: 'restart',
+      defaultText: `${DEFAULT_PORTS.tcp} (tcp), ${DEFAULT_PORTS.tls} (tls), ${DEFAULT_PORTS.ws} (ws), ${DEFAULT_PORTS.wss} (wss); not for unix`,
+      description: 'Port to bind; 0 picks a free one.',
+    },
+    path: {
+      type: 'string',
+      reload: 'restart',
+      defaultText: 'none; required for unix',
+      description: 'unix only: the socket file. A stale one is removed when the listener opens, ours when it closes.',
+    },
+    websocketPath: {
+      type: 'string',
+      reload: 'restart',
+      defaultText: `\`${DEFAULT_WEBSOCKET_PATH}\` (ws, wss)`,
+      pattern: { regex: /^\//, expected: 'a URL path starting with "/"' },
+      description: 'ws and wss only: the URL path WebSocket clients connect to.',
+    },
+    allowAnonymous: {
+      type: 'boolean',
+      reload: 'restart',
+      defaultText: 'true on a loopback host or a unix socket, false otherwise',
+      description: 'Accept anonymous clients: those that give no user name and that no authenticate hook accepts.',
+    },
+    proxyProtocol: {
+      type: 'boolean',
+      reload: 'restart',
+      defaultText: 'false (not for unix)',
+      description:
+        "Every connection starts with a PROXY protocol v1 or v2 header from a load balancer (HAProxy, AWS NLB), whose source address becomes the client's address; a connection without one is closed. Enable it only behind such a proxy: otherwise any client could claim any address.",
+    },
+    handshakeTimeout: {
+      type: 'integer',
+      min: 1,
+      unit: 'ms',
+      default: 10_000,
+      reload: 'restart',
+      description: 'Time allowed for each step before MQTT starts: PROXY header, TLS handshake, WebSocket upgrade.',
+    },
+    maxFrameSize: {
+      type: 'integer',
+      min: 1,
+      unit: 'bytes',
+      reload: 'restart',
+      defaultText: '1048576 (1 MiB) (ws, wss)',
+      description: 'ws and wss only: largest WebSocket message accepted (a larger one closes the connection with 1009). Keep it at least `limits.maxPacketSize`.',
+    },
+    tls,
+  },
+} as const satisfies ObjectSpec;
+
+/** The file's top level. Sections are in the order the docs show them. */
+export const SCHEMA = {
+  type: 'object',
+  description: 'The Starling configuration file.',
+  fields: {
+    listeners: {
+      type: 'list',
+      reload: 'restart',
+      minItems: 1,
+      default: [{ type: 'tcp' }],
+      description: 'Where clients connect. Each entry is one listener; the default is one TCP listener on 127.0.0.1:1883.',
+      items: listener,
+    },
+    auth: {
+      type: 'object',
+      description: 'Built-in authentication and authorization. Both files are re-read on SIGHUP; a file that fails to load keeps the previous table.',
+      fields: {
+        passwordFile: {
+          type: 'string',
+          reload: 'live',
+          defaultText: 'none: user names and passwords are not checked',
+          description:
+            'Password file: one `user:hash` line per user, as `mosquitto_passwd` or `starling passwd` write it. When set, a client that gives a user name must give its password.',
+        },
+        aclFile: {
+          type: 'string',
+          reload: 'live',
+          defaultText: 'none: every client may publish and subscribe to every topic',
+          description: 'ACL file in Mosquitto\'s format (`user`, `topic`, `pattern` lines). When set, only what it grants is allowed.',
+        },
+      },
+    },
+    limits: {
+      type: 'object',
+      description: 'Bounds on what clients can make the broker hold. Changes apply to connections made after a reload where MQTT advertises the value at CONNECT.',
+      fields: {
+        maxPacketSize: {
+          type: 'integer',
+          min: 20,
+          max: 268_435_460,
+          unit: 'bytes',
+          default: DEFAULT_LIMITS.maxPacketSize,
+          reload: 'live',
+          // The floor is Mosquitto's: below it ordinary packets with small payloads are refused.
+          description: 'Largest packet accepted from a client, fixed header included (advertised to 5.0 clients as Maximum Packet Size).',
+        },
+        receiveMaximum: {
+          type: 'integer',
+          min: 1, // [MQTT-3.2.2.3.3] Receive Maximum 0 is a Protocol Error
+          max: 65_535,
+          default: DEFAULT_LIMITS.receiveMaximum,
+          reload: 'live',
+          description: '5.0 Receive Maximum the broker advertises: QoS 1 and 2 publishes a client may have unacknowledged.',
+        },
+        maxInflight: {
+          type: 'integer',
+          min: 1,
+          max: 65_535,
+          default: DEFAULT_LIMITS.maxInflight,
+          reload: 'live',
+          description: "Outbound QoS 1 and 2 messages in flight per client, further capped by the client's Receive Maximum.",
+        },
+        maxQueuedMessages: {
+          type: 'integer',
+          min: 0,
+          default: DEFAULT_LIMITS.maxQueuedMessages,
+          reload: 'live',
+          description: 'Messages queued per session while its in-flight window is full or the client is offline; beyond it messages are dropped (and counted). 0 queues nothing.',
+        },
+        maxQueuedBytes: {
+          type: 'integer',
+          min: 0,
+          unit: 'bytes',
+          default: DEFAULT_LIMITS.maxQueuedBytes,
+          reload: 'live',
+          description: 'Payload bytes queued per session.',
+        },
+        maxSocketBuffer: {
+          type: 'integer',
+          min: 0,
+          unit: 'bytes',
+          default: DEFAULT_LIMITS.maxSocketBuffer,
+          reload: 'live',
+          description: 'Bytes buffered in a socket before QoS 0 messages to it are dropped: a subscriber that stops reading cannot make the broker hold without bound.',
+        },
+        topicAliasMaximum: {
+          type: 'integer',
+          min: 0,
+          max: 65_535,
+          default: DEFAULT_LIMITS.topicAliasMaximum,
+          reload: 'live',
+          description: 'Topic Alias Maximum advertised to 5.0 clients; 0 refuses topic aliases.',
+        },
+        maxKeepAlive: {
+          type: 'integer',
+          min: 0,
+          max: 65_535,
+          unit: 's',
+          default: DEFAULT_LIMITS.maxKeepAlive,
+          reload: 'live',
+          description: 'Largest keep alive accepted; a client asking more (or 0) is told this one (5.0 Server Keep Alive). 0 means no cap.',
+        },
+        maxSessionExpiry: {
+          type: 'integer',
+          min: 0,
+          max: 0xffff_ffff,
+          unit: 's',
+          default: DEFAULT_LIMITS.maxSessionExpiry,
+          reload: 'live',
+          description: 'Longest session expiry interval granted; 4294967295 means sessions never expire.',
+        },
+        maxTopicLength: {
+          type: 'integer',
+          min: 1,
+          max: 65_535,
+          unit: 'bytes',
+          default: DEFAULT_LIMITS.maxTopicLength,
+          reload: 'live',
+          description: 'Longest topic name or filter.',
+        },
+        maxTopicLevels: {
+          type: 'integer',
+          min: 1,
+          default: DEFAULT_LIMITS.maxTopicLevels,
+          reload: 'live',
+          description: 'Most levels in a topic name or filter.',
+        },
+        maxSubscriptionsPerClient: {
+          type: 'integer',
+          min: 0,
+          default: DEFAULT_LIMITS.maxSubscriptionsPerClient,
+          reload: 'live',
+          description: 'Subscriptions one client may hold.',
+        },
+        maxConnections: {
+          type: 'integer',
+          min: 0,
+          default: DEFAULT_LIMITS.maxConnections,
+          reload: 'live',
+          description: 'Concurrent connections over all listeners; 0 means unlimited.',
+        },
+        connectTimeout: {
+          type: 'integer',
+          min: 1,
+          unit: 'ms',
+          default: DEFAULT_LIMITS.connectTimeout,
+          reload: 'live',
+          description: 'Time allowed between accepting a connection and its CONNECT packet.',
+        },
+      },
+    },
+    mqtt: {
+      type: 'object',
+      description: 'Protocol features the broker offers. They are told to clients at CONNECT, so a change needs a restart.',
+      fields: {
+        maximumQoS: {
+          type: 'enum',
+          values: [0, 1, 2],
+          default: 2,
+          reload: 'restart',
+          env: 'STARLING_MQTT_MAXIMUM_QOS',
+          description: '5.0 Maximum QoS advertised; publishes above it are refused.',
+        },
+        retainAvailable: {
+          type: 'boolean',
+          default: true,
+          reload: 'restart',
+          description: 'Whether retained messages are supported.',
+        },
+        serverReference: {
+          type: 'string',
+          reload: 'restart',
+          defaultText: 'none: clients are not redirected',
+          description: '5.0 Server Reference sent with CONNACK 0x9C/0x9D and DISCONNECT when redirecting clients to another server.',
+        },
+      },
+    },
+    log: {
+      type: 'object',
+      description: 'Logging (pino, one JSON object per line on stdout).',
+      fields: {
+        level: {
+          type: 'enum',
+          values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+          default: 'info',
+          reload: 'live',
+          description: 'Least severe level written; `silent` writes nothing.',
+        },
+        pretty: {
+          type: 'boolean',
+          default: false,
+          reload: 'restart',
+          description: 'Human-readable lines instead of JSON, for a terminal.',
+        },
+      },
+    },
+    persistence: {
+      type: 'object',
+      description:
+        'Where sessions, queued and retained messages are kept. The disk store comes with the durable store issue: these keys are validated now so that files written today keep working.',
+      fields: {
+        store: {
+          type: 'enum',
+          values: ['memory', 'disk'],
+          default: 'memory',
+          reload: 'restart',
+          description: '`memory` keeps nothing across restarts; `disk` keeps state in `dataDir`.',
+        },
+        dataDir: {
+          type: 'string',
+          default: './data',
+          reload: 'restart',
+          description: 'Directory of the disk store, relative to the working directory.',
+        },
+        durability: {
+          type: 'enum',
+          values: ['strict', 'batched', 'none'],
+          default: 'strict',
+          reload: 'restart',
+          description:
+            '`strict`: QoS 1 and 2 messages are acknowledged only once on disk (group commit); `batched`: written within a short interval, a crash may lose the last ones; `none`: left to the operating system.',
+        },
+      },
+    },
+  },
+} as const satisfies ObjectSpec;
+
+/** The validated configuration: defaults filled in, every value checked. */
+export type StarlingConfig = ObjectValue<(typeof SCHEMA)['fields']>;
+export type ListenerConfig = StarlingConfig['listeners'][number];
+export type TlsConfig = NonNullable<ListenerConfig['tls']>;
+export type AuthConfig = StarlingConfig['auth'];
+export type LimitsConfig = StarlingConfig['limits'];
+export type MqttConfig = StarlingConfig['mqtt'];
+export type LogConfig = StarlingConfig['log'];
+export type PersistenceConfig = StarlingConfig['persistence'];
