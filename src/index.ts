@@ -25,3 +25,5 @@ export type {
 export { DEFAULT_LIMITS } from './broker/types.js';
 export * as codec from './codec/index.js';
 export * as topics from './topics/index.js';
+export { fileAuth, type FileAuth, type FileAuthOptions } from './auth/index.js';
+export type { DeliveryTarget } from './broker/types.js';

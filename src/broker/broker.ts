@@ -36,7 +36,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   readonly log: Logger;
   readonly hooks: HookRunner;
   readonly index = new SubscriptionIndex<SubscriptionEntry>();
-  readonly router = new Router(this.index);
+  readonly router: Router;
   readonly retained: RetainedStore = new MemoryRetainedStore();
   /** Connected clients by client id. */
   readonly clients = new Map<string, Connection>();
@@ -62,6 +62,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     if (this.limits.maxInflight > 65_535) this.limits.maxInflight = 65_535;
     this.hooks = new HookRunner(options.hooks ?? []);
+    this.router = new Router(this.index, this.hooks.deliveryCheck);
     this.log =
       options.logLevel === false
         ? pino({ enabled: false })
@@ -84,6 +85,15 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.sweep = setInterval(() => this.checkTimeouts(), 500);
     this.sweep.unref();
     return this.servers.map((l) => l.info);
+  }
+
+  /**
+   * Re-reads the certificate files of TLS and WSS listeners (SIGHUP). Connections stay up;
+   * a listener whose new files are bad keeps its old certificate. Resolves to the errors.
+   */
+  async reloadCertificates(): Promise<Error[]> {
+    const results = await Promise.allSettled(this.servers.map((l) => l.reloadCertificates?.()));
+    return results.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
   }
 
   /** The listeners' addresses, once listening. */

@@ -3,7 +3,7 @@
 // promise makes the rest of the chain async.
 
 import type { QoS, Subscription } from '../codec/types.js';
-import type { AuthenticateRequest, ClientInfo, EnhancedAuthRequest, AuthStep, Hooks, Message, Verdict } from './types.js';
+import type { AuthenticateRequest, AuthStep, ClientInfo, DeliveryTarget, EnhancedAuthRequest, Hooks, Message, Verdict } from './types.js';
 
 export const ALLOW: Verdict = Object.freeze({ ok: true });
 
@@ -42,7 +42,18 @@ export class HookRunner {
     this.connectHooks = hooks.filter((h) => h.onConnect);
     this.disconnectHooks = hooks.filter((h) => h.onDisconnect);
     this.subscribeHooks = hooks.filter((h) => h.onSubscribe);
+    const delivery = hooks.filter((h) => h.authorizeDelivery);
+    this.deliveryCheck =
+      delivery.length === 0
+        ? undefined
+        : (target, message) => {
+            for (const h of delivery) if (!h.authorizeDelivery!(target, message)) return false;
+            return true;
+          };
   }
+
+  /** A per-delivery check, or undefined when no hook defines one (the router then skips it). */
+  readonly deliveryCheck: ((target: DeliveryTarget, message: Message) => boolean) | undefined;
 
   authenticate(req: AuthenticateRequest): MaybePromise<Verdict> {
     return chain<Hooks, Verdict>(this.authenticators, ALLOW, (h) => h.authenticate!(req), (v) => v.ok);

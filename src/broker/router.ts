@@ -15,7 +15,11 @@ export class Router {
   private readonly result = new MatchResult<SubscriptionEntry>();
   private readonly cursors = new WeakMap<SharedGroup<SubscriptionEntry>, number>();
 
-  constructor(private readonly index: SubscriptionIndex<SubscriptionEntry>) {}
+  constructor(
+    private readonly index: SubscriptionIndex<SubscriptionEntry>,
+    /** Read access per delivery (an ACL); undefined costs nothing. */
+    private readonly allow?: (session: Session, message: Message) => boolean,
+  ) {}
 
   /** Returns the number of sessions the message was handed to. */
   publish(message: Message): number {
@@ -47,12 +51,15 @@ export class Router {
     }
     const groups = result.groups.length > 0 ? result.groups.slice() : undefined;
     const end = hits.length;
+    const allow = this.allow;
+    let count = 0;
     for (let i = first; i < end; i++) {
       const s = hits[i]!;
+      if (allow !== undefined && !allow(s, message)) continue;
       s.deliver(message, s.routeQos, s.routeRetain, s.routeIds);
+      count++;
     }
     hits.length = first;
-    let count = end - first;
     if (groups !== undefined) for (const g of groups) if (this.toGroup(g, message)) count++;
     return count;
   }
@@ -62,17 +69,23 @@ export class Router {
     const n = members.length;
     if (n === 0) return false;
     const start = (this.cursors.get(group) ?? 0) % n;
+    const allow = this.allow;
     let pick = -1;
+    let fallback = -1;
     for (let k = 0; k < n; k++) {
       const i = (start + k) % n;
-      const conn = members[i]!.value.session.connection;
+      const session = members[i]!.value.session;
+      if (allow !== undefined && !allow(session, message)) continue;
+      if (fallback === -1) fallback = i;
+      const conn = session.connection;
       if (conn !== undefined && !conn.congested) {
         pick = i;
         break;
       }
     }
-    // Nobody online: the next member's session queues it (QoS 0 is dropped there).
-    if (pick === -1) pick = start;
+    // Nobody online: the next allowed member's session queues it (QoS 0 is dropped there).
+    if (pick === -1) pick = fallback;
+    if (pick === -1) return false;
     this.cursors.set(group, pick + 1);
     const e = members[pick]!.value;
     e.session.deliver(message, (e.qos < message.qos ? e.qos : message.qos) as QoS, false, e.subscriptionId !== undefined ? [e.subscriptionId] : undefined);

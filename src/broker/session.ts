@@ -43,6 +43,8 @@ export class Session {
   /** Inbound QoS 2 packet ids whose PUBREL has not come yet [MQTT-4.3.3-10]. */
   readonly inboundQos2 = new Set<number>();
   connection: Connection | undefined = undefined;
+  /** The user name of the connection that last took the session (read-access checks). */
+  username: string | undefined = undefined;
   /** Seconds; 0 ends the session with the connection, 0xFFFFFFFF never ends it. */
   expiryInterval = 0;
   expiryTimer: NodeJS.Timeout | undefined = undefined;
@@ -66,6 +68,11 @@ export class Session {
     private readonly limits: SessionLimits,
     private readonly onDrop: (reason: DropReason, message: Message) => void,
   ) {}
+
+  /** As a DeliveryTarget. */
+  get id(): string {
+    return this.clientId;
+  }
 
   get queued(): number {
     return this.queue.length - this.queueHead;

@@ -50,7 +50,8 @@ export type Verdict = { ok: true } | { ok: false; reasonCode: number; reasonStri
 
 /** One step of an enhanced authentication exchange (5.0 AUTH). */
 export type AuthStep =
-  | { done: true; ok: true; data?: Buffer }
+  /** `username`: the identity the method proved; it becomes the client's user name. */
+  | { done: true; ok: true; data?: Buffer; username?: string }
   | { done: true; ok: false; reasonCode: number }
   | { done: false; data?: Buffer };
 
@@ -62,6 +63,15 @@ export interface EnhancedAuthRequest {
   readonly step: number;
   /** Carried between the steps of one exchange; the hook may keep anything here. */
   state: Record<string, unknown>;
+  /** The CONNECT's user name: the identity the method must prove. */
+  readonly username: string | undefined;
+  readonly remoteAddress: string;
+}
+
+/** Who a message copy is about to go to: enough for a read-access check. */
+export interface DeliveryTarget {
+  readonly id: string;
+  readonly username: string | undefined;
 }
 
 /** Hooks are async or sync, run in the order they were added, and any of them may deny. */
@@ -73,6 +83,12 @@ export interface Hooks {
   authorizePublish?(client: ClientInfo, message: Message): Verdict | Promise<Verdict>;
   /** Return a verdict, or a lower QoS to grant. */
   authorizeSubscribe?(client: ClientInfo, sub: Subscription): Verdict | QoS | Promise<Verdict | QoS>;
+  /**
+   * Read access, per message and per subscriber, as Mosquitto's ACL checks it; synchronous
+   * because it runs on the delivery path (only when some hook defines it). False drops
+   * this subscriber's copy.
+   */
+  authorizeDelivery?(target: DeliveryTarget, message: Message): boolean;
   /** May rewrite the message (return a new one) or drop it (return null). */
   onPublish?(client: ClientInfo | undefined, message: Message): Message | null | void | Promise<Message | null | void>;
   onConnect?(client: ClientInfo): void | Promise<void>;

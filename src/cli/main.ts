@@ -1,30 +1,56 @@
 #!/usr/bin/env node
-// The `starling` command: a thin wrapper over createBroker(). Flags override the config
-// file; SIGINT/SIGTERM stop the broker gracefully (5.0 clients get DISCONNECT 0x8B).
+// The `starling` command: a thin wrapper over createBroker(). The config file, STARLING_*
+// environment variables and flags are merged by src/config (flags win); SIGINT/SIGTERM stop
+// the broker gracefully (5.0 clients get DISCONNECT 0x8B); SIGHUP reloads what can change
+// live and says what needs a restart.
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createBroker } from '../index.js';
-import type { BrokerOptions } from '../broker/types.js';
-import { loadConfig, ConfigError } from './config.js';
+import { fileAuth, type FileAuth } from '../auth/index.js';
+import { createBroker, type Broker } from '../index.js';
+import { bench } from './bench/main.js';
+import { passwd } from './passwd.js';
+import {
+  ConfigError,
+  diffConfig,
+  formatDiff,
+  fromMosquitto,
+  loadConfig,
+  printConfig,
+  toBrokerOptions,
+  type CliFlags,
+  type LoadedConfig,
+} from '../config/index.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const HELP = `starling ${pkg.version}: an MQTT 3.1 / 3.1.1 / 5.0 broker for Node.js
 
 Usage: starling [options]
+       starling passwd [-c] [-b] [-D] FILE USER [PASSWORD]   manage a password file
+       starling bench SCENARIO [options]                    load generator (bench --help)
+       starling --from-mosquitto mosquitto.conf > starling.yaml
 
 Options:
-  -c, --config FILE      JSON config file (see docs/configuration.md)
-  -H, --host HOST        address of the TCP listener (default 127.0.0.1)
-  -p, --port PORT        port of the TCP listener (default 1883; 0 picks a free one)
-  -l, --log-level LEVEL  fatal, error, warn, info, debug, trace or silent (default info)
-  -h, --help             show this help and exit
-  -v, --version          print the version and exit
+  -c, --config FILE          YAML config file (also STARLING_CONFIG); see docs/configuration.md
+  -H, --host HOST            address of the first listener (default 127.0.0.1)
+  -p, --port PORT            port of the first listener (default 1883; 0 picks a free one)
+  -l, --log-level LEVEL      fatal, error, warn, info, debug, trace or silent (default info)
+      --set KEY=VALUE        set any config key, e.g. --set limits.maxInflight=64 (repeatable)
+      --print-config         print the effective config (file, environment, flags) and exit
+      --from-mosquitto FILE  convert a mosquitto.conf to Starling's YAML on stdout; what
+                             cannot be converted is listed on stderr
+  -h, --help                 show this help and exit
+  -v, --version              print the version and exit
 
-Anonymous clients are allowed only on loopback listeners unless the config says otherwise.`;
+Precedence: defaults < config file < STARLING_* environment variables < flags.
+Anonymous clients are allowed only on loopback listeners unless the config says otherwise.
+Signals: SIGINT/SIGTERM stop gracefully; SIGHUP reloads limits, the log level, the
+password and ACL files and TLS certificates, and logs what would need a restart.`;
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'passwd') return passwd(argv.slice(1));
+  if (argv[0] === 'bench') return bench(argv.slice(1));
   let values;
   try {
     ({ values } = parseArgs({
@@ -34,49 +60,56 @@ async function main(argv: string[]): Promise<number> {
         host: { type: 'string', short: 'H' },
         port: { type: 'string', short: 'p' },
         'log-level': { type: 'string', short: 'l' },
+        set: { type: 'string', multiple: true },
+        'print-config': { type: 'boolean' },
+        'from-mosquitto': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
       strict: true,
     }));
   } catch (err) {
-    process.stderr.write(`starling: ${(err as Error).message}\nTry 'starling --help'.\n`);
-    return 2;
+    return fail(`${(err as Error).message}\nTry 'starling --help'.`);
   }
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
-  if (values.version) {
-    process.stdout.write(`${pkg.version}\n`);
-    return 0;
-  }
+  if (values.help) return out(HELP);
+  if (values.version) return out(pkg.version);
+  if (values['from-mosquitto'] !== undefined) return convert(values['from-mosquitto']);
 
-  let options: BrokerOptions = {};
+  const flags: CliFlags = {
+    ...(values.host !== undefined && { host: values.host }),
+    ...(values.port !== undefined && { port: values.port }),
+    ...(values['log-level'] !== undefined && { logLevel: values['log-level'] }),
+    ...(values.set !== undefined && { set: values.set }),
+  };
+  const load = (): LoadedConfig => loadConfig({ ...(values.config !== undefined && { file: values.config }), env: process.env, flags });
+  let loaded: LoadedConfig;
   try {
-    if (values.config !== undefined) options = loadConfig(values.config);
+    loaded = load();
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`starling: ${err.message}\n`);
-      return 2;
-    }
+    if (err instanceof ConfigError) return fail(err.message);
     throw err;
   }
-  if (values.host !== undefined || values.port !== undefined) {
-    const port = values.port === undefined ? undefined : Number(values.port);
-    if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
-      process.stderr.write(`starling: --port must be a number from 0 to 65535, got ${JSON.stringify(values.port)}\n`);
-      return 2;
-    }
-    const first = options.listeners?.[0] ?? {};
-    options.listeners = [
-      { ...first, ...(values.host !== undefined && { host: values.host }), ...(port !== undefined && { port }) },
-      ...(options.listeners?.slice(1) ?? []),
-    ];
-  }
-  if (values['log-level'] !== undefined) options.logLevel = values['log-level'];
+  if (values['print-config']) return out(printConfig(loaded).trimEnd());
 
-  const broker = createBroker(options);
+  const setup = toBrokerOptions(loaded.config);
+  if (loaded.config.persistence.store !== 'memory') {
+    return fail(`persistence.store "${loaded.config.persistence.store}" is not available yet: the durable store is being built; use "memory"`);
+  }
+  // The built-in password and ACL checks are hooks like any embedder's.
+  let auth: FileAuth | undefined;
+  let broker: Broker | undefined;
+  if (setup.auth.passwordFile !== undefined || setup.auth.aclFile !== undefined) {
+    try {
+      auth = fileAuth({
+        ...(setup.auth.passwordFile !== undefined && { passwordFile: setup.auth.passwordFile }),
+        ...(setup.auth.aclFile !== undefined && { aclFile: setup.auth.aclFile }),
+        log: { warn: (obj, msg) => broker?.log.warn(obj, msg), info: (obj, msg) => broker?.log.info(obj, msg) },
+      });
+    } catch (err) {
+      return fail((err as Error).message);
+    }
+  }
+  broker = createBroker({ ...setup.options, hooks: auth ? [auth] : [] });
   // Signals are handled from before the first listener opens: a stop requested as soon as
   // the "listening" line appears is still graceful.
   let stopping = false;
@@ -88,6 +121,14 @@ async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  const running = broker;
+  process.on('SIGHUP', () => {
+    loaded = reload(running, loaded, load);
+    void auth?.reload();
+    void running.reloadCertificates().then((errors) => {
+      for (const err of errors) running.log.error({ err: err.message }, 'certificate reload failed: the old certificate stays');
+    });
+  });
   try {
     await broker.listen();
   } catch (err) {
@@ -96,6 +137,56 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   return -1; // keep running
+}
+
+/**
+ * SIGHUP: re-read the config. A bad file keeps the running config (and says why); live keys
+ * are applied, the rest are reported as needing a restart.
+ */
+function reload(broker: Broker, current: LoadedConfig, load: () => LoadedConfig): LoadedConfig {
+  let next: LoadedConfig;
+  try {
+    next = load();
+  } catch (err) {
+    broker.log.error({ err: (err as Error).message }, 'reload failed: the config is unchanged');
+    return current;
+  }
+  const diff = diffConfig(current.config, next.config);
+  for (const change of diff.live) {
+    const [section, key] = change.key.split('.');
+    if (section === 'limits' && key !== undefined) {
+      (broker.limits as unknown as Record<string, unknown>)[key] = change.to;
+    } else if (change.key === 'log.level') {
+      broker.log.level = String(change.to);
+    }
+  }
+  for (const line of formatDiff(diff)) broker.log.info(line);
+  broker.log.info({ live: diff.live.length, restart: diff.restart.length }, 'config reloaded');
+  return next;
+}
+
+function convert(file: string): number {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    return fail(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  const result = fromMosquitto(text, file);
+  process.stdout.write(result.config);
+  for (const u of result.unconverted) process.stderr.write(`${file}:${u.line}: not converted: ${u.option}: ${u.reason}\n`);
+  for (const n of result.notes) process.stderr.write(`${file}:${n.line}: note: ${n.option}: ${n.note}\n`);
+  return 0;
+}
+
+function out(text: string): number {
+  process.stdout.write(`${text}\n`);
+  return 0;
+}
+
+function fail(message: string): number {
+  process.stderr.write(`starling: ${message}\n`);
+  return 2;
 }
 
 main(process.argv.slice(2)).then(

@@ -175,8 +175,8 @@ function toListenerOptions(l: ListenerConfig): ListenerOptions {
     name: l.name,
     host: l.host,
     port: l.port,
-    // One field in BrokerOptions; two keys in the file, since they mean different things.
-    path: l.type === 'unix' ? l.path : l.websocketPath,
+    path: l.type === 'unix' ? l.path : undefined,
+    websocketPath: l.type === 'ws' || l.type === 'wss' ? l.websocketPath : undefined,
     allowAnonymous: l.allowAnonymous,
     proxyProtocol: l.proxyProtocol,
     handshakeTimeout: l.handshakeTimeout,

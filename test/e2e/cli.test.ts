@@ -112,28 +112,52 @@ test('an unknown flag exits 2 naming the flag', async () => {
 test('--port 99999 exits 2 saying what a port may be', async () => {
   const exit = await run(process.execPath, [CLI, '--port', '99999']);
   assert.equal(exit.code, 2);
-  assert.match(exit.stderr, /--port must be a number from 0 to 65535/);
+  assert.match(exit.stderr, /--port.*expected an integer from 0 to 65535/);
   assert.match(exit.stderr, /99999/);
 });
 
 test('a config file with an unknown key exits 2 naming the file and line and suggesting the right key', async () => {
-  const file = join(dir, 'typo.json');
-  writeFileSync(file, '{\n  "logLevel": "warn",\n  "listners": [{ "port": 1883 }]\n}\n');
+  const file = join(dir, 'typo.yaml');
+  writeFileSync(file, 'log:\n  level: warn\nlistners:\n  - port: 1883\n');
   const exit = await run(process.execPath, [CLI, '--config', file]);
   assert.equal(exit.code, 2);
-  assert.ok(exit.stderr.includes(`${file}:3:`), `stderr names ${file}:3: ${exit.stderr}`);
+  assert.ok(exit.stderr.includes(`${file}:3:1:`), `stderr names ${file}:3:1: ${exit.stderr}`);
   assert.match(exit.stderr, /unknown key "listners"/);
   assert.match(exit.stderr, /did you mean "listeners"\?/);
 });
 
-test('a config file that is not valid JSON exits 2 naming the line of the mistake', async () => {
-  const file = join(dir, 'syntax.json');
-  // V8 reports a trailing comma in an array without a position: the line is still found.
-  writeFileSync(file, '{\n  "logLevel": "warn",\n  "listeners": [{ "port": 1883 },]\n}\n');
+test('a config file that is not valid YAML exits 2 naming the line of the mistake', async () => {
+  const file = join(dir, 'syntax.yaml');
+  writeFileSync(file, 'log:\n  level: warn\nlisteners:\n  - port: 1883\n   host: 127.0.0.1\n');
   const exit = await run(process.execPath, [CLI, '--config', file]);
   assert.equal(exit.code, 2);
-  assert.ok(exit.stderr.includes(`${file}:3:`), `stderr names ${file}:3: ${exit.stderr}`);
-  assert.match(exit.stderr, /not valid JSON/);
+  assert.ok(exit.stderr.includes(`${file}:5:`), `stderr names ${file}:5: ${exit.stderr}`);
+});
+
+test('a wrong type in the config file exits 2 saying what was expected', async () => {
+  const file = join(dir, 'type.yaml');
+  writeFileSync(file, 'limits:\n  maxInflight: lots\n');
+  const exit = await run(process.execPath, [CLI, '--config', file]);
+  assert.equal(exit.code, 2);
+  assert.ok(exit.stderr.includes(`${file}:2:16:`), `stderr names ${file}:2:16: ${exit.stderr}`);
+  assert.match(exit.stderr, /maxInflight/);
+});
+
+test('--print-config shows the effective config with flags applied', async () => {
+  const exit = await run(process.execPath, [CLI, '--print-config', '--port', '1999', '--set', 'limits.maxInflight=64']);
+  assert.equal(exit.code, 0);
+  assert.match(exit.stdout, /port: 1999/);
+  assert.match(exit.stdout, /maxInflight: 64/);
+});
+
+test('--from-mosquitto converts a mosquitto.conf and lists what it could not convert', async () => {
+  const file = join(dir, 'mosquitto.conf');
+  writeFileSync(file, 'listener 1884 127.0.0.1\nallow_anonymous true\nmax_inflight_messages 40\nconnection_messages true\n');
+  const exit = await run(process.execPath, [CLI, '--from-mosquitto', file]);
+  assert.equal(exit.code, 0);
+  assert.match(exit.stdout, /port: 1884/);
+  assert.match(exit.stdout, /maxInflight: 40/);
+  assert.match(exit.stderr, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4: .*connection_messages`));
 });
 
 test('a SIGTERM sent the moment the listening line appears still stops the broker gracefully', async () => {
@@ -143,7 +167,7 @@ test('a SIGTERM sent the moment the listening line appears still stops the broke
 });
 
 test('--port overrides the port of the config file\'s listener', async () => {
-  const file = join(dir, 'listener.json');
+  const file = join(dir, 'listener.yaml');
   const configured = await freePort();
   writeFileSync(file, JSON.stringify({ listeners: [{ port: configured, host: '127.0.0.1' }] }, null, 2));
   const { proc, port, listening } = await serve(['--config', file]);
@@ -166,4 +190,31 @@ test('a port already in use exits 1 with "cannot listen"', async () => {
   } finally {
     await new Promise((resolve) => blocker.close(resolve));
   }
+});
+
+test('starling passwd makes a password file the broker checks, and SIGHUP reloads it without dropping clients', async () => {
+  const passwords = join(dir, 'passwd');
+  const made = await run(process.execPath, [CLI, 'passwd', '-c', '-b', passwords, 'alice', 'wonder']);
+  assert.equal(made.code, 0, made.stderr);
+  const file = join(dir, 'auth.yaml');
+  writeFileSync(file, `auth:\n  passwordFile: ${passwords}\n`);
+  const { proc, port } = await serve(['--config', file]);
+  const alice = await connect(port, { protocolVersion: 5, clientId: 'e2e-alice', username: 'alice', password: 'wonder' });
+  await assert.rejects(
+    mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, protocolVersion: 5, clientId: 'e2e-mallory', username: 'alice', password: 'guess' }),
+    /Bad User Name or Password|134|bad/i,
+  );
+  // A user added to the file is known after SIGHUP; alice stays connected throughout.
+  assert.equal((await run(process.execPath, [CLI, 'passwd', '-b', passwords, 'bob', 'builder'])).code, 0);
+  proc.kill('SIGHUP');
+  let bob: MqttClient | undefined;
+  for (let i = 0; i < 20 && bob === undefined; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    bob = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, protocolVersion: 5, clientId: 'e2e-bob', username: 'bob', password: 'builder' }).catch(() => undefined);
+  }
+  assert.ok(bob, 'bob can connect after the reload');
+  clients.add(bob);
+  assert.equal(alice.connected, true);
+  proc.kill('SIGTERM');
+  assert.equal((await proc.exited).code, 0);
 });

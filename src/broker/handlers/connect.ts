@@ -100,7 +100,15 @@ function authenticate(conn: Connection, p: ConnectPacket): Verdict | Promise<Ver
  */
 export function enhancedStep(conn: Connection, data: Buffer | undefined): void | Promise<void> {
   const auth = conn.auth!;
-  const step = conn.broker.hooks.enhancedAuth({ clientId: conn.id, method: auth.method, data, step: auth.step++, state: auth.state });
+  const step = conn.broker.hooks.enhancedAuth({
+    clientId: conn.id,
+    method: auth.method,
+    data,
+    step: auth.step++,
+    state: auth.state,
+    username: conn.username,
+    remoteAddress: conn.remoteAddress,
+  });
   const then = (r: AuthStep | undefined): void => {
     if (conn.state === 'closed') return;
     const reconnecting = conn.state === 'connected';
@@ -115,6 +123,7 @@ export function enhancedStep(conn: Connection, data: Buffer | undefined): void |
       conn.broker.log.warn({ clientId: conn.id, method: auth.method }, 'enhanced authentication failed');
       return reconnecting ? conn.disconnect(r.reasonCode, 'authentication failed') : conn.connackAndClose(r.reasonCode, 5);
     }
+    if (r.username !== undefined) conn.username = r.username;
     auth.onSuccess(r.data);
   };
   return isPromise(step) ? step.then(then) : then(step);
@@ -152,6 +161,7 @@ function accept(conn: Connection, assignedId: boolean, authData: Buffer | undefi
   const requested = p.protocolVersion === 5 ? (p.properties?.sessionExpiryInterval ?? 0) : p.clean ? 0 : 0xffffffff;
   session.expiryInterval = Math.min(requested, limits.maxSessionExpiry);
   conn.session = session;
+  session.username = conn.username;
   conn.state = 'connected';
   broker.clients.set(clientId, conn);
 

@@ -71,8 +71,10 @@ function subscribe(conn: Connection, p: SubscribePacket, verdicts: Array<Verdict
   for (const { sub, existed, entry } of retained) {
     if (entry.retainHandling === 2 || (entry.retainHandling === 1 && existed)) continue;
     if (parseSharedFilter(sub.topicFilter) !== undefined) continue;
+    const allow = broker.hooks.deliveryCheck;
     for (const m of broker.retained.match(sub.topicFilter)) {
       if (entry.noLocal && m.origin === conn.id) continue;
+      if (allow !== undefined && !allow(session, m)) continue;
       session.deliver(m, (m.qos < entry.qos ? m.qos : entry.qos) as QoS, true, subscriptionId !== undefined ? [subscriptionId] : undefined);
     }
   }
