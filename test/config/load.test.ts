@@ -270,7 +270,7 @@ persistence:
   const setup = toBrokerOptions(config);
   assert.deepEqual(setup.options.listeners, [
     { type: 'tls', host: '0.0.0.0', port: 8883, handshakeTimeout: 10_000, certFile: 'c.pem', keyFile: 'k.pem', caFile: 'ca.pem', certificateAsUsername: 'san', minVersion: 'TLSv1.2' },
-    { type: 'ws', host: '127.0.0.1', port: 8083, path: '/ws', handshakeTimeout: 10_000 },
+    { type: 'ws', host: '127.0.0.1', port: 8083, websocketPath: '/ws', handshakeTimeout: 10_000 },
     { type: 'unix', path: '/run/s.sock', allowAnonymous: true, handshakeTimeout: 10_000 },
   ]);
   assert.equal(setup.options.maximumQoS, 1);
