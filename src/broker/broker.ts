@@ -16,18 +16,25 @@ import { DEFAULT_LIMITS, type BrokerOptions, type ClientInfo, type Limits, type 
 import { longTimeout } from './timers.js';
 import { publishWill, settleWill } from './will.js';
 
+/** Why a connection, publish or login was held back by a limit; each has a counter. */
+export type LimitName = 'connections' | 'connect_rate' | 'publish_rate' | 'byte_rate' | 'auth_failure';
+
 export interface BrokerStats {
   connectionsAccepted: number;
   messagesReceived: number;
   messagesSent: number;
   dropped: Record<DropReason, number>;
   protocolErrors: Record<number, number>;
+  /** Times each limit was hit (a refused connection, a throttled publish, a failed login). */
+  limited: Record<LimitName, number>;
 }
 
 export interface BrokerEvents {
   clientConnected: [client: ClientInfo];
   clientDisconnected: [client: ClientInfo, reason: string];
   published: [message: Message, client: ClientInfo | undefined];
+  /** The durable store finished one commit: how long it took, and how many records it held. */
+  storeCommit: [durationMs: number, records: number];
 }
 
 export class Broker extends EventEmitter<BrokerEvents> {
@@ -49,6 +56,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     messagesSent: 0,
     dropped: { queue_full: 0, offline_qos0: 0, backpressure: 0, expired: 0, too_large: 0 },
     protocolErrors: {},
+    limited: { connections: 0, connect_rate: 0, publish_rate: 0, byte_rate: 0, auth_failure: 0 },
   };
 
   private readonly servers: Listener[] = [];
@@ -220,6 +228,10 @@ export class Broker extends EventEmitter<BrokerEvents> {
 
   countDrop(reason: DropReason): void {
     this.stats.dropped[reason]++;
+  }
+
+  countLimit(limit: LimitName): void {
+    this.stats.limited[limit]++;
   }
 
   countProtocolError(reasonCode: number): void {

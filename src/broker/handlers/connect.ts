@@ -66,6 +66,7 @@ export function handleConnect(conn: Connection, p: ConnectPacket): void | Promis
   const then = (v: Verdict): void => {
     if (conn.state === 'closed') return;
     if (!v.ok) {
+      broker.countLimit('auth_failure');
       broker.log.warn({ clientId, remote: conn.remoteAddress, username: conn.username, reasonCode: v.reasonCode }, 'authentication failed');
       return conn.connackAndClose(v.reasonCode, p.protocolVersion);
     }
