@@ -9,12 +9,14 @@ import { SubscriptionIndex } from '../topics/index.js';
 import { createListener, type Listener, type PeerIdentity } from '../transport/index.js';
 import { Connection } from './connection.js';
 import { HookRunner, isPromise, type MaybePromise } from './hooks.js';
+import { Persistence } from './persistence.js';
 import { MemoryRetainedStore, type RetainedStore } from './retained.js';
 import { Router } from './router.js';
 import { Session, type DropReason, type SubscriptionEntry } from './session.js';
+import type { StoredSubscription } from '../store/types.js';
 import { DEFAULT_LIMITS, type BrokerOptions, type ClientInfo, type Limits, type ListenerInfo, type Message } from './types.js';
 import { longTimeout } from './timers.js';
-import { publishWill, settleWill } from './will.js';
+import { publishWill, settleWill, willClient } from './will.js';
 
 /** Why a connection, publish or login was held back by a limit; each has a counter. */
 export type LimitName = 'connections' | 'connect_rate' | 'publish_rate' | 'byte_rate' | 'auth_failure';
@@ -35,6 +37,8 @@ export interface BrokerEvents {
   published: [message: Message, client: ClientInfo | undefined];
   /** The durable store finished one commit: how long it took, and how many records it held. */
   storeCommit: [durationMs: number, records: number];
+  /** A store commit failed: what was not yet durable will not be acknowledged. */
+  storeError: [error: Error];
 }
 
 export class Broker extends EventEmitter<BrokerEvents> {
@@ -45,6 +49,10 @@ export class Broker extends EventEmitter<BrokerEvents> {
   readonly index = new SubscriptionIndex<SubscriptionEntry>();
   readonly router: Router;
   readonly retained: RetainedStore = new MemoryRetainedStore();
+  /** Writes state through to the store, when there is one (BrokerOptions.store). */
+  readonly persistence: Persistence | undefined;
+  /** True once the store is read back and every listener is open. */
+  ready = false;
   /** Connected clients by client id. */
   readonly clients = new Map<string, Connection>();
   readonly sessions = new Map<string, Session>();
@@ -71,6 +79,13 @@ export class Broker extends EventEmitter<BrokerEvents> {
     if (this.limits.maxInflight > 65_535) this.limits.maxInflight = 65_535;
     this.hooks = new HookRunner(options.hooks ?? []);
     this.router = new Router(this.index, this.hooks.deliveryCheck);
+    const store = options.store;
+    if (store !== undefined) {
+      this.persistence = new Persistence(this, store);
+      store.onCommit = (ms, records) => {
+        if (this.listenerCount('storeCommit') > 0) this.emit('storeCommit', ms, records);
+      };
+    }
     this.log =
       options.logLevel === false
         ? pino({ enabled: false })
@@ -79,6 +94,13 @@ export class Broker extends EventEmitter<BrokerEvents> {
 
   /** Opens every configured listener (default: TCP 127.0.0.1:1883). */
   async listen(): Promise<ListenerInfo[]> {
+    const persistence = this.persistence;
+    if (persistence !== undefined) {
+      const t0 = performance.now();
+      const restored = persistence.restore(await persistence.store.open());
+      const ms = Math.round(performance.now() - t0);
+      this.log.info({ store: persistence.store.kind, ...restored, ms }, 'store opened');
+    }
     const configs = this.options.listeners ?? [{}];
     for (const config of configs) {
       // A WebSocket message holds at least one packet: its cap follows the packet limit.
@@ -92,6 +114,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
     this.sweep = setInterval(() => this.checkTimeouts(), 500);
     this.sweep.unref();
+    this.ready = true;
     return this.servers.map((l) => l.info);
   }
 
@@ -134,7 +157,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       // [MQTT-3.3.2-5], [MQTT-3.3.2-6]: expiry counts from now, like a client's publish.
       message = { ...message, expiresAt: Date.now() + interval * 1000 };
     }
-    if (message.retain) this.retained.set(message);
+    if (message.retain) this.retain(message);
     return this.route(message, undefined);
   }
 
@@ -162,18 +185,54 @@ export class Broker extends EventEmitter<BrokerEvents> {
   }
 
   private accepted(client: ClientInfo, message: Message): number {
-    if (message.retain && this.options.retainAvailable !== false) this.retained.set(message);
+    if (message.retain && this.options.retainAvailable !== false) this.retain(message);
     return this.route(message, client) > 0 ? 0x00 : 0x10;
+  }
+
+  private retain(message: Message): void {
+    this.retained.set(message);
+    this.persistence?.retained(message);
   }
 
   /** The session for a client id, created when missing. */
   session(clientId: string): Session {
     let s = this.sessions.get(clientId);
     if (s === undefined) {
-      s = new Session(clientId, this.limits, this.drop);
+      s = new Session(clientId, this.limits, this.drop, this.persistence);
       this.sessions.set(clientId, s);
     }
     return s;
+  }
+
+  /** Adds (or replaces) a subscription of a session: in the index, the session and the store. */
+  subscribe(session: Session, sub: StoredSubscription): SubscriptionEntry {
+    const entry: SubscriptionEntry = {
+      session,
+      qos: sub.qos,
+      noLocal: sub.noLocal,
+      retainAsPublished: sub.retainAsPublished,
+      retainHandling: sub.retainHandling,
+      subscriptionId: sub.subscriptionId,
+    };
+    this.index.add(session.clientId, sub.filter, entry);
+    session.subscriptions.set(sub.filter, {
+      topicFilter: sub.filter,
+      qos: sub.qos,
+      noLocal: sub.noLocal,
+      retainAsPublished: sub.retainAsPublished,
+      retainHandling: sub.retainHandling,
+      ...(sub.subscriptionId !== undefined && { subscriptionId: sub.subscriptionId }),
+    });
+    this.persistence?.subscribed(session, sub);
+    return entry;
+  }
+
+  /** Removes a subscription; false when the session had none with this filter. */
+  unsubscribe(session: Session, filter: string): boolean {
+    if (!session.subscriptions.delete(filter)) return false;
+    this.index.remove(session.clientId, filter);
+    this.persistence?.unsubscribed(session, filter);
+    return true;
   }
 
   /** Ends a session: its subscriptions leave the index and its state is gone. */
@@ -198,14 +257,17 @@ export class Broker extends EventEmitter<BrokerEvents> {
     // this path decides the old will and expiry too; the new CONNECT then ends the session
     // (Clean Start, sending a delayed will) or resumes it (cancelling one) [MQTT-3.1.4-3].
     session.connection = undefined;
+    if (conn.willCleared) this.persistence?.willSettled(conn.id);
     settleWill(this, conn, session);
+    if (session.stored && session.expiryInterval > 0) this.persistence!.sessionSaved(session, Date.now());
     this.scheduleExpiry(session);
     this.log.info({ clientId: conn.id, remote: conn.remoteAddress, reason }, 'client disconnected');
     if (this.listenerCount('clientDisconnected') > 0) this.emit('clientDisconnected', conn, reason);
     this.notify(this.hooks.onDisconnect(conn, reason));
   }
 
-  private scheduleExpiry(session: Session): void {
+  /** Starts the countdown of a session without a connection; `elapsed` ms have run already. */
+  scheduleExpiry(session: Session, elapsed = 0): void {
     const expiry = session.expiryInterval;
     if (expiry === 0) {
       this.endSession(session);
@@ -218,7 +280,29 @@ export class Broker extends EventEmitter<BrokerEvents> {
       if (session.willPublish) publishWill(session);
       this.endSession(session);
     };
-    longTimeout(expiry * 1000, end, (t) => (session.expiryTimer = t));
+    longTimeout(Math.max(0, expiry * 1000 - elapsed), end, (t) => (session.expiryTimer = t));
+  }
+
+  /**
+   * Start-up: the will of a client that was connected (or whose will delay ran) when the
+   * broker stopped. It goes out after its delay, counted from now, or when its session
+   * ends; a reconnection to the session cancels it.
+   */
+  restoreWill(client: ClientInfo, message: Message, delay: number): void {
+    const session = this.sessions.get(client.id);
+    const send = willClient(this, client, message);
+    if (session === undefined || delay === 0) {
+      send();
+      return;
+    }
+    session.willPublish = send;
+    longTimeout(Math.min(delay, session.expiryInterval) * 1000, () => publishWill(session), (t) => (session.willTimer = t));
+  }
+
+  /** A store commit failed: nothing more can be acknowledged as durable. */
+  storeFailed(err: Error): void {
+    this.log.fatal({ err: err.message }, 'store commit failed: acknowledgements stop until a restart');
+    if (this.listenerCount('storeError') > 0) this.emit('storeError', err);
   }
 
   /** Logs a hook's failure instead of letting it escape. */
@@ -272,6 +356,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
       if (s.willTimer) clearTimeout(s.willTimer);
     }
     await Promise.all(closing);
+    this.ready = false;
+    await this.persistence?.store.close();
     this.log.info('broker stopped');
     this.log.flush?.();
   }

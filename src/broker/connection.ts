@@ -54,7 +54,7 @@ export class Connection implements ClientInfo {
   /** Inbound QoS 1/2 publishes waiting in the backlog behind an async step. */
   backlogUnacked = 0;
   /** State carried between the steps of an enhanced authentication exchange. */
-  auth: { method: string; step: number; state: Record<string, unknown>; onSuccess: (data: Buffer | undefined) => void } | undefined = undefined;
+  auth: { method: string; step: number; state: Record<string, unknown>; onSuccess: (data: Buffer | undefined) => void | Promise<void> } | undefined = undefined;
 
   private readonly decoder: Decoder;
   private isCorked = false;

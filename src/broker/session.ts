@@ -4,6 +4,7 @@
 
 import type { QoS, Subscription } from '../codec/types.js';
 import type { Connection } from './connection.js';
+import type { Persistence } from './persistence.js';
 import type { Message } from './types.js';
 
 /** The options of one subscription as the index stores them. */
@@ -25,6 +26,12 @@ export interface Outbound {
   packetId: number;
   /** 'publish': PUBLISH sent (or to send), awaiting PUBACK/PUBREC; 'pubrel': PUBREL sent, awaiting PUBCOMP. */
   state: 'publish' | 'pubrel';
+  /** Recorded in the store (its packet id was reserved when it was queued). */
+  stored: boolean;
+  /** The store batch that must be durable before it goes out (0: none). */
+  generation: number;
+  /** Maybe sent before the broker restarted: send with DUP set. */
+  dup: boolean;
 }
 
 /** Why a message did not reach a session; the broker counts each. */
@@ -51,6 +58,8 @@ export class Session {
   /** Set while a 5.0 Will Delay Interval runs after the connection closed. */
   willTimer: NodeJS.Timeout | undefined = undefined;
   willPublish: (() => void) | undefined = undefined;
+  /** Its records are in the store (a persistent session of a broker with a store). */
+  stored = false;
 
   // Routing scratch: lets the router merge overlapping subscriptions without allocating.
   routeStamp = 0;
@@ -62,11 +71,14 @@ export class Session {
   private queueHead = 0;
   private queuedBytes = 0;
   private nextId = 1;
+  /** Packet ids of stored deliveries still queued: reserved so a restart resends under the same id. */
+  private reserved: Set<number> | undefined = undefined;
 
   constructor(
     readonly clientId: string,
     private readonly limits: SessionLimits,
     private readonly onDrop: (reason: DropReason, message: Message) => void,
+    private readonly persistence: Persistence | undefined = undefined,
   ) {}
 
   /** As a DeliveryTarget. */
@@ -87,7 +99,11 @@ export class Session {
       else conn.sendPublish(message, 0, retain, subscriptionIds, 0, false);
       return;
     }
-    const out: Outbound = { message, qos, retain, subscriptionIds, packetId: 0, state: 'publish' };
+    const out: Outbound = { message, qos, retain, subscriptionIds, packetId: 0, state: 'publish', stored: false, generation: 0, dup: false };
+    if (this.stored) {
+      this.deliverDurably(out, this.persistence!);
+      return;
+    }
     if (conn !== undefined && this.queued === 0 && this.inflight.size < conn.sendWindow && !conn.congested) {
       this.send(conn, out);
     } else {
@@ -95,24 +111,67 @@ export class Session {
     }
   }
 
-  private enqueue(out: Outbound): void {
-    const size = out.message.payload.length;
-    if (this.queued >= this.limits.maxQueuedMessages || this.queuedBytes + size > this.limits.maxQueuedBytes) {
-      // Overflow policy: the new message is dropped and counted; queued ones keep their order.
+  /**
+   * A persistent session's delivery: recorded with its packet id, queued, and sent once the
+   * record is durable. A crash before then loses nothing: the publisher was not
+   * acknowledged either, and a crash after it resends the message under the same id.
+   */
+  private deliverDurably(out: Outbound, persistence: Persistence): void {
+    if (this.queueFull(out)) return;
+    const id = this.allocateId();
+    if (id === 0) {
       this.onDrop('queue_full', out.message);
       return;
     }
+    out.packetId = id;
+    (this.reserved ??= new Set()).add(id);
+    persistence.deliveryAdded(this, out);
+    out.generation = persistence.hold(this);
     this.queue.push(out);
-    this.queuedBytes += size;
+    this.queuedBytes += out.message.payload.length;
+    this.pump();
+  }
+
+  private queueFull(out: Outbound): boolean {
+    if (this.queued < this.limits.maxQueuedMessages && this.queuedBytes + out.message.payload.length <= this.limits.maxQueuedBytes) return false;
+    // Overflow policy: the new message is dropped and counted; queued ones keep their order.
+    this.onDrop('queue_full', out.message);
+    return true;
+  }
+
+  private enqueue(out: Outbound): void {
+    if (this.queueFull(out)) return;
+    this.queue.push(out);
+    this.queuedBytes += out.message.payload.length;
   }
 
   private send(conn: Connection, out: Outbound): void {
-    out.packetId = this.allocateId();
+    if (out.stored) this.reserved!.delete(out.packetId);
+    else out.packetId = this.allocateId();
     this.inflight.set(out.packetId, out);
-    if (!conn.sendPublish(out.message, out.qos, out.retain, out.subscriptionIds, out.packetId, false)) {
+    if (!conn.sendPublish(out.message, out.qos, out.retain, out.subscriptionIds, out.packetId, out.dup)) {
       // Too large for the client: discarded as if delivered [MQTT-3.1.2-25].
       this.inflight.delete(out.packetId);
+      this.persistence?.deliveryDone(this, out);
     }
+  }
+
+  /** Start-up: a delivery read back from the store, queued (or, awaiting PUBCOMP, in flight). */
+  restoreDelivery(message: Message, qos: QoS, retain: boolean, ids: readonly number[] | undefined, packetId: number, state: 'publish' | 'pubrel'): void {
+    const out: Outbound = { message, qos, retain, subscriptionIds: ids && [...ids], packetId, state, stored: true, generation: 0, dup: true };
+    if (state === 'pubrel') {
+      this.inflight.set(packetId, out);
+      return;
+    }
+    (this.reserved ??= new Set()).add(packetId);
+    this.queue.push(out);
+    this.queuedBytes += message.payload.length;
+  }
+
+  /** Every delivery in flight or queued. */
+  forEachOutbound(fn: (out: Outbound) => void): void {
+    for (const out of this.inflight.values()) fn(out);
+    for (let i = this.queueHead; i < this.queue.length; i++) fn(this.queue[i]!);
   }
 
   /** Moves queued messages into flight while the window and the socket allow. */
@@ -120,14 +179,21 @@ export class Session {
     const conn = this.connection;
     if (conn === undefined) return;
     const now = Date.now();
+    const durable = this.persistence?.durable ?? 0;
     while (this.queueHead < this.queue.length && this.inflight.size < conn.sendWindow && !conn.congested) {
       const out = this.queue[this.queueHead]!;
+      if (out.generation > durable) break; // its record is not on disk yet
       this.queue[this.queueHead++] = undefined as unknown as Outbound;
       this.queuedBytes -= out.message.payload.length;
       const expiresAt = out.message.expiresAt;
       // [MQTT-3.3.2-5] an expired message not yet on its way to this subscriber is deleted.
-      if (expiresAt !== undefined && expiresAt <= now) this.onDrop('expired', out.message);
-      else this.send(conn, out);
+      if (expiresAt !== undefined && expiresAt <= now) {
+        this.onDrop('expired', out.message);
+        if (out.stored) {
+          this.reserved!.delete(out.packetId);
+          this.persistence!.deliveryDone(this, out);
+        }
+      } else this.send(conn, out);
     }
     if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.queueHead);
@@ -140,6 +206,7 @@ export class Session {
     const out = this.inflight.get(packetId);
     if (out === undefined || out.state !== expect || (expect === 'publish' && out.qos !== 1)) return false;
     this.inflight.delete(packetId);
+    this.persistence?.deliveryDone(this, out);
     this.pump();
     return true;
   }
@@ -151,9 +218,11 @@ export class Session {
     if (failed) {
       // A PUBREC reason code >= 0x80 ends the exchange [MQTT-4.3.3-?]: the id is free again.
       this.inflight.delete(packetId);
+      this.persistence?.deliveryDone(this, out);
       this.pump();
       return true;
     }
+    if (out.state === 'publish') this.persistence?.deliveryReleased(this, out);
     out.state = 'pubrel';
     return true;
   }
@@ -168,6 +237,7 @@ export class Session {
       if (out.state === 'pubrel') conn.sendPubrel(out.packetId);
       else if (!conn.sendPublish(out.message, out.qos, out.retain, out.subscriptionIds, out.packetId, true)) {
         this.inflight.delete(out.packetId);
+        this.persistence?.deliveryDone(this, out);
       }
     }
     this.pump();
@@ -175,6 +245,8 @@ export class Session {
 
   /** Clean Start / Clean Session: everything but the id goes. */
   clear(): void {
+    this.persistence?.forget(this);
+    this.reserved = undefined;
     this.subscriptions.clear();
     this.inflight.clear();
     this.inboundQos2.clear();
@@ -183,12 +255,14 @@ export class Session {
     this.queuedBytes = 0;
   }
 
+  /** A packet id used by no delivery in flight or reserved; 0 when all 65535 are taken. */
   private allocateId(): number {
-    // In flight never exceeds 65535 (maxInflight is capped), so this finds a free id.
+    const reserved = this.reserved;
+    if (this.inflight.size + (reserved?.size ?? 0) >= 0xffff) return 0;
     for (;;) {
       const id = this.nextId;
       this.nextId = id === 0xffff ? 1 : id + 1;
-      if (!this.inflight.has(id)) return id;
+      if (!this.inflight.has(id) && (reserved === undefined || !reserved.has(id))) return id;
     }
   }
 }

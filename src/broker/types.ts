@@ -9,6 +9,7 @@ import type {
   Subscription,
   UserProperty,
 } from '../codec/types.js';
+import type { Store } from '../store/types.js';
 
 /** A message as the broker routes it. Shared by every subscriber it goes to: never mutated. */
 export interface Message {
@@ -213,6 +214,11 @@ export interface Limits {
 
 export interface BrokerOptions {
   listeners?: ListenerOptions[];
+  /**
+   * Where sessions, queued messages, retained messages and wills outlive the process:
+   * a SqliteStore (durable) or a MemoryStore. Default: none, all state is in memory only.
+   */
+  store?: Store;
   limits?: Partial<Limits>;
   hooks?: Hooks[];
   /** 5.0 Maximum QoS advertised; publishes above it are refused. Default 2. */

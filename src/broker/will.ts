@@ -6,41 +6,24 @@ import type { Connection } from './connection.js';
 import type { Broker } from './broker.js';
 import type { Session } from './session.js';
 import { longTimeout } from './timers.js';
-import type { Message } from './types.js';
+import type { ClientInfo, Message } from './types.js';
 
-/** The will of a connection as a message to route. */
+/** The will of a connection as a message to route (its expiry is set when it goes out). */
 export function willMessage(conn: Connection): Message | undefined {
   const will = conn.connect?.will;
   if (will === undefined) return undefined;
-  const props = will.properties;
   let properties: Message['properties'];
-  let expiresAt: number | undefined;
-  if (props !== undefined) {
-    const { willDelayInterval: _delay, ...rest } = props;
+  if (will.properties !== undefined) {
+    const { willDelayInterval: _delay, ...rest } = will.properties;
     properties = rest;
-    if (rest.messageExpiryInterval !== undefined) expiresAt = Date.now() + rest.messageExpiryInterval * 1000;
   }
-  return {
-    topic: will.topic,
-    payload: will.payload,
-    qos: will.qos,
-    retain: will.retain,
-    ...(properties && { properties }),
-    ...(expiresAt !== undefined && { expiresAt }),
-    origin: conn.id,
-  };
+  return { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain, ...(properties && { properties }), origin: conn.id };
 }
 
 /** Decides the will of a connection that just closed: now, after its delay, or never. */
 export function settleWill(broker: Broker, conn: Connection, session: Session): void {
   if (conn.willCleared || conn.connect?.will === undefined) return;
-  const send = (): void => {
-    // Built when it goes out: its Message Expiry Interval counts from publication, not from
-    // the close that started the Will Delay (section 3.1.3.2.4).
-    const message = willMessage(conn)!;
-    const r = broker.publishFrom(conn, message);
-    if (typeof r !== 'number') r.catch((err: unknown) => broker.log.error({ err, clientId: conn.id }, 'will failed'));
-  };
+  const send = willClient(broker, conn, willMessage(conn)!);
   const delay = conn.protocolVersion === 5 ? (conn.connect?.will?.properties?.willDelayInterval ?? 0) : 0;
   if (delay === 0 || session.expiryInterval === 0) {
     send();
@@ -48,6 +31,19 @@ export function settleWill(broker: Broker, conn: Connection, session: Session): 
   }
   session.willPublish = send;
   longTimeout(Math.min(delay, session.expiryInterval) * 1000, () => publishWill(session), (t) => (session.willTimer = t));
+}
+
+/** A function that publishes a will (once the store forgets it) when called. */
+export function willClient(broker: Broker, client: ClientInfo, will: Message): () => void {
+  return () => {
+    broker.persistence?.willSettled(client.id);
+    // Its Message Expiry Interval counts from publication, not from the close that started
+    // the Will Delay (section 3.1.3.2.4).
+    const interval = will.properties?.messageExpiryInterval;
+    const message = interval === undefined ? will : { ...will, expiresAt: Date.now() + interval * 1000 };
+    const r = broker.publishFrom(client, message);
+    if (typeof r !== 'number') r.catch((err: unknown) => broker.log.error({ err, clientId: client.id }, 'will failed'));
+  };
 }
 
 /** Publishes a delayed will now (its delay ran out, or the session is ending). */

@@ -15,8 +15,13 @@ export function handlePubrec(conn: Connection, p: PubrecPacket): void {
   const known = conn.session!.received(p.packetId, failed);
   if (failed) return;
   // PUBREL answers PUBREC (section 4.3.3); 0x92 tells a 5.0 client the id is unknown.
-  if (known || conn.protocolVersion < 5) conn.sendPubrel(p.packetId);
-  else conn.send({ type: 'pubrel', packetId: p.packetId, reasonCode: 0x92 });
+  const pubrel = (): void => {
+    if (known || conn.protocolVersion < 5) conn.sendPubrel(p.packetId);
+    else conn.send({ type: 'pubrel', packetId: p.packetId, reasonCode: 0x92 });
+  };
+  // Not before the new state is durable: after PUBREL the client may forget the packet id,
+  // and a restart must then resend PUBREL, not the PUBLISH.
+  afterDurable(conn, pubrel);
 }
 
 export function handlePubcomp(conn: Connection, p: PubcompPacket): void {
@@ -25,7 +30,29 @@ export function handlePubcomp(conn: Connection, p: PubcompPacket): void {
 
 export function handlePubrel(conn: Connection, p: PubrelPacket): void {
   // [MQTT-4.3.3-11] PUBCOMP with the same id; the id may now be reused for a new message.
-  const known = conn.session!.inboundQos2.delete(p.packetId);
-  if (known || conn.protocolVersion < 5) conn.send({ type: 'pubcomp', packetId: p.packetId });
-  else conn.send({ type: 'pubcomp', packetId: p.packetId, reasonCode: 0x92 });
+  const session = conn.session!;
+  const known = session.inboundQos2.delete(p.packetId);
+  if (known) conn.broker.persistence?.inboundReleased(session, p.packetId);
+  // After PUBCOMP the client may reuse the id for a new message, which a restart that still
+  // remembered it would take for a duplicate: the release must be durable first.
+  afterDurable(conn, () => {
+    if (known || conn.protocolVersion < 5) conn.send({ type: 'pubcomp', packetId: p.packetId });
+    else conn.send({ type: 'pubcomp', packetId: p.packetId, reasonCode: 0x92 });
+  });
+}
+
+/**
+ * Runs `send` once what the store holds is durable, without holding the packets behind
+ * (acknowledgements keep their order: commits complete in order). A failed commit drops
+ * the connection instead: the client will retry what it was not told was done.
+ */
+export function afterDurable(conn: Connection, send: () => void): void {
+  const durable = conn.broker.persistence?.flush();
+  if (durable === undefined) return send();
+  durable.then(
+    () => {
+      if (conn.state === 'connected') send();
+    },
+    () => conn.disconnect(0x83, 'store commit failed'),
+  );
 }

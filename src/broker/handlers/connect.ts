@@ -5,10 +5,11 @@
 import { randomBytes } from 'node:crypto';
 import type { ConnackProperties, ConnectPacket } from '../../codec/types.js';
 import type { Connection } from '../connection.js';
+import type { Session } from '../session.js';
 import { isPromise } from '../hooks.js';
 import { OutboundAliases } from '../flow.js';
 import type { AuthStep, Verdict } from '../types.js';
-import { cancelWill, publishWill } from '../will.js';
+import { cancelWill, publishWill, willMessage } from '../will.js';
 
 export function handleConnect(conn: Connection, p: ConnectPacket): void | Promise<void> {
   const broker = conn.broker;
@@ -63,14 +64,14 @@ export function handleConnect(conn: Connection, p: ConnectPacket): void | Promis
   }
 
   const verdict = authenticate(conn, p);
-  const then = (v: Verdict): void => {
+  const then = (v: Verdict): void | Promise<void> => {
     if (conn.state === 'closed') return;
     if (!v.ok) {
       broker.countLimit('auth_failure');
       broker.log.warn({ clientId, remote: conn.remoteAddress, username: conn.username, reasonCode: v.reasonCode }, 'authentication failed');
       return conn.connackAndClose(v.reasonCode, p.protocolVersion);
     }
-    accept(conn, assigned, undefined);
+    return accept(conn, assigned, undefined);
   };
   return isPromise(verdict) ? verdict.then(then) : then(verdict);
 }
@@ -110,7 +111,7 @@ export function enhancedStep(conn: Connection, data: Buffer | undefined): void |
     username: conn.username,
     remoteAddress: conn.remoteAddress,
   });
-  const then = (r: AuthStep | undefined): void => {
+  const then = (r: AuthStep | undefined): void | Promise<void> => {
     if (conn.state === 'closed') return;
     const reconnecting = conn.state === 'connected';
     if (r === undefined) {
@@ -125,13 +126,16 @@ export function enhancedStep(conn: Connection, data: Buffer | undefined): void |
       return reconnecting ? conn.disconnect(r.reasonCode, 'authentication failed') : conn.connackAndClose(r.reasonCode, 5);
     }
     if (r.username !== undefined) conn.username = r.username;
-    auth.onSuccess(r.data);
+    return auth.onSuccess(r.data);
   };
   return isPromise(step) ? step.then(then) : then(step);
 }
 
-/** The connection is accepted: take over the session, send CONNACK, resume deliveries. */
-function accept(conn: Connection, assignedId: boolean, authData: Buffer | undefined): void {
+/**
+ * The connection is accepted: take over the session, record it (and the will) in the store,
+ * and once that is durable send CONNACK and resume deliveries.
+ */
+function accept(conn: Connection, assignedId: boolean, authData: Buffer | undefined): void | Promise<void> {
   const broker = conn.broker;
   const p = conn.connect!;
   const limits = broker.limits;
@@ -165,6 +169,27 @@ function accept(conn: Connection, assignedId: boolean, authData: Buffer | undefi
   session.username = conn.username;
   conn.state = 'connected';
   broker.clients.set(clientId, conn);
+  const persistence = broker.persistence;
+  if (persistence !== undefined) {
+    if (session.expiryInterval > 0 || session.stored) persistence.sessionSaved(session);
+    const delay = p.protocolVersion === 5 ? (p.will?.properties?.willDelayInterval ?? 0) : 0;
+    persistence.connected(conn, willMessage(conn), delay);
+    const durable = persistence.flush();
+    if (durable !== undefined) {
+      const s = session;
+      return durable.then(() => {
+        if (conn.state === 'connected') connack(conn, s, sessionPresent, requested, assignedId, authData);
+      });
+    }
+  }
+  connack(conn, session, sessionPresent, requested, assignedId, authData);
+}
+
+function connack(conn: Connection, session: Session, sessionPresent: boolean, requested: number, assignedId: boolean, authData: Buffer | undefined): void {
+  const broker = conn.broker;
+  const p = conn.connect!;
+  const limits = broker.limits;
+  const clientId = conn.id;
 
   const connack = { type: 'connack' as const, sessionPresent, reasonCode: 0 };
   if (p.protocolVersion === 5) {

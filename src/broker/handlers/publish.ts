@@ -7,6 +7,7 @@ import { ProtocolError } from '../../codec/errors.js';
 import type { PublishPacket, PublishProperties } from '../../codec/types.js';
 import { validateTopicName } from '../../topics/index.js';
 import type { Connection } from '../connection.js';
+import { afterDurable } from './acks.js';
 import type { Message } from '../types.js';
 
 export function handlePublish(conn: Connection, p: PublishPacket): void | Promise<void> {
@@ -84,12 +85,20 @@ function ack(conn: Connection, p: PublishPacket, code: number): void {
   const packetId = p.packetId!;
   const v5 = conn.protocolVersion === 5;
   const reasonCode = v5 && code !== 0 ? code : undefined;
-  conn.inboundUnacked--;
   if (p.qos === 1) {
-    conn.send({ type: 'puback', packetId, ...(reasonCode !== undefined && { reasonCode }) });
+    // Counted as unacknowledged until the PUBACK is on its way (it may wait for the store).
+    afterDurable(conn, () => {
+      conn.inboundUnacked--;
+      conn.send({ type: 'puback', packetId, ...(reasonCode !== undefined && { reasonCode }) });
+    });
     return;
   }
+  conn.inboundUnacked--;
   // QoS 2: remember the id until PUBREL [MQTT-4.3.3-10]; a refused one is not remembered.
-  if (code < 0x80) conn.session!.inboundQos2.add(packetId);
-  conn.send({ type: 'pubrec', packetId, ...(reasonCode !== undefined && { reasonCode }) });
+  if (code < 0x80) {
+    const session = conn.session!;
+    session.inboundQos2.add(packetId);
+    conn.broker.persistence?.inboundAdded(session, packetId);
+  }
+  afterDurable(conn, () => conn.send({ type: 'pubrec', packetId, ...(reasonCode !== undefined && { reasonCode }) }));
 }

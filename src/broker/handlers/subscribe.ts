@@ -15,14 +15,12 @@ export function handleSubscribe(conn: Connection, p: SubscribePacket): void | Pr
   const subs = p.subscriptions;
   const verdicts: Array<Verdict | QoS | Promise<Verdict | QoS>> = subs.map((sub) => broker.hooks.authorizeSubscribe(conn, sub));
   if (verdicts.some(isPromise)) {
-    return Promise.all(verdicts).then((v) => {
-      if (conn.state !== 'closed') subscribe(conn, p, v);
-    });
+    return Promise.all(verdicts).then((v) => (conn.state !== 'closed' ? subscribe(conn, p, v) : undefined));
   }
-  subscribe(conn, p, verdicts as Array<Verdict | QoS>);
+  return subscribe(conn, p, verdicts as Array<Verdict | QoS>);
 }
 
-function subscribe(conn: Connection, p: SubscribePacket, verdicts: Array<Verdict | QoS>): void {
+function subscribe(conn: Connection, p: SubscribePacket, verdicts: Array<Verdict | QoS>): void | Promise<void> {
   const broker = conn.broker;
   const session = conn.session!;
   const v5 = conn.protocolVersion === 5;
@@ -50,20 +48,29 @@ function subscribe(conn: Connection, p: SubscribePacket, verdicts: Array<Verdict
       return;
     }
     const maxQos = Math.min(typeof verdict === 'number' ? verdict : sub.qos, sub.qos, broker.options.maximumQoS ?? 2) as QoS;
-    const entry: SubscriptionEntry = {
-      session,
+    const entry = broker.subscribe(session, {
+      filter: sub.topicFilter,
       qos: maxQos,
       noLocal: sub.noLocal ?? false,
       retainAsPublished: sub.retainAsPublished ?? false,
       retainHandling: sub.retainHandling ?? 0,
-      subscriptionId,
-    };
-    broker.index.add(conn.id, sub.topicFilter, entry);
-    session.subscriptions.set(sub.topicFilter, { ...sub, qos: maxQos, ...(subscriptionId !== undefined && { subscriptionId }) });
+      ...(subscriptionId !== undefined && { subscriptionId }),
+    });
     codes.push(maxQos);
     retained.push({ sub, existed, entry });
   });
 
+  // A stored subscription is acknowledged once durable: a message accepted after SUBACK
+  // must find it after a crash too.
+  const durable = broker.persistence?.flush();
+  if (durable !== undefined) return durable.then(() => (conn.state === 'connected' ? suback(conn, p, codes, retained) : undefined));
+  suback(conn, p, codes, retained);
+}
+
+function suback(conn: Connection, p: SubscribePacket, codes: number[], retained: Array<{ sub: Subscription; existed: boolean; entry: SubscriptionEntry }>): void {
+  const broker = conn.broker;
+  const session = conn.session!;
+  const subscriptionId = p.properties?.subscriptionIdentifier;
   conn.send({ type: 'suback', packetId: p.packetId, reasonCodes: codes });
 
   // Retained messages [MQTT-3.3.1-9]: sent with RETAIN set; Retain Handling 1 only for a new

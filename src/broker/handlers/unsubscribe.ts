@@ -4,12 +4,12 @@
 import type { UnsubscribePacket } from '../../codec/types.js';
 import type { Connection } from '../connection.js';
 
-export function handleUnsubscribe(conn: Connection, p: UnsubscribePacket): void {
+export function handleUnsubscribe(conn: Connection, p: UnsubscribePacket): void | Promise<void> {
   const session = conn.session!;
-  const codes = p.topicFilters.map((filter) => {
-    const existed = session.subscriptions.delete(filter);
-    if (existed) conn.broker.index.remove(conn.id, filter);
-    return existed ? 0x00 : 0x11; // 0x11 No subscription existed (5.0)
-  });
-  conn.send({ type: 'unsuback', packetId: p.packetId, reasonCodes: codes });
+  // 0x11 No subscription existed (5.0).
+  const codes = p.topicFilters.map((filter) => (conn.broker.unsubscribe(session, filter) ? 0x00 : 0x11));
+  const unsuback = (): void => conn.send({ type: 'unsuback', packetId: p.packetId, reasonCodes: codes });
+  const durable = conn.broker.persistence?.flush();
+  if (durable === undefined) return unsuback();
+  return durable.then(unsuback);
 }
