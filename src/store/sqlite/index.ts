@@ -78,14 +78,16 @@ export class SqliteStore implements Store {
     this.worker = worker;
     worker.on('message', (reply: Reply) => this.onReply(reply));
     worker.on('error', (err) => this.fail(err));
+    worker.on('exit', (code) => {
+      if (this.worker === worker) this.fail(new Error(`store worker exited with code ${code}`));
+    });
     const reply = await this.request({ type: 'open', file: this.file });
     if (reply.type === 'error') {
-      await worker.terminate();
       this.worker = undefined;
+      await worker.terminate();
       throw new StoreError(advice(this.file, reply.code, reply.message));
     }
     if (reply.type !== 'opened') throw new StoreError(`${this.file}: unexpected reply ${reply.type}`);
-    worker.unref();
     return toSnapshot(reply.rows);
   }
 
@@ -107,9 +109,11 @@ export class SqliteStore implements Store {
     }
   }
 
+  /** The worker keeps the process alive only while it has work: an idle broker can exit. */
   private request(req: Request): Promise<Reply> {
     return new Promise((resolveReply) => {
       this.pendingReply = resolveReply;
+      this.worker!.ref();
       this.worker!.postMessage(req);
     });
   }
@@ -121,6 +125,7 @@ export class SqliteStore implements Store {
       this.onCommit?.(reply.ms, reply.records);
       batch.resolve();
       this.startCommit();
+      if (this.inWorker === undefined) this.worker?.unref();
       return;
     }
     if (reply.type === 'error' && reply.id !== undefined) {
@@ -129,12 +134,16 @@ export class SqliteStore implements Store {
     }
     const waiting = this.pendingReply;
     this.pendingReply = undefined;
+    this.worker?.unref();
     waiting?.(reply);
   }
 
   /** A failed commit leaves the disk state unknown: every waiter is refused, and so is what follows. */
   private fail(err: Error): void {
     this.failure ??= err;
+    const waiting = this.pendingReply;
+    this.pendingReply = undefined;
+    waiting?.({ type: 'error', code: 'WORKER', message: err.message });
     this.inWorker?.reject(err);
     this.next?.reject(err);
     this.inWorker = undefined;
@@ -188,6 +197,7 @@ export class SqliteStore implements Store {
     this.inWorker = batch;
     const ops = this.ops;
     this.ops = [];
+    this.worker.ref();
     this.worker.postMessage({ type: 'commit', id: batch.id, ops } satisfies Request);
   }
 
@@ -213,8 +223,9 @@ export class SqliteStore implements Store {
       await this.inWorker?.promise.catch(() => {});
     }
     await this.request({ type: 'close' });
-    await this.worker.terminate();
+    const worker = this.worker;
     this.worker = undefined;
+    await worker.terminate();
   }
 
   putSession(s: StoredSessionState): void {
