@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fileAuth, type FileAuth } from '../auth/index.js';
-import { createBroker, type Broker } from '../index.js';
+import { createBroker, createStore, StoreError, type Broker } from '../index.js';
 import { bench } from './bench/main.js';
 import { passwd } from './passwd.js';
 import {
@@ -92,9 +92,6 @@ async function main(argv: string[]): Promise<number> {
   if (values['print-config']) return out(printConfig(loaded).trimEnd());
 
   const setup = toBrokerOptions(loaded.config);
-  if (loaded.config.persistence.store !== 'memory') {
-    return fail(`persistence.store "${loaded.config.persistence.store}" is not available yet: the durable store is being built; use "memory"`);
-  }
   // The built-in password and ACL checks are hooks like any embedder's.
   let auth: FileAuth | undefined;
   let broker: Broker | undefined;
@@ -109,7 +106,13 @@ async function main(argv: string[]): Promise<number> {
       return fail((err as Error).message);
     }
   }
-  broker = createBroker({ ...setup.options, hooks: auth ? [auth] : [] });
+  broker = createBroker({ ...setup.options, store: createStore(setup.persistence), hooks: auth ? [auth] : [] });
+  // A store that cannot keep its promise stops the broker: better restarted from disk than
+  // running on with acknowledgements it cannot give.
+  broker.on('storeError', () => {
+    process.exitCode = 1;
+    void broker?.close().finally(() => process.exit(1));
+  });
   // Signals are handled from before the first listener opens: a stop requested as soon as
   // the "listening" line appears is still graceful.
   let stopping = false;
@@ -132,6 +135,11 @@ async function main(argv: string[]): Promise<number> {
   try {
     await broker.listen();
   } catch (err) {
+    if (err instanceof StoreError) {
+      process.stderr.write(`starling: cannot open the store: ${err.message}\n`);
+      await broker.close();
+      return 1;
+    }
     process.stderr.write(`starling: cannot listen: ${(err as Error).message}\n`);
     await broker.close();
     return 1;

@@ -30,7 +30,7 @@ export const CONVERTED: Readonly<Record<string, string>> = {
   password_file: '`auth.passwordFile` (per listener only when every listener names the same file)',
   acl_file: '`auth.aclFile` (per listener only when every listener names the same file)',
   per_listener_settings: 'decides the scope of allow_anonymous, password_file and acl_file',
-  persistence: '`persistence.store`: `disk` or `memory`',
+  persistence: '`persistence.store`: `sqlite` or `memory`',
   persistence_location: '`persistence.dataDir`',
   max_inflight_messages: '`limits.maxInflight` (0, no maximum: 65535)',
   max_queued_messages: '`limits.maxQueuedMessages` (0, no maximum: not converted, Starling bounds every queue)',

@@ -316,8 +316,8 @@ class Converter {
     const on = this.global.get('persistence');
     const enabled = on && this.bool(on);
     if (enabled !== undefined) {
-      this.set(['persistence', 'store'], enabled ? 'disk' : 'memory', on!.line);
-      if (enabled) this.note(on!, 'the disk store comes with the durable store issue; Mosquitto\'s mosquitto.db is not read');
+      this.set(['persistence', 'store'], enabled ? 'sqlite' : 'memory', on!.line);
+      if (enabled) this.note(on!, 'Starling keeps its own store (starling.db in persistence.dataDir, synced before each acknowledgement); Mosquitto\'s mosquitto.db is not read');
     }
     const location = this.global.get('persistence_location');
     if (location) this.set(['persistence', 'dataDir'], location.value, location.line);

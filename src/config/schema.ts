@@ -351,20 +351,20 @@ export const SCHEMA = {
     persistence: {
       type: 'object',
       description:
-        'Where sessions, queued and retained messages are kept. The disk store comes with the durable store issue: these keys are validated now so that files written today keep working.',
+        'Where sessions, queued and in-flight QoS 1/2 messages, retained messages and pending wills are kept. By default they survive restarts and `kill -9`: see docs/durability.md.',
       fields: {
         store: {
           type: 'enum',
-          values: ['memory', 'disk'],
-          default: 'memory',
+          values: ['sqlite', 'memory', 'disk'],
+          default: 'sqlite',
           reload: 'restart',
-          description: '`memory` keeps nothing across restarts; `disk` keeps state in `dataDir`.',
+          description: '`sqlite` keeps state in `dataDir` (SQLite, written by a worker thread); `memory` keeps nothing across restarts. `disk` is another name for `sqlite`.',
         },
         dataDir: {
           type: 'string',
           default: './data',
           reload: 'restart',
-          description: 'Directory of the disk store, relative to the working directory.',
+          description: 'Directory of the sqlite store (file `starling.db`), relative to the working directory; created when missing. One broker per directory.',
         },
         durability: {
           type: 'enum',
@@ -372,7 +372,16 @@ export const SCHEMA = {
           default: 'strict',
           reload: 'restart',
           description:
-            '`strict`: QoS 1 and 2 messages are acknowledged only once on disk (group commit); `batched`: written within a short interval, a crash may lose the last ones; `none`: left to the operating system.',
+            '`strict`: QoS 1/2 messages are acknowledged (PUBACK, PUBREC) and delivered only once synced to disk; many share one commit. `batched`: acknowledged at once and synced within `batchInterval`, so a crash loses at most that window. `none`: nothing is written (as `store: memory`).',
+        },
+        batchInterval: {
+          type: 'integer',
+          min: 1,
+          max: 10_000,
+          unit: 'ms',
+          default: 50,
+          reload: 'restart',
+          description: 'With `durability: batched`, the longest time a change waits before it is synced: the loss window of a crash.',
         },
       },
     },

@@ -25,7 +25,7 @@ log:
 mqtt:
   maximumQoS: 1
 persistence:
-  store: disk
+  store: memory
 `);
   const diff = diffConfig(before, after);
   assert.deepEqual(
@@ -41,7 +41,7 @@ persistence:
     [
       ['listeners[0].port', 1883, 1884],
       ['mqtt.maximumQoS', 2, 1],
-      ['persistence.store', 'memory', 'disk'],
+      ['persistence.store', 'sqlite', 'memory'],
     ],
   );
   assert.deepEqual(formatDiff(diff), [
@@ -50,7 +50,7 @@ persistence:
     'log.level: info -> debug (applied)',
     'listeners[0].port: 1883 -> 1884 (needs a restart; still 1883)',
     'mqtt.maximumQoS: 2 -> 1 (needs a restart; still 2)',
-    'persistence.store: memory -> disk (needs a restart; still memory)',
+    'persistence.store: sqlite -> memory (needs a restart; still sqlite)',
   ]);
 });
 

@@ -25,8 +25,11 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+let stores = 0;
+/** Each process gets its own data directory: one store per broker. */
 function cli(args: string[], timeoutMs = 8000): Proc {
-  const p = start(process.execPath, [CLI, ...args], { timeoutMs });
+  const data = join(dir, `data-${++stores}`);
+  const p = start(process.execPath, [CLI, '--set', `persistence.dataDir=${data}`, ...args], { timeoutMs });
   procs.add(p);
   return p;
 }
@@ -184,7 +187,7 @@ test('a port already in use exits 1 with "cannot listen"', async () => {
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
   try {
     const port = (blocker.address() as net.AddressInfo).port;
-    const exit = await run(process.execPath, [CLI, '--port', String(port)]);
+    const exit = await run(process.execPath, [CLI, '--set', `persistence.dataDir=${join(dir, 'data-in-use')}`, '--port', String(port)]);
     assert.equal(exit.code, 1);
     assert.match(exit.stderr, /cannot listen/);
   } finally {
