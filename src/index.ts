@@ -27,5 +27,5 @@ export * as codec from './codec/index.js';
 export * as topics from './topics/index.js';
 export { fileAuth, type FileAuth, type FileAuthOptions } from './auth/index.js';
 export type { DeliveryTarget } from './broker/types.js';
-export { createStore, MemoryStore, SqliteStore, StoreError, type SqliteStoreOptions } from './store/index.js';
+export { createStore, MemoryStore, SqliteStore, STORE_FILE, StoreError, type SqliteStoreOptions } from './store/index.js';
 export type * from './store/types.js';

@@ -6,7 +6,7 @@ import { SqliteStore } from './sqlite/index.js';
 import type { Store } from './types.js';
 
 export { MemoryStore } from './memory/index.js';
-export { SqliteStore, StoreError, type SqliteStoreOptions } from './sqlite/index.js';
+export { SqliteStore, STORE_FILE, StoreError, type SqliteStoreOptions } from './sqlite/index.js';
 export type * from './types.js';
 
 /** The store the `persistence` config section asks for (opened by the broker's listen()). */
