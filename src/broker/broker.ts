@@ -17,6 +17,7 @@ import type { StoredSubscription } from '../store/types.js';
 import { DEFAULT_LIMITS, type BrokerOptions, type ClientInfo, type Limits, type ListenerInfo, type Message } from './types.js';
 import { longTimeout } from './timers.js';
 import { publishWill, settleWill, willClient } from './will.js';
+import { Admission } from './rate-limit.js';
 
 /** Why a connection, publish or login was held back by a limit; each has a counter. */
 export type LimitName = 'connections' | 'connect_rate' | 'publish_rate' | 'byte_rate' | 'auth_failure';
@@ -25,6 +26,15 @@ export interface BrokerStats {
   connectionsAccepted: number;
   messagesReceived: number;
   messagesSent: number;
+  /** Bytes read from and written to clients' streams (after TLS and WebSocket framing are removed). */
+  bytesReceived: number;
+  bytesSent: number;
+  /** MQTT packets of every type received and sent. */
+  packetsReceived: number;
+  packetsSent: number;
+  /** PUBLISH packets received from clients and sent to them, indexed by QoS. */
+  publishReceived: [number, number, number];
+  publishSent: [number, number, number];
   dropped: Record<DropReason, number>;
   protocolErrors: Record<number, number>;
   /** Times each limit was hit (a refused connection, a throttled publish, a failed login). */
@@ -58,10 +68,18 @@ export class Broker extends EventEmitter<BrokerEvents> {
   readonly sessions = new Map<string, Session>();
   /** Every open connection, connected or not yet. */
   readonly connections = new Set<Connection>();
+  /** Connect rate and connection bounds, checked at CONNECT. */
+  readonly admission = new Admission(this);
   readonly stats: BrokerStats = {
     connectionsAccepted: 0,
     messagesReceived: 0,
     messagesSent: 0,
+    bytesReceived: 0,
+    bytesSent: 0,
+    packetsReceived: 0,
+    packetsSent: 0,
+    publishReceived: [0, 0, 0],
+    publishSent: [0, 0, 0],
     dropped: { queue_full: 0, offline_qos0: 0, backpressure: 0, expired: 0, too_large: 0 },
     protocolErrors: {},
     limited: { connections: 0, connect_rate: 0, publish_rate: 0, byte_rate: 0, auth_failure: 0 },
@@ -108,6 +126,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       const cfg = ws && config.maxFrameSize === undefined ? { ...config, maxFrameSize: this.limits.maxPacketSize } : config;
       const l = createListener(cfg, (socket, info, remote, peer) => this.accept(socket, info, remote, peer));
       await l.open();
+      this.admission.limitListener(l.info.name, config.maxConnections);
       this.servers.push(l);
       const where = l.info.type === 'unix' ? l.info.path : `${l.info.host}:${l.info.port}`;
       this.log.info({ listener: l.info.name }, `listening on ${where}`);
@@ -143,6 +162,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
     const conn = new Connection(this, socket, listener, remoteAddress, peer);
     this.connections.add(conn);
+    this.admission.opened(conn);
     this.stats.connectionsAccepted++;
     return conn;
   }
@@ -247,9 +267,14 @@ export class Broker extends EventEmitter<BrokerEvents> {
   /** A connection closed: publish its will if due, and keep or end its session. */
   onClose(conn: Connection, wasConnected: boolean, reason: string): void {
     this.connections.delete(conn);
+    this.admission.closed(conn);
     const session = conn.session;
     if (!wasConnected || session === undefined) {
-      this.log.debug({ remote: conn.remoteAddress, reason }, 'connection closed before CONNACK');
+      // A refused CONNECT is worth an info line; a socket that never sent one (a port scan,
+      // a health check) only a debug one.
+      if (conn.connect !== undefined) {
+        this.log.info({ clientId: conn.id || conn.connect.clientId, remote: conn.remoteAddress, protocolVersion: conn.protocolVersion, reason }, 'client refused');
+      } else this.log.debug({ remote: conn.remoteAddress, reason }, 'connection closed before CONNACK');
       return;
     }
     if (this.clients.get(conn.id) === conn) this.clients.delete(conn.id);
@@ -261,7 +286,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     settleWill(this, conn, session);
     if (session.stored && session.expiryInterval > 0) this.persistence!.sessionSaved(session, Date.now());
     this.scheduleExpiry(session);
-    this.log.info({ clientId: conn.id, remote: conn.remoteAddress, reason }, 'client disconnected');
+    this.log.info({ clientId: conn.id, remote: conn.remoteAddress, protocolVersion: conn.protocolVersion, reason }, 'client disconnected');
     if (this.listenerCount('clientDisconnected') > 0) this.emit('clientDisconnected', conn, reason);
     this.notify(this.hooks.onDisconnect(conn, reason));
   }

@@ -95,6 +95,7 @@ export class Connection implements ClientInfo {
 
   private onData(chunk: Buffer): void {
     if (this.state === 'closed') return;
+    this.broker.stats.bytesReceived += chunk.length;
     try {
       this.decoder.push(chunk);
     } catch (err) {
@@ -105,6 +106,9 @@ export class Connection implements ClientInfo {
 
   private onPacket(packet: Packet): void {
     this.lastSeen = Date.now();
+    const stats = this.broker.stats;
+    stats.packetsReceived++;
+    if (packet.type === 'publish') stats.publishReceived[packet.qos]++;
     if (this.state === 'new') this.protocolVersion = this.decoder.protocolVersion ?? 4;
     if (this.waiting || this.backlog.length > 0) {
       if (packet.type === 'publish' && packet.qos > 0) {
@@ -219,6 +223,9 @@ export class Connection implements ClientInfo {
       }
     }
     this.socket.write(buf);
+    const stats = this.broker.stats;
+    stats.bytesSent += buf.length;
+    stats.packetsSent++;
   }
 
   uncork(): void {
@@ -242,6 +249,7 @@ export class Connection implements ClientInfo {
     }
     this.write(buf);
     this.broker.stats.messagesSent++;
+    this.broker.stats.publishSent[qos]++;
     return true;
   }
 

@@ -119,6 +119,11 @@ export interface ListenerOptions {
   /** A name for logs and hooks; default `{type}:{host}:{port}` (`unix:{path}`). */
   name?: string;
   /**
+   * Open connections on this listener (counting those not yet past CONNECT); a CONNECT
+   * beyond it is refused with 0x89 Server busy (3.1.1: 0x03). 0 = unlimited. Default 0.
+   */
+  maxConnections?: number;
+  /**
    * Anonymous clients (no user name, no authenticate hook allowing them). Default: allowed
    * only when the listener is bound to a loopback address or is a Unix socket.
    */
@@ -208,6 +213,12 @@ export interface Limits {
   maxSubscriptionsPerClient: number;
   /** Concurrent connections over all listeners; 0 = unlimited. Default 0. */
   maxConnections: number;
+  /** CONNECTs per second from one source address (IPv6: per /64), burst one second's worth; 0 = off. Default 0. */
+  maxConnectRate: number;
+  /** PUBLISH packets per second from one client, burst one second's worth; 0 = off. Default 0. */
+  maxPublishRate: number;
+  /** PUBLISH payload bytes per second from one client, burst one second's worth; 0 = off. Default 0. */
+  maxByteRate: number;
   /** Time allowed between accepting a socket and its CONNECT, ms. Default 10,000. */
   connectTimeout: number;
 }
@@ -247,6 +258,9 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxTopicLevels: 128,
   maxSubscriptionsPerClient: 10_000,
   maxConnections: 0,
+  maxConnectRate: 0,
+  maxPublishRate: 0,
+  maxByteRate: 0,
   connectTimeout: 10_000,
 });
 

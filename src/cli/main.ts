@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fileAuth, type FileAuth } from '../auth/index.js';
-import { createBroker, createStore, StoreError, type Broker } from '../index.js';
+import { createBroker, createOpsServer, createStore, StoreError, type Broker, type OpsServer, type ReloadResult } from '../index.js';
 import { bench } from './bench/main.js';
 import { passwd } from './passwd.js';
 import {
@@ -17,6 +17,7 @@ import {
   fromMosquitto,
   loadConfig,
   printConfig,
+  redactSecrets,
   toBrokerOptions,
   type CliFlags,
   type LoadedConfig,
@@ -46,7 +47,9 @@ Options:
 Precedence: defaults < config file < STARLING_* environment variables < flags.
 Anonymous clients are allowed only on loopback listeners unless the config says otherwise.
 Signals: SIGINT/SIGTERM stop gracefully; SIGHUP reloads limits, the log level, the
-password and ACL files and TLS certificates, and logs what would need a restart.`;
+password and ACL files and TLS certificates, and logs what would need a restart.
+Operations: $SYS topics every sys.interval seconds; with http.port set, /metrics,
+/healthz, /readyz and (with http.adminToken) the admin API: see docs/operations.md.`;
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'passwd') return passwd(argv.slice(1));
@@ -116,22 +119,30 @@ async function main(argv: string[]): Promise<number> {
   // Signals are handled from before the first listener opens: a stop requested as soon as
   // the "listening" line appears is still graceful.
   let stopping = false;
+  let ops: OpsServer | undefined;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     broker.log.info({ signal }, 'shutting down');
-    void broker.close().then(() => process.exit(0));
+    void Promise.all([ops?.close(), broker.close()]).then(() => process.exit(0));
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   const running = broker;
-  process.on('SIGHUP', () => {
-    loaded = reload(running, loaded, load);
+  // SIGHUP and the admin API's POST /api/v1/reload do the same.
+  const hup = (): ReloadResult => {
+    const before = loaded;
+    let error: string | undefined;
+    loaded = reload(running, loaded, load, (message) => (error = message));
     void auth?.reload();
     void running.reloadCertificates().then((errors) => {
       for (const err of errors) running.log.error({ err: err.message }, 'certificate reload failed: the old certificate stays');
     });
-  });
+    if (error !== undefined) return { ok: false, applied: [], needsRestart: [], error };
+    const diff = diffConfig(before.config, loaded.config);
+    return { ok: true, applied: diff.live.map((c) => c.key), needsRestart: diff.restart.map((c) => c.key) };
+  };
+  process.on('SIGHUP', () => void hup());
   try {
     await broker.listen();
   } catch (err) {
@@ -144,6 +155,15 @@ async function main(argv: string[]): Promise<number> {
     await broker.close();
     return 1;
   }
+  ops = createOpsServer(broker, { ...setup.ops, version: pkg.version, reload: hup, config: () => redactSecrets(loaded.config) });
+  try {
+    await ops.start();
+  } catch (err) {
+    process.stderr.write(`starling: cannot open the HTTP server: ${(err as Error).message}\n`);
+    await ops.close();
+    await broker.close();
+    return 1;
+  }
   return -1; // keep running
 }
 
@@ -151,11 +171,12 @@ async function main(argv: string[]): Promise<number> {
  * SIGHUP: re-read the config. A bad file keeps the running config (and says why); live keys
  * are applied, the rest are reported as needing a restart.
  */
-function reload(broker: Broker, current: LoadedConfig, load: () => LoadedConfig): LoadedConfig {
+function reload(broker: Broker, current: LoadedConfig, load: () => LoadedConfig, failed?: (message: string) => void): LoadedConfig {
   let next: LoadedConfig;
   try {
     next = load();
   } catch (err) {
+    failed?.((err as Error).message);
     broker.log.error({ err: (err as Error).message }, 'reload failed: the config is unchanged');
     return current;
   }

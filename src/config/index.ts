@@ -5,6 +5,7 @@ export { ConfigError, formatOrigin, formatProblem, type ConfigProblem, type Orig
 export { defaultConfig, loadConfig, toBrokerOptions, type BrokerSetup, type LoadOptions, type LoadedConfig } from './load.js';
 export { CONFIG_FILE_ENV, type CliFlags } from './overrides.js';
 export { printConfig } from './print.js';
+export { REDACTED, redactSecrets } from './redact.js';
 export { diffConfig, formatDiff, type ConfigChange, type ConfigDiff } from './diff.js';
 export { fromMosquitto, type ConversionNote, type MosquittoConversion, type Unconverted } from './mosquitto.js';
 export type {
@@ -13,7 +14,9 @@ export type {
   ListenerConfig,
   LogConfig,
   MqttConfig,
+  HttpConfig,
   PersistenceConfig,
   StarlingConfig,
+  SysConfig,
   TlsConfig,
 } from './schema.js';

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { BrokerOptions, ListenerOptions } from '../broker/types.js';
 import type { QoS } from '../codec/types.js';
+import type { OpsOptions } from '../ops/types.js';
 import { ConfigError, type ConfigProblem, type Origin } from './errors.js';
 import { CONFIG_FILE_ENV, envOverrides, flagOverrides, type CliFlags, type Override } from './overrides.js';
 import { keyOf, specAt } from './keys.js';
@@ -154,6 +155,8 @@ export interface BrokerSetup {
   readonly auth: AuthConfig;
   readonly persistence: PersistenceConfig;
   readonly log: LogConfig;
+  /** $SYS and the HTTP server (metrics, health, admin API), for createOpsServer(). */
+  readonly ops: OpsOptions;
 }
 
 export function toBrokerOptions(config: StarlingConfig): BrokerSetup {
@@ -165,7 +168,14 @@ export function toBrokerOptions(config: StarlingConfig): BrokerSetup {
     logLevel: config.log.level,
     ...(config.mqtt.serverReference !== undefined && { serverReference: config.mqtt.serverReference }),
   };
-  return { options, auth: config.auth, persistence: config.persistence, log: config.log };
+  const http = config.http;
+  const ops: OpsOptions = {
+    sysInterval: config.sys.interval,
+    ...(http.port !== undefined && {
+      http: { port: http.port, host: http.host, ...(http.adminToken !== undefined && { adminToken: http.adminToken }) },
+    }),
+  };
+  return { options, auth: config.auth, persistence: config.persistence, log: config.log, ops };
 }
 
 function toListenerOptions(l: ListenerConfig): ListenerOptions {
@@ -178,6 +188,7 @@ function toListenerOptions(l: ListenerConfig): ListenerOptions {
     path: l.type === 'unix' ? l.path : undefined,
     websocketPath: l.type === 'ws' || l.type === 'wss' ? l.websocketPath : undefined,
     allowAnonymous: l.allowAnonymous,
+    maxConnections: l.maxConnections,
     proxyProtocol: l.proxyProtocol,
     handshakeTimeout: l.handshakeTimeout,
     maxFrameSize: l.maxFrameSize,

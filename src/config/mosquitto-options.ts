@@ -39,7 +39,7 @@ export const CONVERTED: Readonly<Record<string, string>> = {
   message_size_limit: '`limits.maxPacketSize`, approximately: Mosquitto bounds the payload, Starling the whole packet',
   max_keepalive: '`limits.maxKeepAlive`',
   global_max_connections: '`limits.maxConnections` (-1: 0, unlimited)',
-  max_connections: '`limits.maxConnections` when there is one listener (Starling\'s bound counts all listeners)',
+  max_connections: 'the listener\'s `maxConnections` (-1: unset, unlimited)',
   max_topic_alias: '`limits.topicAliasMaximum` when every listener has the same value',
   max_qos: '`mqtt.maximumQoS` when every listener has the same value',
   retain_available: '`mqtt.retainAvailable`',

@@ -189,6 +189,11 @@ class Converter {
     const allow = anonymous ? this.bool(anonymous) : false;
     if (allow !== undefined) this.set([...base, 'allowAnonymous'], allow, anonymous?.line ?? l.line);
 
+    // Mosquitto's max_connections counts this listener's sockets, as Starling's does.
+    const max = s('max_connections');
+    const m = max && this.int(max, -1);
+    if (m !== undefined && m > 0) this.set([...base, 'maxConnections'], m, max!.line);
+
     const proxy = s('enable_proxy_protocol');
     if (proxy) {
       if (proxy.value === '1' || proxy.value === '2') this.set([...base, 'proxyProtocol'], true, proxy.line);
@@ -281,15 +286,6 @@ class Converter {
     const globalMax = g('global_max_connections');
     const gm = globalMax && this.int(globalMax, -1);
     if (gm !== undefined) this.set(['limits', 'maxConnections'], Math.max(gm, 0), globalMax!.line);
-    const perListener = all.map((l) => l.settings.get('max_connections')).filter((s) => s !== undefined);
-    for (const s of perListener) {
-      if (all.length === 1 && gm === undefined) {
-        const v = this.int(s, -1);
-        if (v !== undefined) this.set(['limits', 'maxConnections'], Math.max(v, 0), s.line);
-      } else {
-        this.skip(s, 'limits.maxConnections counts all listeners together; there is no per-listener bound');
-      }
-    }
 
     this.uniform(all, 'max_qos', ['mqtt', 'maximumQoS'], 0, 2);
     this.uniform(all, 'max_topic_alias', ['limits', 'topicAliasMaximum'], 0, 65_535);

@@ -119,6 +119,14 @@ const listener = {
       pattern: { regex: /^\//, expected: 'a URL path starting with "/"' },
       description: 'ws and wss only: the URL path WebSocket clients connect to.',
     },
+    maxConnections: {
+      type: 'integer',
+      min: 0,
+      defaultText: '0 (unlimited)',
+      reload: 'restart',
+      description:
+        'Open connections on this listener, counting those not yet past CONNECT. A CONNECT beyond it is refused with 0x89 Server busy (3.1.1: 0x03). 0 means unlimited; `limits.maxConnections` bounds all listeners together.',
+    },
     allowAnonymous: {
       type: 'boolean',
       reload: 'restart',
@@ -301,6 +309,32 @@ export const SCHEMA = {
           reload: 'live',
           description: 'Time allowed between accepting a connection and its CONNECT packet.',
         },
+        maxConnectRate: {
+          type: 'integer',
+          min: 0,
+          unit: 'connections/s',
+          default: DEFAULT_LIMITS.maxConnectRate,
+          reload: 'live',
+          description:
+            'CONNECT packets per second from one source address (IPv6: per /64; a unix socket counts as one source), with a burst of one second\'s worth. Beyond it the CONNECT is refused with 0x9F Connection rate exceeded (3.1.1: 0x03). 0 means unlimited.',
+        },
+        maxPublishRate: {
+          type: 'integer',
+          min: 0,
+          unit: 'messages/s',
+          default: DEFAULT_LIMITS.maxPublishRate,
+          reload: 'live',
+          description:
+            'PUBLISH packets per second from one client, with a burst of one second\'s worth. Beyond it a 5.0 client\'s publish is refused (PUBACK/PUBREC 0x97, QoS 0 dropped; DISCONNECT 0x96 if it keeps on), and the broker stops reading from a 3.1/3.1.1 client until it is back within the rate. 0 means unlimited.',
+        },
+        maxByteRate: {
+          type: 'integer',
+          min: 0,
+          unit: 'bytes/s',
+          default: DEFAULT_LIMITS.maxByteRate,
+          reload: 'live',
+          description: 'PUBLISH payload bytes per second from one client, with a burst of one second\'s worth; enforced as `maxPublishRate` is. 0 means unlimited.',
+        },
       },
     },
     mqtt: {
@@ -385,6 +419,49 @@ export const SCHEMA = {
         },
       },
     },
+    sys: {
+      type: 'object',
+      description: "`$SYS/broker/...` topics with Mosquitto's names (clients, messages, bytes, load averages): see docs/operations.md.",
+      fields: {
+        interval: {
+          type: 'integer',
+          min: 0,
+          max: 86_400,
+          unit: 's',
+          default: 10,
+          reload: 'restart',
+          description: 'How often the `$SYS` topics are published (retained, only those whose value changed); 0 publishes none.',
+        },
+      },
+    },
+    http: {
+      type: 'object',
+      description: 'The operations HTTP server: Prometheus `/metrics`, `/healthz`, `/readyz` and the admin API under `/api/v1/` (docs/operations.md, docs/admin-api.yaml).',
+      fields: {
+        port: {
+          type: 'integer',
+          min: 0,
+          max: 65_535,
+          reload: 'restart',
+          defaultText: 'none: no HTTP server',
+          description: 'Port of the HTTP server; setting it turns the server on. 0 picks a free one.',
+        },
+        host: {
+          type: 'string',
+          default: DEFAULT_HOST,
+          reload: 'restart',
+          description: 'Address to bind. Metrics and health need no token: open them to the network (`0.0.0.0`) only where that is wanted.',
+        },
+        adminToken: {
+          type: 'string',
+          reload: 'restart',
+          secret: true,
+          defaultText: 'none: the admin API is off',
+          description:
+            'Bearer token the admin API (`/api/v1/`) requires (`Authorization: Bearer <token>`). Without one the admin API answers 404. Prefer the environment variable to the file; the API shows the config with it redacted.',
+        },
+      },
+    },
   },
 } as const satisfies ObjectSpec;
 
@@ -397,3 +474,5 @@ export type LimitsConfig = StarlingConfig['limits'];
 export type MqttConfig = StarlingConfig['mqtt'];
 export type LogConfig = StarlingConfig['log'];
 export type PersistenceConfig = StarlingConfig['persistence'];
+export type SysConfig = StarlingConfig['sys'];
+export type HttpConfig = StarlingConfig['http'];

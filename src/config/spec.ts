@@ -16,6 +16,8 @@ interface LeafBase {
   readonly defaultText?: string;
   /** The environment variable, where the name derived from the key reads badly. */
   readonly env?: string;
+  /** A secret (a token): shown redacted wherever the effective config is shown. */
+  readonly secret?: boolean;
 }
 
 export interface IntegerSpec extends LeafBase {

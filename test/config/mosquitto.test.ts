@@ -20,7 +20,7 @@ test('a plant broker: three listeners, TLS with client certificates, wss, auth f
   const conversion = convert(readFileSync(FIXTURE, 'utf8'));
   const config = loads(conversion);
   assert.deepEqual(config.listeners, [
-    { type: 'tcp', host: '10.0.0.5', port: 1883, allowAnonymous: false, handshakeTimeout: 10_000 },
+    { type: 'tcp', host: '10.0.0.5', port: 1883, allowAnonymous: false, handshakeTimeout: 10_000, maxConnections: 500 },
     {
       type: 'tls',
       host: '0.0.0.0',
@@ -71,7 +71,6 @@ test('the plant broker: every option not converted is reported with its line and
       '14 log_type',
       '15 connection_messages',
       '19 max_queued_bytes',
-      '30 max_connections',
       '41 crlfile',
       '50 include_dir',
       '53 connection',
@@ -83,7 +82,6 @@ test('the plant broker: every option not converted is reported with its line and
     ],
   );
   const reason = (line: number): string => unconverted.find((u) => u.line === line)!.reason;
-  assert.match(reason(30), /counts all listeners together/);
   assert.match(reason(50), /not read/);
   assert.match(reason(53), /bridge "cloud": bridges are not converted yet/);
   assert.match(reason(57), /bridge "cloud"/);
@@ -137,8 +135,9 @@ test('listener options Starling has once: converted when every listener agrees',
   assert.equal(loads(agree).limits.topicAliasMaximum, 20);
   const differ = convert('listener 1883\nmax_qos 1\nlistener 1884\n');
   assert.deepEqual(differ.unconverted.map((u) => `${u.line} ${u.option}`), ['2 max_qos']);
-  const single = convert('listener 1883\nmax_connections -1\n');
-  assert.equal(loads(single).limits.maxConnections, 0);
+  const perListener = convert('listener 1883\nmax_connections -1\nlistener 1884\nmax_connections 30\n');
+  assert.deepEqual(loads(perListener).listeners.map((l) => l.maxConnections), [undefined, 30]);
+  assert.equal(loads(perListener).limits.maxConnections, 0);
 });
 
 test('odd values are reported, not guessed', () => {

@@ -45,10 +45,11 @@ export function handleConnect(conn: Connection, p: ConnectPacket): void | Promis
     if (refusal !== 0) return v5 ? conn.connackAndClose(refusal, 5) : conn.close(`will not supported (0x${refusal.toString(16)})`);
   }
 
+  // Connect rate per source, connections per listener and in all (0x9F, 0x89).
+  const refusal = broker.admission.check(conn, clientId);
+  if (refusal !== 0) return conn.connackAndClose(refusal, p.protocolVersion);
+
   const limits = broker.limits;
-  if (limits.maxConnections > 0 && broker.clients.size >= limits.maxConnections && !broker.clients.has(clientId)) {
-    return conn.connackAndClose(0x89, p.protocolVersion);
-  }
 
   if (v5) {
     const props = p.properties;
@@ -122,6 +123,7 @@ export function enhancedStep(conn: Connection, data: Buffer | undefined): void |
       return;
     }
     if (!r.ok) {
+      conn.broker.countLimit('auth_failure');
       conn.broker.log.warn({ clientId: conn.id, method: auth.method }, 'enhanced authentication failed');
       return reconnecting ? conn.disconnect(r.reasonCode, 'authentication failed') : conn.connackAndClose(r.reasonCode, 5);
     }

@@ -8,6 +8,7 @@ import type { PublishPacket, PublishProperties } from '../../codec/types.js';
 import { validateTopicName } from '../../topics/index.js';
 import type { Connection } from '../connection.js';
 import { afterDurable } from './acks.js';
+import { admitPublish, holdReading, publishDelay } from '../rate-limit.js';
 import type { Message } from '../types.js';
 
 export function handlePublish(conn: Connection, p: PublishPacket): void | Promise<void> {
@@ -51,6 +52,24 @@ export function handlePublish(conn: Connection, p: PublishPacket): void | Promis
     conn.inboundUnacked++;
   }
 
+  // Publish rates (rate-limit.ts), off by default: one comparison when they are.
+  const limits = broker.limits;
+  if (limits.maxPublishRate + limits.maxByteRate > 0) {
+    if (v5) {
+      const code = admitPublish(conn, p.payload.length);
+      if (code === 0x96) return conn.disconnect(0x96, 'message rate too high');
+      if (code !== 0) return ack(conn, p, code); // QoS 0: dropped
+    } else {
+      const ms = publishDelay(conn, p.payload.length);
+      if (ms > 0) return holdReading(conn, ms, accept(conn, p, topic, props));
+    }
+  }
+  return accept(conn, p, topic, props);
+}
+
+/** The checks that need the 5.0 reason codes, then authorization, routing and the acknowledgement. */
+function accept(conn: Connection, p: PublishPacket, topic: string, props: PublishProperties | undefined): void | Promise<void> {
+  const v5 = conn.protocolVersion === 5;
   // Payload Format Indicator 1 promises UTF-8 (section 3.3.2.3.2); we check the promise.
   if (v5 && props?.payloadFormatIndicator === 1 && !isUtf8(p.payload)) {
     if (p.qos === 0) throw new ProtocolError(0x99, 'payload is not UTF-8 as its format indicator says');
@@ -60,7 +79,7 @@ export function handlePublish(conn: Connection, p: PublishPacket): void | Promis
   if (topic.charCodeAt(0) === 0x24) return ack(conn, p, 0x87);
 
   const message = toMessage(conn, p, topic, props);
-  const result = broker.publishFrom(conn, message);
+  const result = conn.broker.publishFrom(conn, message);
   if (typeof result === 'number') return ack(conn, p, result);
   return result.then((code) => ack(conn, p, code));
 }

@@ -1,0 +1,270 @@
+// The admin JSON API under /api/v1/ (docs/admin-api.yaml): clients, subscriptions, retained
+// messages, publishing, the effective config and reload. Every request needs the configured
+// bearer token; without a token configured the whole API answers 404, so a broker that
+// nobody set up for administration exposes none.
+
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { isUtf8 } from 'node:buffer';
+import type { IncomingMessage } from 'node:http';
+import type { Broker } from '../broker/broker.js';
+import type { Connection } from '../broker/connection.js';
+import type { Session } from '../broker/session.js';
+import type { Message } from '../broker/types.js';
+import type { QoS } from '../codec/types.js';
+import { validateTopicFilter, validateTopicName } from '../topics/index.js';
+import type { OpsOptions } from './types.js';
+
+export const API_PREFIX = '/api/v1/';
+const DEFAULT_LIMIT = 1000;
+
+/** Each endpoint (`:id` a client id) and the methods it answers. */
+export const ROUTES: Readonly<Record<string, readonly string[]>> = {
+  clients: ['GET'],
+  'clients/:id': ['GET'],
+  'clients/:id/disconnect': ['POST'],
+  subscriptions: ['GET'],
+  retained: ['GET', 'DELETE'],
+  publish: ['POST'],
+  config: ['GET'],
+  reload: ['POST'],
+  stats: ['GET'],
+};
+
+function routeOf(path: readonly string[]): string | undefined {
+  if (path.length === 1) return path[0];
+  if (path[0] === 'clients' && path.length === 2) return 'clients/:id';
+  if (path[0] === 'clients' && path.length === 3 && path[2] === 'disconnect') return 'clients/:id/disconnect';
+  return undefined;
+}
+
+/** An error answered as `{ "error": message }` with its HTTP status. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+  }
+}
+
+export interface Reply {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+export class AdminApi {
+  private readonly tokenDigest: Buffer | undefined;
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly options: OpsOptions,
+    token: string | undefined,
+  ) {
+    this.tokenDigest = token === undefined || token === '' ? undefined : digest(token);
+  }
+
+  get enabled(): boolean {
+    return this.tokenDigest !== undefined;
+  }
+
+  /** Answers one request under API_PREFIX; `body` is the parsed JSON body, if any. */
+  async handle(req: IncomingMessage, url: URL, readBody: () => Promise<unknown>): Promise<Reply> {
+    if (this.tokenDigest === undefined) throw new HttpError(404, 'the admin API is off: set http.adminToken to turn it on');
+    this.authorize(req.headers.authorization);
+    const path = url.pathname.slice(API_PREFIX.length).split('/').map(decodeURIComponent);
+    const method = req.method ?? 'GET';
+    const q = url.searchParams;
+    const route = routeOf(path);
+    const allowed = route === undefined ? undefined : ROUTES[route];
+    if (allowed === undefined) throw new HttpError(404, `no such endpoint: ${url.pathname}`);
+    if (!allowed.includes(method)) throw new HttpError(405, `${method} is not allowed on ${url.pathname}`, { allow: allowed.join(', ') });
+    switch (`${method} ${route}`) {
+      case 'GET clients':
+        return ok(this.listClients(limitOf(q)));
+      case 'GET clients/:id':
+        return ok(this.client(path[1]!));
+      case 'POST clients/:id/disconnect':
+        return ok(this.disconnect(path[1]!));
+      case 'GET subscriptions':
+        return ok(this.subscriptions(q.get('clientId') ?? undefined, limitOf(q)));
+      case 'GET retained':
+        return ok(this.retained(q.get('filter') ?? '#', limitOf(q)));
+      case 'DELETE retained':
+        return ok(this.deleteRetained(q.get('topic')));
+      case 'POST publish':
+        return ok(this.publish(await readBody()));
+      case 'GET config':
+        if (this.options.config === undefined) throw new HttpError(501, 'no config to show: the broker was not started from a config');
+        return ok(this.options.config());
+      case 'POST reload': {
+        if (this.options.reload === undefined) throw new HttpError(501, 'reload is not available: the broker was not started from a config');
+        const result = await this.options.reload();
+        return { status: result.ok ? 200 : 422, body: result };
+      }
+      case 'GET stats':
+        return ok(this.broker.stats);
+      default:
+        throw new HttpError(404, `no such endpoint: ${url.pathname}`);
+    }
+  }
+
+  private authorize(header: string | undefined): void {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+    // Digests of equal length make the comparison constant-time whatever the token's length.
+    if (m === null || !timingSafeEqual(digest(m[1]!), this.tokenDigest!)) {
+      throw new HttpError(401, 'a valid bearer token is required', { 'www-authenticate': 'Bearer realm="starling"' });
+    }
+  }
+
+  private listClients(limit: number): unknown {
+    const clients = [...this.broker.clients.values()];
+    return { total: clients.length, clients: clients.slice(0, limit).map((c) => describeConnection(c, false)) };
+  }
+
+  private client(id: string): unknown {
+    const conn = this.broker.clients.get(id);
+    if (conn !== undefined) return describeConnection(conn, true);
+    const session = this.broker.sessions.get(id);
+    if (session === undefined) throw new HttpError(404, `no client or session ${JSON.stringify(id)}`);
+    return { id, connected: false, ...describeSession(session, true) };
+  }
+
+  private disconnect(id: string): unknown {
+    const conn = this.broker.clients.get(id);
+    if (conn === undefined) throw new HttpError(404, `no connected client ${JSON.stringify(id)}`);
+    this.broker.log.info({ clientId: id, remote: conn.remoteAddress }, 'disconnecting a client (admin API)');
+    // A 5.0 client is told why: DISCONNECT 0x98 Administrative action.
+    conn.disconnect(0x98, 'disconnected by the admin API');
+    return { disconnected: id };
+  }
+
+  private subscriptions(clientId: string | undefined, limit: number): unknown {
+    const out: unknown[] = [];
+    let total = 0;
+    const sessions = clientId === undefined ? this.broker.sessions.values() : [this.broker.sessions.get(clientId)].filter((s) => s !== undefined);
+    for (const session of sessions) {
+      for (const sub of session.subscriptions.values()) {
+        total++;
+        if (out.length < limit) out.push({ clientId: session.clientId, ...describeSubscription(sub) });
+      }
+    }
+    return { total, subscriptions: out };
+  }
+
+  private retained(filter: string, limit: number): unknown {
+    const bad = validateTopicFilter(filter);
+    if (bad !== undefined) throw new HttpError(400, `filter: ${bad}`);
+    const messages = this.broker.retained.match(filter);
+    return { total: messages.length, messages: messages.slice(0, limit).map(describeMessage) };
+  }
+
+  private deleteRetained(topic: string | null): unknown {
+    if (topic === null) throw new HttpError(400, 'the topic query parameter is required');
+    const bad = validateTopicName(topic);
+    if (bad !== undefined) throw new HttpError(400, `topic: ${bad}`);
+    if (this.broker.retained.match(topic).length === 0) throw new HttpError(404, `no retained message on ${JSON.stringify(topic)}`);
+    // Deleted without a delivery: subscribers are not sent the empty message a client's
+    // delete would route.
+    const empty: Message = { topic, payload: Buffer.alloc(0), qos: 0, retain: true };
+    this.broker.retained.set(empty);
+    this.broker.persistence?.retained(empty);
+    return { deleted: topic };
+  }
+
+  private publish(body: unknown): unknown {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'the body must be a JSON object');
+    const b = body as Record<string, unknown>;
+    const { topic, payload = '', encoding = 'utf8', qos = 0, retain = false, messageExpiryInterval, contentType } = b;
+    if (typeof topic !== 'string') throw new HttpError(400, 'topic: a string is required');
+    const bad = validateTopicName(topic, { maxLength: this.broker.limits.maxTopicLength, maxLevels: this.broker.limits.maxTopicLevels });
+    if (bad !== undefined) throw new HttpError(400, `topic: ${bad}`);
+    if (typeof payload !== 'string') throw new HttpError(400, 'payload: a string is required');
+    if (encoding !== 'utf8' && encoding !== 'base64') throw new HttpError(400, 'encoding: utf8 or base64');
+    if (qos !== 0 && qos !== 1 && qos !== 2) throw new HttpError(400, 'qos: 0, 1 or 2');
+    if (typeof retain !== 'boolean') throw new HttpError(400, 'retain: a boolean');
+    const properties: { messageExpiryInterval?: number; contentType?: string } = {};
+    if (messageExpiryInterval !== undefined) {
+      if (!Number.isInteger(messageExpiryInterval) || (messageExpiryInterval as number) < 0 || (messageExpiryInterval as number) > 0xffffffff) {
+        throw new HttpError(400, 'messageExpiryInterval: an integer of seconds');
+      }
+      properties.messageExpiryInterval = messageExpiryInterval as number;
+    }
+    if (contentType !== undefined) {
+      if (typeof contentType !== 'string') throw new HttpError(400, 'contentType: a string');
+      properties.contentType = contentType;
+    }
+    const message: Message = {
+      topic,
+      payload: Buffer.from(payload, encoding),
+      qos: qos as QoS,
+      retain: retain && this.broker.options.retainAvailable !== false,
+      ...(Object.keys(properties).length > 0 && { properties }),
+    };
+    return { deliveredTo: this.broker.publish(message) };
+  }
+}
+
+function ok(body: unknown): Reply {
+  return { status: 200, body };
+}
+
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}
+
+function limitOf(q: URLSearchParams): number {
+  const text = q.get('limit');
+  if (text === null) return DEFAULT_LIMIT;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new HttpError(400, 'limit: a non-negative integer');
+  return n;
+}
+
+function describeConnection(conn: Connection, withSubscriptions: boolean): Record<string, unknown> {
+  return {
+    id: conn.id,
+    connected: true,
+    address: conn.remoteAddress,
+    listener: conn.listener,
+    username: conn.username ?? null,
+    protocolVersion: conn.protocolVersion,
+    keepAlive: conn.keepalive,
+    connectedAt: new Date(conn.acceptedAt).toISOString(),
+    lastSeen: new Date(conn.lastSeen).toISOString(),
+    ...(conn.session !== undefined && describeSession(conn.session, withSubscriptions)),
+  };
+}
+
+function describeSession(session: Session, withSubscriptions: boolean): Record<string, unknown> {
+  return {
+    sessionExpiryInterval: session.expiryInterval,
+    queued: session.queued,
+    inflight: session.inflight.size,
+    subscriptionCount: session.subscriptions.size,
+    ...(withSubscriptions && { subscriptions: [...session.subscriptions.values()].map(describeSubscription) }),
+  };
+}
+
+function describeSubscription(sub: Session['subscriptions'] extends Map<string, infer S> ? S : never): Record<string, unknown> {
+  return {
+    filter: sub.topicFilter,
+    qos: sub.qos,
+    noLocal: sub.noLocal,
+    retainAsPublished: sub.retainAsPublished,
+    retainHandling: sub.retainHandling,
+    ...(sub.subscriptionId !== undefined && { subscriptionId: sub.subscriptionId }),
+  };
+}
+
+function describeMessage(m: Message): Record<string, unknown> {
+  const text = isUtf8(m.payload);
+  return {
+    topic: m.topic,
+    payload: m.payload.toString(text ? 'utf8' : 'base64'),
+    encoding: text ? 'utf8' : 'base64',
+    qos: m.qos,
+    ...(m.expiresAt !== undefined && { expiresAt: new Date(m.expiresAt).toISOString() }),
+    ...(m.properties?.contentType !== undefined && { contentType: m.properties.contentType }),
+  };
+}

@@ -1,0 +1,141 @@
+// createOpsServer(): what an operator needs beside MQTT. $SYS topics published by the broker
+// itself, and, when an HTTP port is given, one node:http server with Prometheus /metrics,
+// /healthz (the process answers), /readyz (store open and every listener listening) and the
+// admin API under /api/v1/ (admin.ts).
+
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Broker } from '../broker/broker.js';
+import { AdminApi, API_PREFIX, HttpError } from './admin.js';
+import { CONTENT_TYPE, Metrics } from './metrics.js';
+import { SysTopics } from './sys.js';
+import type { OpsOptions } from './types.js';
+
+const DEFAULT_MAX_BODY = 1024 * 1024;
+
+export interface OpsServer {
+  readonly sys: SysTopics;
+  readonly metrics: Metrics;
+  /** Starts $SYS publishing and opens the HTTP server, if one is configured. */
+  start(): Promise<void>;
+  /** The HTTP server's bound address once started; undefined without one. */
+  readonly address: { readonly host: string; readonly port: number } | undefined;
+  /** Stops $SYS publishing and closes the HTTP server and its connections. */
+  close(): Promise<void>;
+}
+
+let packageVersion: string | undefined;
+function version(): string {
+  packageVersion ??= (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  return packageVersion;
+}
+
+export function createOpsServer(broker: Broker, options: OpsOptions = {}): OpsServer {
+  const v = options.version ?? version();
+  const sys = new SysTopics(broker, options.sysInterval ?? 10, v);
+  const metrics = new Metrics(broker, v);
+  const admin = new AdminApi(broker, options, options.http?.adminToken);
+  const maxBody = options.http?.maxBodySize ?? DEFAULT_MAX_BODY;
+  let storeFailed = false;
+  const onStoreError = (): void => {
+    storeFailed = true;
+  };
+  broker.on('storeError', onStoreError);
+  let server: Server | undefined;
+  let address: { host: string; port: number } | undefined;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    if (path === '/metrics' || path === '/healthz' || path === '/readyz') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, `${req.method} is not allowed on ${path}`, { allow: 'GET, HEAD' });
+      if (path === '/metrics') return send(res, 200, metrics.render(), CONTENT_TYPE);
+      if (path === '/healthz') return json(res, 200, { status: 'ok' });
+      const ready = readiness(broker, storeFailed);
+      return json(res, ready.ready ? 200 : 503, ready);
+    }
+    if (path.startsWith(API_PREFIX)) {
+      const reply = await admin.handle(req, url, () => readJson(req, maxBody));
+      return json(res, reply.status, reply.body);
+    }
+    throw new HttpError(404, `no such endpoint: ${path}`);
+  };
+
+  return {
+    sys,
+    metrics,
+    get address() {
+      return address;
+    },
+    async start() {
+      sys.start();
+      const http = options.http;
+      if (http === undefined || server !== undefined) return;
+      const s = createServer((req, res) => {
+        handle(req, res).catch((err: unknown) => {
+          if (err instanceof HttpError) return json(res, err.status, { error: err.message }, err.headers);
+          if (err instanceof URIError) return json(res, 400, { error: 'malformed percent-encoding in the path' });
+          broker.log.error({ err }, 'HTTP request failed');
+          return json(res, 500, { error: 'internal error' });
+        });
+      });
+      server = s;
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.listen(http.port, http.host ?? '127.0.0.1', () => {
+          s.off('error', reject);
+          resolve();
+        });
+      });
+      const a = s.address() as AddressInfo;
+      address = { host: a.address, port: a.port };
+      broker.log.info({ http: true, admin: admin.enabled }, `http listening on ${a.address}:${a.port}`);
+    },
+    async close() {
+      sys.stop();
+      metrics.stop();
+      broker.off('storeError', onStoreError);
+      const s = server;
+      server = undefined;
+      if (s === undefined) return;
+      const closed = new Promise<void>((resolve) => s.close(() => resolve()));
+      s.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+function readiness(broker: Broker, storeFailed: boolean): Record<string, unknown> & { ready: boolean } {
+  const configured = broker.options.listeners?.length ?? 1;
+  const listeners = broker.addresses.map((l) => l.name);
+  const store = broker.persistence === undefined ? 'none' : storeFailed ? 'failed' : broker.ready ? 'open' : 'not open';
+  const ready = broker.ready && !storeFailed && listeners.length === configured;
+  return { ready, status: ready ? 'ready' : 'not ready', listeners, store };
+}
+
+function send(res: ServerResponse, status: number, body: string, contentType: string, headers: Readonly<Record<string, string>> = {}): void {
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', ...headers });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}
+
+function json(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
+  send(res, status, `${JSON.stringify(body, null, 2)}\n`, 'application/json; charset=utf-8', headers);
+}
+
+async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > max) throw new HttpError(413, `the body is larger than ${max} bytes`);
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new HttpError(400, 'the body is not valid JSON');
+  }
+}

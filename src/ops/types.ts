@@ -1,0 +1,38 @@
+// What an embedding program (or the CLI) hands to createOpsServer(): the $SYS interval, the
+// HTTP server's address and admin token, and the callbacks behind the admin API's config and
+// reload endpoints. Everything is optional; `{}` publishes $SYS every 10 s and serves no HTTP.
+
+export interface HttpOptions {
+  /** 0 picks a free port (see OpsServer.address). */
+  readonly port: number;
+  /** Default 127.0.0.1. */
+  readonly host?: string;
+  /** Bearer token of the admin API (/api/v1/); without one the admin API answers 404. */
+  readonly adminToken?: string;
+  /** Largest request body accepted (a publish's JSON), bytes. Default 1 MiB. */
+  readonly maxBodySize?: number;
+}
+
+/** What a reload did, as POST /api/v1/reload reports it. */
+export interface ReloadResult {
+  /** False when the new config could not be loaded; the running one stays. */
+  readonly ok: boolean;
+  /** Keys whose new value was applied. */
+  readonly applied: readonly string[];
+  /** Keys that changed but need a restart to take effect. */
+  readonly needsRestart: readonly string[];
+  readonly error?: string;
+}
+
+export interface OpsOptions {
+  /** How often the $SYS topics are published, seconds; 0 publishes none. Default 10. */
+  readonly sysInterval?: number;
+  /** The HTTP server (metrics, health, admin API); absent: none. */
+  readonly http?: HttpOptions;
+  /** Behind POST /api/v1/reload (the CLI passes what SIGHUP does); absent: 501. */
+  readonly reload?: () => ReloadResult | Promise<ReloadResult>;
+  /** Behind GET /api/v1/config: the effective config, secrets already redacted; absent: 501. */
+  readonly config?: () => unknown;
+  /** Shown in $SYS/broker/version and starling_info. Default: the package's version. */
+  readonly version?: string;
+}
