@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fileAuth, type FileAuth } from '../auth/index.js';
 import { createBroker, createOpsServer, createStore, StoreError, type Broker, type OpsServer, type ReloadResult } from '../index.js';
+import { prettyLog } from '../ops/index.js';
 import { bench } from './bench/main.js';
 import { passwd } from './passwd.js';
 import {
@@ -109,7 +110,12 @@ async function main(argv: string[]): Promise<number> {
       return fail((err as Error).message);
     }
   }
-  broker = createBroker({ ...setup.options, store: createStore(setup.persistence), hooks: auth ? [auth] : [] });
+  broker = createBroker({
+    ...setup.options,
+    ...(setup.log.pretty && { logDestination: prettyLog() }),
+    store: createStore(setup.persistence),
+    hooks: auth ? [auth] : [],
+  });
   // A store that cannot keep its promise stops the broker: better restarted from disk than
   // running on with acknowledgements it cannot give.
   broker.on('storeError', () => {

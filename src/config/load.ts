@@ -148,7 +148,7 @@ export function defaultConfig(): StarlingConfig {
 /**
  * What the CLI hands to createBroker(), and the settings BrokerOptions has no field for yet,
  * which the CLI turns into hooks (auth: the password and ACL files) or keeps for later
- * (persistence: the durable store issue; log.pretty).
+ * (persistence: createStore(); log.pretty: the CLI's log destination).
  */
 export interface BrokerSetup {
   readonly options: BrokerOptions;

@@ -221,3 +221,17 @@ test('starling passwd makes a password file the broker checks, and SIGHUP reload
   proc.kill('SIGTERM');
   assert.equal((await proc.exited).code, 0);
 });
+
+test('with log.pretty the CLI writes one readable line per event instead of JSON', async () => {
+  const port = await freePort();
+  const proc = cli(['--port', String(port), '--set', 'log.pretty=true']);
+  const line = await proc.line(/listening on /);
+  assert.match(line, new RegExp(`^\\d\\d:\\d\\d:\\d\\d\\.\\d{3} INFO  listening on 127\\.0\\.0\\.1:${port} listener=tcp:127\\.0\\.0\\.1:${port}$`));
+  const client = await connect(port, { protocolVersion: 5, clientId: 'pretty one' });
+  await proc.line(/client connected/).then((l) => assert.match(l, /INFO {2}client connected .*clientId="pretty one"/));
+  await client.endAsync();
+  proc.kill('SIGTERM');
+  const exit = await proc.exited;
+  assert.equal(exit.code, 0);
+  assert.doesNotMatch(exit.stdout, /^\{/m);
+});
