@@ -152,6 +152,9 @@ export class Persistence {
   // Retained messages and wills.
 
   retained(message: Message): void {
+    // $SYS values describe this run; the next one publishes its own (Mosquitto does not save
+    // them either). Only the broker publishes under $SYS, so nothing a client sent is lost.
+    if (message.topic.startsWith('$SYS/')) return;
     if (message.payload.length === 0) this.store.deleteRetained(message.topic);
     else this.store.putRetained(message);
   }

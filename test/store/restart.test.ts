@@ -237,6 +237,22 @@ for (const kind of kinds) {
       assert.deepEqual(got, [{ topic: 'ret/a', payload: 'kept', retain: true, contentType: 'text/plain' }]);
     });
 
+    test('retained $SYS values are not kept: they describe the run that published them', async (t) => {
+      const r = new Restarts(kind.fresh());
+      t.after(() => r.end());
+      const b = await r.start();
+      b.broker.publish({ topic: '$SYS/broker/uptime', payload: Buffer.from('5 seconds'), qos: 0, retain: true });
+      const pub = await r.client({ clientId: 'sys-pub' });
+      await pub.publishAsync('sys/kept', 'kept', { qos: 1, retain: true });
+      await r.restart();
+      const sub = await r.client({ clientId: 'sys-sub' });
+      const got = sub.got;
+      await sub.subscribeAsync(['$SYS/#', 'sys/#'], { qos: 1 });
+      await until('the retained message', () => got.length >= 1);
+      await delay(200);
+      assert.deepEqual(got.map((m) => m.topic), ['sys/kept']);
+    });
+
     test('a will whose delay was still running at shutdown is published after the restart', async (t) => {
       const r = new Restarts(kind.fresh());
       t.after(() => r.end());
