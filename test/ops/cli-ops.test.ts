@@ -89,7 +89,8 @@ const N = 7;
 before(async () => {
   writeFileSync(configFile, config(100));
   broker = await serve(['-c', configFile], { STARLING_HTTP_ADMIN_TOKEN: TOKEN });
-  sub = await connect(broker.mqttPort, { protocolVersion: 5, clientId: 'ops-sub', keepalive: 30 });
+  // A persistent session: its subscriptions and QoS 1 deliveries make store commits to measure.
+  sub = await connect(broker.mqttPort, { protocolVersion: 5, clientId: 'ops-sub', keepalive: 30, clean: false, properties: { sessionExpiryInterval: 60 } });
   sub.on('message', (topic, payload) => {
     if (topic.startsWith('$SYS/')) sys.set(topic, payload.toString());
     else received.push([topic, payload.toString()]);
