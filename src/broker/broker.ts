@@ -235,7 +235,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       subscriptionId: sub.subscriptionId,
     };
     this.index.add(session.clientId, sub.filter, entry);
-    session.subscriptions.set(sub.filter, {
+    session.setSubscription(sub.filter, {
       topicFilter: sub.filter,
       qos: sub.qos,
       noLocal: sub.noLocal,
@@ -249,7 +249,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
 
   /** Removes a subscription; false when the session had none with this filter. */
   unsubscribe(session: Session, filter: string): boolean {
-    if (!session.subscriptions.delete(filter)) return false;
+    if (!session.deleteSubscription(filter)) return false;
     this.index.remove(session.clientId, filter);
     this.persistence?.unsubscribed(session, filter);
     return true;

@@ -7,7 +7,7 @@ import { Decoder } from '../codec/decoder.js';
 import { encode } from '../codec/encoder.js';
 import { ProtocolError } from '../codec/errors.js';
 import { reasonCodeName } from '../codec/reason-codes.js';
-import type { ConnectPacket, Packet, ProtocolVersion, QoS } from '../codec/types.js';
+import { MAX_PACKET_SIZE, type ConnectPacket, type Packet, type ProtocolVersion, type QoS, type Will } from '../codec/types.js';
 import type { Broker } from './broker.js';
 import { OutboundAliases } from './flow.js';
 import { dispatch } from './handlers/index.js';
@@ -28,6 +28,11 @@ function flushCorked(): void {
 
 export type ConnectionState = 'new' | 'connecting' | 'connected' | 'closed';
 
+// The socket's listeners are shared by every connection and find theirs through this
+// property: four closures per connection would cost more than the connection's own fields.
+const CONNECTION = Symbol('starling.connection');
+type Carrier = Duplex & { [CONNECTION]?: Connection };
+
 export class Connection implements ClientInfo {
   state: ConnectionState = 'new';
   id = '';
@@ -38,15 +43,20 @@ export class Connection implements ClientInfo {
   lastSeen = Date.now();
   readonly acceptedAt = this.lastSeen;
   session: Session | undefined = undefined;
+  /** The CONNECT, until the CONNACK has gone out; what outlives it is kept below. */
   connect: ConnectPacket | undefined = undefined;
+  /** The CONNECT's will, its payload copied out of the socket's chunk. */
+  will: Will | undefined = undefined;
+  /** The CONNECT's Session Expiry Interval (5.0), which a DISCONNECT may not raise from 0. */
+  requestedExpiry = 0;
   /** Set by a DISCONNECT that deletes the will (normal disconnection). */
   willCleared = false;
 
   // Negotiated with the client (5.0 CONNECT properties).
   /** Client's Receive Maximum, capped by the broker's maxInflight. */
   sendWindow = 65_535;
-  /** Client's Maximum Packet Size. */
-  maxOutboundPacket = Number.POSITIVE_INFINITY;
+  /** Client's Maximum Packet Size (no packet can be larger than MAX_PACKET_SIZE anyway). */
+  maxOutboundPacket = MAX_PACKET_SIZE;
   aliasesIn: Map<number, string> | undefined = undefined;
   aliasesOut: OutboundAliases | undefined = undefined;
   /** Inbound QoS 1/2 publishes being handled, acknowledgement not yet sent (Receive Maximum). */
@@ -59,7 +69,8 @@ export class Connection implements ClientInfo {
   private readonly decoder: Decoder;
   private isCorked = false;
   private waiting = false;
-  private backlog: Packet[] = [];
+  /** Packets that arrived while a handler was waiting on a promise; allocated when needed. */
+  private backlog: Packet[] | undefined = undefined;
 
   constructor(
     readonly broker: Broker,
@@ -69,14 +80,31 @@ export class Connection implements ClientInfo {
     /** What the transport proved about the client (TLS client certificate). */
     readonly peer: PeerIdentity | undefined = undefined,
   ) {
-    this.decoder = new Decoder((p) => this.onPacket(p), {
+    this.decoder = new Decoder(this, {
       role: 'server',
       maxPacketSize: broker.limits.maxPacketSize,
     });
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (err: Error) => this.close(`socket error: ${err.message}`));
-    socket.on('close', () => this.close('connection lost'));
-    socket.on('drain', () => this.session?.pump());
+    (socket as Carrier)[CONNECTION] = this;
+    socket.on('data', Connection.onSocketData);
+    socket.on('error', Connection.onSocketError);
+    socket.on('close', Connection.onSocketClose);
+    socket.on('drain', Connection.onSocketDrain);
+  }
+
+  private static onSocketData(this: Carrier, chunk: Buffer): void {
+    this[CONNECTION]!.onData(chunk);
+  }
+
+  private static onSocketError(this: Carrier, err: Error): void {
+    this[CONNECTION]!.close(`socket error: ${err.message}`);
+  }
+
+  private static onSocketClose(this: Carrier): void {
+    this[CONNECTION]!.close('connection lost');
+  }
+
+  private static onSocketDrain(this: Carrier): void {
+    this[CONNECTION]!.session?.pump();
   }
 
   get listener(): string {
@@ -85,7 +113,7 @@ export class Connection implements ClientInfo {
 
   /** QoS 1/2 publishes received and not yet acknowledged: the Receive Maximum's count. */
   get unacknowledged(): number {
-    return this.inboundUnacked + this.backlogUnacked + (this.session?.inboundQos2.size ?? 0);
+    return this.inboundUnacked + this.backlogUnacked + (this.session?.inboundQos2Count ?? 0);
   }
 
   /** True while the socket holds more than the broker lets it buffer. */
@@ -104,13 +132,15 @@ export class Connection implements ClientInfo {
     }
   }
 
-  private onPacket(packet: Packet): void {
+  /** The decoder's sink: each packet, in the order it arrived. */
+  onPacket(packet: Packet): void {
     this.lastSeen = Date.now();
     const stats = this.broker.stats;
     stats.packetsReceived++;
     if (packet.type === 'publish') stats.publishReceived[packet.qos]++;
     if (this.state === 'new') this.protocolVersion = this.decoder.protocolVersion ?? 4;
-    if (this.waiting || this.backlog.length > 0) {
+    if (packet.type === 'connect') this.keepFromConnect(packet);
+    if (this.waiting || (this.backlog !== undefined && this.backlog.length > 0)) {
       if (packet.type === 'publish' && packet.qos > 0) {
         // Waiting publishes count against the Receive Maximum too [MQTT-3.3.4-9].
         if (this.unacknowledged >= this.broker.limits.receiveMaximum) {
@@ -119,10 +149,33 @@ export class Connection implements ClientInfo {
         }
         this.backlogUnacked++;
       }
-      this.backlog.push(packet);
+      (this.backlog ??= []).push(packet);
       return;
     }
     this.run(packet);
+  }
+
+  /**
+   * What the connection needs of its CONNECT after the CONNACK. The will's payload and
+   * correlation data are slices of the socket's chunk: copies let the chunk go.
+   */
+  private keepFromConnect(p: ConnectPacket): void {
+    const will = p.will;
+    if (will !== undefined) {
+      const props = will.properties;
+      const correlationData = props?.correlationData;
+      this.will = {
+        ...will,
+        payload: Buffer.from(will.payload),
+        ...(props !== undefined && { properties: correlationData === undefined ? props : { ...props, correlationData: Buffer.from(correlationData) } }),
+      };
+    }
+    if (p.protocolVersion === 5) this.requestedExpiry = p.properties?.sessionExpiryInterval ?? 0;
+  }
+
+  /** Once connected, the CONNECT itself (password, user name, properties) is not kept. */
+  private dropConnect(): void {
+    if (this.connect !== undefined && this.state === 'connected') this.connect = undefined;
   }
 
   /** Runs a handler; if it returns a promise, later packets wait for it, in order. */
@@ -134,12 +187,16 @@ export class Connection implements ClientInfo {
       this.handlerError(err);
       return;
     }
-    if (pending === undefined) return;
+    if (pending === undefined) {
+      this.dropConnect();
+      return;
+    }
     this.waiting = true;
     this.socket.pause();
     pending.then(
       () => {
         this.waiting = false;
+        this.dropConnect();
         this.drainBacklog();
       },
       (err: unknown) => this.handlerError(err),
@@ -147,11 +204,13 @@ export class Connection implements ClientInfo {
   }
 
   private drainBacklog(): void {
-    while (this.backlog.length > 0 && !this.waiting && this.state !== 'closed') {
-      const packet = this.backlog.shift()!;
+    const backlog = this.backlog;
+    while (backlog !== undefined && backlog.length > 0 && !this.waiting && this.state !== 'closed') {
+      const packet = backlog.shift()!;
       if (packet.type === 'publish' && packet.qos > 0) this.backlogUnacked--;
       this.run(packet);
     }
+    if (backlog !== undefined && backlog.length === 0 && this.backlog === backlog) this.backlog = undefined;
     if (!this.waiting && this.state !== 'closed') this.socket.resume();
   }
 

@@ -43,12 +43,19 @@ export interface SessionLimits {
   maxQueuedBytes: number;
 }
 
+/** A subscription as its session keeps it. */
+export type SessionSubscription = Subscription & { subscriptionId?: number };
+
+// Most sessions never subscribe, publish at QoS 2 or receive at QoS 1/2: their collections
+// stay unallocated (an empty Map costs about 180 bytes) and read as these shared empty ones.
+const NO_SUBSCRIPTIONS: ReadonlyMap<string, SessionSubscription> = new Map();
+const NO_INFLIGHT: ReadonlyMap<number, Outbound> = new Map();
+const NO_QUEUE: Outbound[] = Object.freeze([]) as unknown as Outbound[];
+
 export class Session {
-  readonly subscriptions = new Map<string, Subscription & { subscriptionId?: number }>();
-  /** Outbound QoS 1/2 in flight by packet id; Map order is send order, so resends keep it. */
-  readonly inflight = new Map<number, Outbound>();
-  /** Inbound QoS 2 packet ids whose PUBREL has not come yet [MQTT-4.3.3-10]. */
-  readonly inboundQos2 = new Set<number>();
+  private subs: Map<string, SessionSubscription> | undefined = undefined;
+  private outbound: Map<number, Outbound> | undefined = undefined;
+  private qos2: Set<number> | undefined = undefined;
   connection: Connection | undefined = undefined;
   /** The user name of the connection that last took the session (read-access checks). */
   username: string | undefined = undefined;
@@ -67,7 +74,7 @@ export class Session {
   routeRetain = false;
   routeIds: number[] | undefined = undefined;
 
-  private queue: Outbound[] = [];
+  private queue: Outbound[] = NO_QUEUE;
   private queueHead = 0;
   private queuedBytes = 0;
   private nextId = 1;
@@ -90,6 +97,41 @@ export class Session {
     return this.queue.length - this.queueHead;
   }
 
+  /** Subscriptions by topic filter (change them with setSubscription and deleteSubscription). */
+  get subscriptions(): ReadonlyMap<string, SessionSubscription> {
+    return this.subs ?? NO_SUBSCRIPTIONS;
+  }
+
+  setSubscription(filter: string, sub: SessionSubscription): void {
+    (this.subs ??= new Map()).set(filter, sub);
+  }
+
+  /** False when there was no subscription with this filter. */
+  deleteSubscription(filter: string): boolean {
+    return this.subs?.delete(filter) ?? false;
+  }
+
+  /** Outbound QoS 1/2 in flight by packet id; Map order is send order, so resends keep it. */
+  get inflight(): ReadonlyMap<number, Outbound> {
+    return this.outbound ?? NO_INFLIGHT;
+  }
+
+  /** Inbound QoS 2 packet ids whose PUBREL has not come yet [MQTT-4.3.3-10]. */
+  get inboundQos2(): Set<number> {
+    return (this.qos2 ??= new Set());
+  }
+
+  /** The size of inboundQos2, without allocating it. */
+  get inboundQos2Count(): number {
+    return this.qos2?.size ?? 0;
+  }
+
+  private push(out: Outbound): void {
+    if (this.queue === NO_QUEUE) this.queue = [];
+    this.queue.push(out);
+    this.queuedBytes += out.message.payload.length;
+  }
+
   /** Delivers one message at the QoS and retain flag the router decided for this session. */
   deliver(message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined): void {
     const conn = this.connection;
@@ -104,7 +146,7 @@ export class Session {
       this.deliverDurably(out, this.persistence!);
       return;
     }
-    if (conn !== undefined && this.queued === 0 && this.inflight.size < conn.sendWindow && !conn.congested) {
+    if (conn !== undefined && this.queued === 0 && (this.outbound?.size ?? 0) < conn.sendWindow && !conn.congested) {
       this.send(conn, out);
     } else {
       this.enqueue(out);
@@ -127,8 +169,7 @@ export class Session {
     (this.reserved ??= new Set()).add(id);
     persistence.deliveryAdded(this, out);
     out.generation = persistence.hold(this);
-    this.queue.push(out);
-    this.queuedBytes += out.message.payload.length;
+    this.push(out);
     this.pump();
   }
 
@@ -141,17 +182,17 @@ export class Session {
 
   private enqueue(out: Outbound): void {
     if (this.queueFull(out)) return;
-    this.queue.push(out);
-    this.queuedBytes += out.message.payload.length;
+    this.push(out);
   }
 
   private send(conn: Connection, out: Outbound): void {
     if (out.stored) this.reserved!.delete(out.packetId);
     else out.packetId = this.allocateId();
-    this.inflight.set(out.packetId, out);
+    const inflight = (this.outbound ??= new Map());
+    inflight.set(out.packetId, out);
     if (!conn.sendPublish(out.message, out.qos, out.retain, out.subscriptionIds, out.packetId, out.dup)) {
       // Too large for the client: discarded as if delivered [MQTT-3.1.2-25].
-      this.inflight.delete(out.packetId);
+      inflight.delete(out.packetId);
       this.persistence?.deliveryDone(this, out);
     }
   }
@@ -160,12 +201,11 @@ export class Session {
   restoreDelivery(message: Message, qos: QoS, retain: boolean, ids: readonly number[] | undefined, packetId: number, state: 'publish' | 'pubrel'): void {
     const out: Outbound = { message, qos, retain, subscriptionIds: ids && [...ids], packetId, state, stored: true, generation: 0, dup: true };
     if (state === 'pubrel') {
-      this.inflight.set(packetId, out);
+      (this.outbound ??= new Map()).set(packetId, out);
       return;
     }
     (this.reserved ??= new Set()).add(packetId);
-    this.queue.push(out);
-    this.queuedBytes += message.payload.length;
+    this.push(out);
   }
 
   /** Every delivery in flight or queued. */
@@ -180,7 +220,7 @@ export class Session {
     if (conn === undefined) return;
     const now = Date.now();
     const durable = this.persistence?.durable ?? 0;
-    while (this.queueHead < this.queue.length && this.inflight.size < conn.sendWindow && !conn.congested) {
+    while (this.queueHead < this.queue.length && (this.outbound?.size ?? 0) < conn.sendWindow && !conn.congested) {
       const out = this.queue[this.queueHead]!;
       if (out.generation > durable) break; // its record is not on disk yet
       this.queue[this.queueHead++] = undefined as unknown as Outbound;
@@ -195,7 +235,11 @@ export class Session {
         }
       } else this.send(conn, out);
     }
-    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+    if (this.queueHead === this.queue.length && this.queue !== NO_QUEUE) {
+      // Drained: an idle session keeps no array.
+      this.queue = NO_QUEUE;
+      this.queueHead = 0;
+    } else if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.queueHead);
       this.queueHead = 0;
     }
@@ -203,9 +247,9 @@ export class Session {
 
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2) completes a delivery. Returns false for an unknown id. */
   complete(packetId: number, expect: 'publish' | 'pubrel'): boolean {
-    const out = this.inflight.get(packetId);
+    const out = this.outbound?.get(packetId);
     if (out === undefined || out.state !== expect || (expect === 'publish' && out.qos !== 1)) return false;
-    this.inflight.delete(packetId);
+    this.outbound!.delete(packetId);
     this.persistence?.deliveryDone(this, out);
     this.pump();
     return true;
@@ -213,11 +257,11 @@ export class Session {
 
   /** PUBREC: the QoS 2 delivery moves on to PUBREL. Returns false for an unknown id. */
   received(packetId: number, failed: boolean): boolean {
-    const out = this.inflight.get(packetId);
+    const out = this.outbound?.get(packetId);
     if (out === undefined || out.qos !== 2) return false;
     if (failed) {
       // A PUBREC reason code >= 0x80 ends the exchange [MQTT-4.3.3-?]: the id is free again.
-      this.inflight.delete(packetId);
+      this.outbound!.delete(packetId);
       this.persistence?.deliveryDone(this, out);
       this.pump();
       return true;
@@ -233,10 +277,11 @@ export class Session {
    */
   resume(conn: Connection): void {
     this.connection = conn;
-    for (const out of this.inflight.values()) {
+    const inflight = this.outbound;
+    if (inflight !== undefined) for (const out of inflight.values()) {
       if (out.state === 'pubrel') conn.sendPubrel(out.packetId);
       else if (!conn.sendPublish(out.message, out.qos, out.retain, out.subscriptionIds, out.packetId, true)) {
-        this.inflight.delete(out.packetId);
+        inflight.delete(out.packetId);
         this.persistence?.deliveryDone(this, out);
       }
     }
@@ -247,10 +292,10 @@ export class Session {
   clear(): void {
     this.persistence?.forget(this);
     this.reserved = undefined;
-    this.subscriptions.clear();
-    this.inflight.clear();
-    this.inboundQos2.clear();
-    this.queue = [];
+    this.subs = undefined;
+    this.outbound = undefined;
+    this.qos2 = undefined;
+    this.queue = NO_QUEUE;
     this.queueHead = 0;
     this.queuedBytes = 0;
   }
@@ -258,11 +303,12 @@ export class Session {
   /** A packet id used by no delivery in flight or reserved; 0 when all 65535 are taken. */
   private allocateId(): number {
     const reserved = this.reserved;
-    if (this.inflight.size + (reserved?.size ?? 0) >= 0xffff) return 0;
+    const inflight = this.outbound;
+    if ((inflight?.size ?? 0) + (reserved?.size ?? 0) >= 0xffff) return 0;
     for (;;) {
       const id = this.nextId;
       this.nextId = id === 0xffff ? 1 : id + 1;
-      if (!this.inflight.has(id) && (reserved === undefined || !reserved.has(id))) return id;
+      if ((inflight === undefined || !inflight.has(id)) && (reserved === undefined || !reserved.has(id))) return id;
     }
   }
 }

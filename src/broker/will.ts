@@ -10,7 +10,7 @@ import type { ClientInfo, Message } from './types.js';
 
 /** The will of a connection as a message to route (its expiry is set when it goes out). */
 export function willMessage(conn: Connection): Message | undefined {
-  const will = conn.connect?.will;
+  const will = conn.will;
   if (will === undefined) return undefined;
   let properties: Message['properties'];
   if (will.properties !== undefined) {
@@ -22,9 +22,9 @@ export function willMessage(conn: Connection): Message | undefined {
 
 /** Decides the will of a connection that just closed: now, after its delay, or never. */
 export function settleWill(broker: Broker, conn: Connection, session: Session): void {
-  if (conn.willCleared || conn.connect?.will === undefined) return;
+  if (conn.willCleared || conn.will === undefined) return;
   const send = willClient(broker, conn, willMessage(conn)!);
-  const delay = conn.protocolVersion === 5 ? (conn.connect?.will?.properties?.willDelayInterval ?? 0) : 0;
+  const delay = conn.protocolVersion === 5 ? (conn.will.properties?.willDelayInterval ?? 0) : 0;
   if (delay === 0 || session.expiryInterval === 0) {
     send();
     return;

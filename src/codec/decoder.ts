@@ -40,13 +40,23 @@ const NOT_FOR_CLIENT = (1 << 1) | (1 << 8) | (1 << 10) | (1 << 12);
 const PINGREQ: Packet = Object.freeze({ type: 'pingreq' }) as Packet;
 const PINGRESP: Packet = Object.freeze({ type: 'pingresp' }) as Packet;
 
+/** Receives decoded packets: a function, or an object (no closure per decoder). */
+export interface PacketSink {
+  onPacket(packet: Packet): void;
+}
+
+// One Reader serves every decoder: a packet is parsed to the end before it is handed on, so
+// no two parses overlap. It lets go of the chunk after each packet, so an idle connection
+// pins no socket buffer.
+const reader = new Reader();
+const NO_BYTES = Buffer.alloc(0);
+
 export class Decoder {
   protocolVersion: ProtocolVersion | undefined;
   maxPacketSize: number;
   readonly role: 'server' | 'client';
 
-  private readonly onPacket: (packet: Packet) => void;
-  private readonly reader = new Reader();
+  private readonly sink: PacketSink;
   private connectSeen: boolean;
   private failure: ProtocolError | undefined;
 
@@ -59,8 +69,8 @@ export class Decoder {
   private body: Buffer | undefined;
   private filled = 0;
 
-  constructor(onPacket: (packet: Packet) => void, options: DecoderOptions = {}) {
-    this.onPacket = onPacket;
+  constructor(onPacket: ((packet: Packet) => void) | PacketSink, options: DecoderOptions = {}) {
+    this.sink = typeof onPacket === 'function' ? { onPacket } : onPacket;
     this.role = options.role ?? 'server';
     this.protocolVersion = options.protocolVersion;
     this.maxPacketSize = options.maxPacketSize ?? MAX_PACKET_SIZE;
@@ -165,8 +175,18 @@ export class Decoder {
 
   private parse(header: number, buf: Buffer, start: number, end: number): void {
     const type = header >> 4;
-    const r = this.reader;
+    const r = reader;
     r.reset(buf, start, end, this.protocolVersion ?? 4);
+    const packet = this.parseBody(type, header, r, start, end);
+    r.reset(NO_BYTES, 0, 0, 4);
+    // [MQTT-1.5.5-1] in 5.0 the Remaining Length is minimally encoded too.
+    if (this.nonMinimal && this.protocolVersion === 5) {
+      throw malformed('remaining length not minimally encoded', 'MQTT-1.5.5-1');
+    }
+    this.sink.onPacket(packet);
+  }
+
+  private parseBody(type: number, header: number, r: Reader, start: number, end: number): Packet {
     let packet: Packet;
     switch (type) {
       case 1:
@@ -217,11 +237,7 @@ export class Decoder {
         if (this.protocolVersion !== 5) throw malformed('AUTH packet before MQTT 5.0');
         packet = parseAuth(r);
     }
-    // [MQTT-1.5.5-1] in 5.0 the Remaining Length is minimally encoded too.
-    if (this.nonMinimal && this.protocolVersion === 5) {
-      throw malformed('remaining length not minimally encoded', 'MQTT-1.5.5-1');
-    }
-    this.onPacket(packet);
+    return packet;
   }
 }
 

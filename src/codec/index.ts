@@ -2,5 +2,5 @@
 export * from './types.js';
 export * from './reason-codes.js';
 export { ProtocolError } from './errors.js';
-export { Decoder, decode, type DecoderOptions } from './decoder.js';
+export { Decoder, decode, type DecoderOptions, type PacketSink } from './decoder.js';
 export { encode, encodePublish, strlen } from './encoder.js';

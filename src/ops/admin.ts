@@ -246,7 +246,7 @@ function describeSession(session: Session, withSubscriptions: boolean): Record<s
   };
 }
 
-function describeSubscription(sub: Session['subscriptions'] extends Map<string, infer S> ? S : never): Record<string, unknown> {
+function describeSubscription(sub: Session['subscriptions'] extends ReadonlyMap<string, infer S> ? S : never): Record<string, unknown> {
   return {
     filter: sub.topicFilter,
     qos: sub.qos,

@@ -11,7 +11,7 @@ export function handleDisconnect(conn: Connection, p: DisconnectPacket): void {
   const session = conn.session!;
   const expiry = p.properties?.sessionExpiryInterval;
   if (expiry !== undefined) {
-    const original = conn.connect?.properties?.sessionExpiryInterval ?? 0;
+    const original = conn.requestedExpiry;
     if (original === 0 && expiry !== 0) {
       throw new ProtocolError(0x82, 'session expiry set at DISCONNECT after CONNECT had 0');
     }
