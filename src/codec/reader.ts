@@ -182,10 +182,10 @@ export class Reader {
         }
         case 'u16': {
           const v = this.u16();
-          if (v === 0 && (id === 0x21 || id === 0x23)) {
-            // Receive Maximum 0 and Topic Alias 0 are Protocol Errors [MQTT-3.3.2-8].
-            throw protocolError(`${def.key} must not be 0`, id === 0x23 ? 'MQTT-3.3.2-8' : undefined);
-          }
+          // Topic Alias 0 is a Protocol Error answered with 0x94 Topic Alias invalid
+          // [MQTT-3.3.2-8] (section 3.3.4); Receive Maximum 0 is a plain Protocol Error.
+          if (v === 0 && id === 0x23) throw new ProtocolError(0x94, 'topicAlias must not be 0', 'MQTT-3.3.2-8');
+          if (v === 0 && id === 0x21) throw protocolError(`${def.key} must not be 0`);
           (props as Record<string, unknown>)[def.key] = v;
           break;
         }

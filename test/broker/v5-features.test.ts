@@ -102,6 +102,16 @@ test('a Topic Alias above the broker\'s Topic Alias Maximum gets DISCONNECT 0x94
   await pub.closedByServer();
 });
 
+test('a Topic Alias of 0 gets DISCONNECT 0x94 Topic Alias invalid, not a plain protocol error [MQTT-3.3.2-8]', async (t) => {
+  // Found by the Paho interoperability suite (client_test5.py test_client_topic_alias).
+  const b = await broker(t);
+  const pub = await raw(t, b);
+  // PUBLISH QoS 0, topic "t", properties: Topic Alias (0x23) = 0
+  pub.sendRaw('30 07 0001 74 03 23 0000');
+  assert.equal((await pub.expect('disconnect')).reasonCode, 0x94);
+  await pub.closedByServer();
+});
+
 test('a Topic Alias sent to a broker that advertised a Topic Alias Maximum of 0 gets DISCONNECT 0x94 [MQTT-3.2.2-18]', async (t) => {
   const b = await broker(t, { limits: { topicAliasMaximum: 0 } });
   const c = await RawClient.open(b.port);

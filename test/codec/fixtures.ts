@@ -1217,6 +1217,7 @@ const MALFORMED_PACKET = 0x81;
 const PROTOCOL_ERROR = 0x82;
 const UNSUPPORTED_VERSION = 0x84;
 const TOPIC_NAME_INVALID = 0x90;
+const TOPIC_ALIAS_INVALID = 0x94;
 const PACKET_TOO_LARGE = 0x95;
 
 type Extra = Partial<Pick<MalformedCase, 'section' | 'maxPacketSize' | 'fresh' | 'prefix'>>;
@@ -1429,7 +1430,7 @@ const m5: MalformedCase[] = [
     h`10 11  0004 "MQTT" 05  02  003c  02 17 02  0002 "c5"`, { section: '5.0 §3.1.2.11.7' }),
   bad(5, 'server', PROTOCOL_ERROR, 'request response information 2', [],
     h`10 11  0004 "MQTT" 05  02  003c  02 19 02  0002 "c5"`, { section: '5.0 §3.1.2.11.6' }),
-  bad(5, 'server', PROTOCOL_ERROR, 'topic alias 0', ['MQTT-3.3.2-8'], h`30 07  0001 "t"  03 23 0000`),
+  bad(5, 'server', TOPIC_ALIAS_INVALID, 'topic alias 0', ['MQTT-3.3.2-8'], h`30 07  0001 "t"  03 23 0000`),
   bad(5, 'server', PROTOCOL_ERROR, 'payload format indicator 2', [],
     h`30 06  0001 "t"  02 01 02`, { section: '5.0 §3.3.2.3.2 (only 0 and 1 are defined; API contract)' }),
   bad(5, 'server', PROTOCOL_ERROR, 'subscription identifier 0 in SUBSCRIBE', [],
