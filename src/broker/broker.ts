@@ -20,7 +20,7 @@ import { publishWill, settleWill, willClient } from './will.js';
 import { Admission } from './rate-limit.js';
 
 /** Why a connection, publish or login was held back by a limit; each has a counter. */
-export type LimitName = 'connections' | 'connect_rate' | 'publish_rate' | 'byte_rate' | 'auth_failure';
+export type LimitName = 'connections' | 'connect_rate' | 'publish_rate' | 'byte_rate' | 'auth_failure' | 'retained' | 'sessions';
 
 export interface BrokerStats {
   connectionsAccepted: number;
@@ -82,13 +82,15 @@ export class Broker extends EventEmitter<BrokerEvents> {
     publishSent: [0, 0, 0],
     dropped: { queue_full: 0, offline_qos0: 0, backpressure: 0, expired: 0, too_large: 0 },
     protocolErrors: {},
-    limited: { connections: 0, connect_rate: 0, publish_rate: 0, byte_rate: 0, auth_failure: 0 },
+    limited: { connections: 0, connect_rate: 0, publish_rate: 0, byte_rate: 0, auth_failure: 0, retained: 0, sessions: 0 },
   };
 
   private readonly servers: Listener[] = [];
   private sweep: NodeJS.Timeout | undefined;
   private closing = false;
   private readonly drop = (reason: DropReason): void => this.countDrop(reason);
+  /** When each limit last logged a warning: a flood at a bound writes one line a minute. */
+  private readonly warned = new Map<LimitName, number>();
 
   constructor(options: BrokerOptions = {}) {
     super();
@@ -191,27 +193,47 @@ export class Broker extends EventEmitter<BrokerEvents> {
   /**
    * The publish pipeline shared by PUBLISH packets and wills: authorize, let onPublish
    * hooks rewrite or drop, store if retained, route. Resolves to 0x00, 0x10 (no matching
-   * subscribers) or the denial's reason code.
+   * subscribers) or the denial's reason code. `refusable`: the sender can be told a publish
+   * failed (a 5.0 QoS 1/2 PUBLISH), so a retained message beyond the retained bounds is
+   * refused with 0x97 rather than routed without being stored.
    */
-  publishFrom(client: ClientInfo, message: Message): MaybePromise<number> {
-    if (!this.hooks.hasPublishHooks) return this.accepted(client, message);
+  publishFrom(client: ClientInfo, message: Message, refusable = false): MaybePromise<number> {
+    if (!this.hooks.hasPublishHooks) return this.accepted(client, message, refusable);
     const verdict = this.hooks.authorizePublish(client, message);
     const after = (v: { ok: boolean; reasonCode?: number }): MaybePromise<number> => {
       if (!v.ok) return v.reasonCode ?? 0x87;
       const rewritten = this.hooks.onPublish(client, message);
-      return isPromise(rewritten) ? rewritten.then((m) => (m === null ? 0 : this.accepted(client, m))) : rewritten === null ? 0 : this.accepted(client, rewritten);
+      return isPromise(rewritten)
+        ? rewritten.then((m) => (m === null ? 0 : this.accepted(client, m, refusable)))
+        : rewritten === null
+          ? 0
+          : this.accepted(client, rewritten, refusable);
     };
     return isPromise(verdict) ? verdict.then(after) : after(verdict);
   }
 
-  private accepted(client: ClientInfo, message: Message): number {
-    if (message.retain && this.options.retainAvailable !== false) this.retain(message);
+  private accepted(client: ClientInfo, message: Message, refusable: boolean): number {
+    if (message.retain && this.options.retainAvailable !== false) {
+      // A reason code of 0x80 or more says the publish failed: not delivered at all
+      // (MQTT 5.0 sections 3.4.2.1, 3.5.2.1). Without one to give, it goes out unretained.
+      if (!this.retain(message, client.id) && refusable) return 0x97;
+    }
     return this.route(message, client) > 0 ? 0x00 : 0x10;
   }
 
-  private retain(message: Message): void {
+  /**
+   * Stores a retained message (or deletes one) unless it would take the retained store
+   * beyond limits.maxRetainedMessages or maxRetainedBytes; false when it was not stored.
+   */
+  private retain(message: Message, clientId?: string): boolean {
+    const { maxRetainedMessages, maxRetainedBytes } = this.limits;
+    if (!this.retained.admits(message, maxRetainedMessages, maxRetainedBytes)) {
+      this.limitHit('retained', { clientId, topic: message.topic, bytes: message.payload.length, retained: this.retained.size, retainedBytes: this.retained.bytes }, 'retained message not stored: limits.maxRetainedMessages or maxRetainedBytes reached');
+      return false;
+    }
     this.retained.set(message);
     this.persistence?.retained(message);
+    return true;
   }
 
   /** The session for a client id, created when missing. */
@@ -341,6 +363,16 @@ export class Broker extends EventEmitter<BrokerEvents> {
 
   countLimit(limit: LimitName): void {
     this.stats.limited[limit]++;
+  }
+
+  /** Counts a limit's hit and warns, at most once a minute per limit. */
+  limitHit(limit: LimitName, fields: Record<string, unknown>, message: string): void {
+    this.countLimit(limit);
+    const now = Date.now();
+    const last = this.warned.get(limit);
+    if (last !== undefined && now - last < 60_000) return;
+    this.warned.set(limit, now);
+    this.log.warn({ ...fields, limit, hits: this.stats.limited[limit] }, message);
   }
 
   countProtocolError(reasonCode: number): void {

@@ -211,6 +211,18 @@ export interface Limits {
   maxTopicLevels: number;
   /** Subscriptions per client. Default 10,000. */
   maxSubscriptionsPerClient: number;
+  /**
+   * Retained messages held at once (one per topic); a retained publish that would add a
+   * topic beyond it is not stored (5.0 QoS 1/2: refused with 0x97). 0 = unlimited. Default 1,000,000.
+   */
+  maxRetainedMessages: number;
+  /** Payload bytes of all retained messages together, enforced as maxRetainedMessages. 0 = unlimited. Default 1 GiB. */
+  maxRetainedBytes: number;
+  /**
+   * Sessions held at once, connected or not; a CONNECT that would create one more is refused
+   * (5.0: 0x97, 3.1/3.1.1: 0x03). Resuming or taking over a session is not. 0 = unlimited. Default 1,000,000.
+   */
+  maxSessions: number;
   /** Concurrent connections over all listeners; 0 = unlimited. Default 0. */
   maxConnections: number;
   /** CONNECTs per second from one source address (IPv6: per /64), burst one second's worth; 0 = off. Default 0. */
@@ -257,6 +269,9 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxTopicLength: 65_535,
   maxTopicLevels: 128,
   maxSubscriptionsPerClient: 10_000,
+  maxRetainedMessages: 1_000_000,
+  maxRetainedBytes: 1024 * 1024 * 1024,
+  maxSessions: 1_000_000,
   maxConnections: 0,
   maxConnectRate: 0,
   maxPublishRate: 0,

@@ -93,7 +93,7 @@ export const NOT_CONVERTED: Readonly<Record<string, string>> = {
   set_tcp_nodelay: 'Starling sets TCP_NODELAY on every socket',
   retain_expiry_interval: 'not configurable',
   check_retain_source: 'not supported',
-  global_max_clients: 'not supported: bound connections with limits.maxConnections, stored sessions with limits.maxSessionExpiry',
+  global_max_clients: 'not supported: bound connections with limits.maxConnections, sessions with limits.maxSessions and limits.maxSessionExpiry',
   enable_control_api: 'not supported',
   tls_engine: 'not supported',
   tls_keyform: 'not supported',

@@ -294,6 +294,30 @@ export const SCHEMA = {
           reload: 'live',
           description: 'Subscriptions one client may hold.',
         },
+        maxRetainedMessages: {
+          type: 'integer',
+          min: 0,
+          default: DEFAULT_LIMITS.maxRetainedMessages,
+          reload: 'live',
+          description:
+            'Retained messages held at once (one per topic). A retained publish that would store a new topic beyond it is refused from a 5.0 client at QoS 1 or 2 (PUBACK/PUBREC 0x97 Quota exceeded, not delivered); otherwise (3.1/3.1.1, QoS 0, wills, `$SYS`, the admin API) it is delivered but not retained. Either way it is counted (`limited.retained`). Replacing a retained message with one no larger, and deleting one, always work. 0 means unlimited.',
+        },
+        maxRetainedBytes: {
+          type: 'integer',
+          min: 0,
+          unit: 'bytes',
+          default: DEFAULT_LIMITS.maxRetainedBytes,
+          reload: 'live',
+          description: 'Payload bytes of all retained messages together; a retained publish that would store a new topic or a larger message beyond it is handled as for `maxRetainedMessages`. 0 means unlimited.',
+        },
+        maxSessions: {
+          type: 'integer',
+          min: 0,
+          default: DEFAULT_LIMITS.maxSessions,
+          reload: 'live',
+          description:
+            'Sessions held at once, connected or not. A CONNECT that would create one more is refused with 0x97 Quota exceeded (3.1/3.1.1: 0x03 Server unavailable) and counted (`limited.sessions`); a client resuming or taking over its own session never is. 0 means unlimited.',
+        },
         maxConnections: {
           type: 'integer',
           min: 0,

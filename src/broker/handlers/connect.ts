@@ -143,6 +143,15 @@ function accept(conn: Connection, assignedId: boolean, authData: Buffer | undefi
   const limits = broker.limits;
   const clientId = conn.id;
 
+  // limits.maxSessions bounds the sessions held, connected or not: a CONNECT that would add
+  // one beyond it is refused (5.0 0x97 Quota exceeded; 3.1/3.1.1 0x03 Server unavailable).
+  // A client resuming or taking over its own session adds none and is never refused.
+  const maxSessions = limits.maxSessions;
+  if (maxSessions > 0 && broker.sessions.size >= maxSessions && !broker.sessions.has(clientId)) {
+    broker.limitHit('sessions', { clientId, remote: conn.remoteAddress, sessions: broker.sessions.size }, 'CONNECT refused: limits.maxSessions reached');
+    return conn.connackAndClose(0x97, p.protocolVersion);
+  }
+
   // [MQTT-3.1.4-3] an existing connection with this id is closed (5.0: DISCONNECT 0x8E).
   const existing = broker.clients.get(clientId);
   if (existing !== undefined && existing !== conn) {

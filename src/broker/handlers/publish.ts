@@ -79,7 +79,8 @@ function accept(conn: Connection, p: PublishPacket, topic: string, props: Publis
   if (topic.charCodeAt(0) === 0x24) return ack(conn, p, 0x87);
 
   const message = toMessage(conn, p, topic, props);
-  const result = conn.broker.publishFrom(conn, message);
+  // Only a 5.0 acknowledgement can say a publish failed: those at QoS 1/2 may be refused.
+  const result = conn.broker.publishFrom(conn, message, v5 && p.qos > 0);
   if (typeof result === 'number') return ack(conn, p, result);
   return result.then((code) => ack(conn, p, code));
 }
