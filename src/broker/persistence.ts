@@ -190,7 +190,6 @@ export class Persistence {
       else broker.retained.set(m);
     }
     let deliveries = 0;
-    const used = new Set<number>();
     for (const stored of snapshot.sessions) {
       const session = broker.session(stored.clientId);
       session.expiryInterval = stored.expiryInterval;
@@ -205,7 +204,6 @@ export class Persistence {
           continue;
         }
         if (this.nextSeq <= d.seq) this.nextSeq = d.seq + 1;
-        used.add(d.messageId);
         this.ids.set(message, d.messageId);
         this.refs.set(d.messageId, (this.refs.get(d.messageId) ?? 0) + 1);
         session.restoreDelivery(message, d.qos, d.retain, d.subscriptionIds, d.packetId, d.state);
@@ -216,7 +214,8 @@ export class Persistence {
     }
     for (const id of snapshot.messages.keys()) {
       if (this.nextMessageId <= id) this.nextMessageId = id + 1;
-      if (!used.has(id)) this.store.deleteMessage(id);
+      // refs holds exactly the messages a restored delivery uses (it was empty before).
+      if (!this.refs.has(id)) this.store.deleteMessage(id);
     }
     for (const [clientId, will] of snapshot.wills) {
       this.willsStored.add(clientId);

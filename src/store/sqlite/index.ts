@@ -13,17 +13,10 @@ import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Message } from '../../broker/types.js';
-import type {
-  Snapshot,
-  Store,
-  StoredDelivery,
-  StoredSession,
-  StoredSessionState,
-  StoredSubscription,
-  StoredWill,
-} from '../types.js';
-import { asBuffer, Op, propertiesFromJson, propertiesToJson } from './records.js';
-import type { Reply, Request, Rows } from './worker.js';
+import type { Snapshot, Store, StoredDelivery, StoredSessionState, StoredSubscription, StoredWill } from '../types.js';
+import { Op, propertiesToJson } from './records.js';
+import { SnapshotBuilder } from './snapshot.js';
+import type { Reply, Request } from './worker.js';
 
 export const STORE_FILE = 'starling.db';
 
@@ -64,6 +57,11 @@ export class SqliteStore implements Store {
   private timer: NodeJS.Timeout | undefined;
   private failure: Error | undefined;
   private pendingReply: ((reply: Reply) => void) | undefined;
+  /** While opening: the snapshot the worker's row batches go into. */
+  private loading: SnapshotBuilder | undefined;
+  private loadError: Error | undefined;
+  /** The last open: rows read, the worker's ms to check and read them, and the whole open's ms. */
+  lastOpen: { rows: number; readMs: number; totalMs: number } | undefined;
 
   constructor(options: SqliteStoreOptions) {
     this.dir = resolve(options.dir);
@@ -81,14 +79,27 @@ export class SqliteStore implements Store {
     worker.on('exit', (code) => {
       if (this.worker === worker) this.fail(new Error(`store worker exited with code ${code}`));
     });
+    const t0 = performance.now();
+    const builder = (this.loading = new SnapshotBuilder());
+    this.loadError = undefined;
     const reply = await this.request({ type: 'open', file: this.file });
+    this.loading = undefined;
     if (reply.type === 'error') {
       this.worker = undefined;
       await worker.terminate();
       throw new StoreError(advice(this.file, reply.code, reply.message));
     }
     if (reply.type !== 'opened') throw new StoreError(`${this.file}: unexpected reply ${reply.type}`);
-    return toSnapshot(reply.rows);
+    const err = this.loadError as Error | undefined; // set by onReply while awaiting
+    if (err !== undefined) {
+      this.loadError = undefined;
+      this.worker = undefined;
+      await worker.terminate();
+      throw new StoreError(advice(this.file, 'CORRUPT', `a row could not be read back: ${err.message}`));
+    }
+    const snapshot = builder.finish();
+    this.lastOpen = { rows: reply.rows, readMs: reply.ms, totalMs: performance.now() - t0 };
+    return snapshot;
   }
 
   /** Refuses a path that is not a usable directory, and a directory that lost its database. */
@@ -119,6 +130,14 @@ export class SqliteStore implements Store {
   }
 
   private onReply(reply: Reply): void {
+    if (reply.type === 'rows') {
+      try {
+        this.loading?.add(reply.batch);
+      } catch (err) {
+        this.loadError ??= err as Error;
+      }
+      return;
+    }
     if (reply.type === 'committed') {
       const batch = this.inWorker!;
       this.inWorker = undefined;
@@ -305,85 +324,4 @@ function advice(file: string, code: string, message: string): string {
     `To recover: stop, copy the directory somewhere safe, then try "sqlite3 ${file} .recover | sqlite3 recovered.db" and put recovered.db in its place, ` +
     'or move the directory aside to start with an empty store.'
   );
-}
-
-function toSnapshot(rows: Rows): Snapshot {
-  const sessions = new Map<string, StoredSession>();
-  for (const [clientId, expiry, username, disconnectedAt] of rows.sessions as Array<[string, number, string | null, number | null]>) {
-    sessions.set(clientId, {
-      clientId,
-      expiryInterval: expiry,
-      ...(username !== null && { username }),
-      ...(disconnectedAt !== null && { disconnectedAt }),
-      subscriptions: [],
-      inboundQos2: [],
-      deliveries: [],
-    });
-  }
-  for (const [clientId, filter, qos, noLocal, rap, rh, subId] of rows.subscriptions as Array<[string, string, 0 | 1 | 2, number, number, 0 | 1 | 2, number | null]>) {
-    sessions.get(clientId)?.subscriptions.push({
-      filter,
-      qos,
-      noLocal: noLocal === 1,
-      retainAsPublished: rap === 1,
-      retainHandling: rh,
-      ...(subId !== null && { subscriptionId: subId }),
-    });
-  }
-  for (const [clientId, packetId] of rows.inbound as Array<[string, number]>) sessions.get(clientId)?.inboundQos2.push(packetId);
-  const messages = new Map<number, Message>();
-  for (const [id, topic, payload, qos, retain, props, expiresAt, origin] of rows.messages as Array<
-    [number, string, Uint8Array, 0 | 1 | 2, number, string | null, number | null, string | null]
-  >) {
-    messages.set(id, toMessage(topic, payload, qos, retain === 1, props, expiresAt, origin));
-  }
-  for (const [clientId, packetId, seq, messageId, qos, retain, ids, state] of rows.deliveries as Array<
-    [string, number, number, number, 0 | 1 | 2, number, string | null, number]
-  >) {
-    sessions.get(clientId)?.deliveries.push({
-      seq,
-      packetId,
-      messageId,
-      qos,
-      retain: retain === 1,
-      ...(ids !== null && { subscriptionIds: ids.split(',').map(Number) }),
-      state: state === 1 ? 'pubrel' : 'publish',
-    });
-  }
-  const retained = (rows.retained as Array<[string, Uint8Array, 0 | 1 | 2, string | null, number | null, string | null]>).map(
-    ([topic, payload, qos, props, expiresAt, origin]) => toMessage(topic, payload, qos, true, props, expiresAt, origin),
-  );
-  const wills = new Map<string, StoredWill>();
-  for (const [clientId, topic, payload, qos, retain, props, delay, username, protocol, origin] of rows.wills as Array<
-    [string, string, Uint8Array, 0 | 1 | 2, number, string | null, number, string | null, 3 | 4 | 5, string | null]
-  >) {
-    wills.set(clientId, {
-      message: toMessage(topic, payload, qos, retain === 1, props, null, origin),
-      delay,
-      ...(username !== null && { username }),
-      protocolVersion: protocol,
-    });
-  }
-  return { sessions: [...sessions.values()], messages, retained, wills };
-}
-
-function toMessage(
-  topic: string,
-  payload: Uint8Array,
-  qos: 0 | 1 | 2,
-  retain: boolean,
-  props: string | null,
-  expiresAt: number | null,
-  origin: string | null,
-): Message {
-  const properties = propertiesFromJson(props);
-  return {
-    topic,
-    payload: asBuffer(payload),
-    qos,
-    retain,
-    ...(properties !== undefined && { properties }),
-    ...(expiresAt !== null && { expiresAt }),
-    ...(origin !== null && { origin }),
-  };
 }

@@ -5,6 +5,8 @@
 
 import Database from 'better-sqlite3';
 import { parentPort } from 'node:worker_threads';
+import type { ColumnBatch } from './columns.js';
+import { readAll } from './read.js';
 import { ARITY, asBuffer, Op } from './records.js';
 
 export const FORMAT = 1;
@@ -14,19 +16,10 @@ export type Request =
   | { type: 'commit'; id: number; ops: unknown[] }
   | { type: 'close' };
 
-/** What the file holds, as rows (arrays in column order, see the SELECTs below). */
-export interface Rows {
-  sessions: unknown[][];
-  subscriptions: unknown[][];
-  inbound: unknown[][];
-  messages: unknown[][];
-  deliveries: unknown[][];
-  retained: unknown[][];
-  wills: unknown[][];
-}
-
 export type Reply =
-  | { type: 'opened'; rows: Rows }
+  /** Some of the file's rows, in columns; 'opened' follows the last batch. */
+  | { type: 'rows'; batch: ColumnBatch }
+  | { type: 'opened'; rows: number; ms: number }
   | { type: 'committed'; id: number; ms: number; records: number }
   | { type: 'closed' }
   | { type: 'error'; id?: number; code: string; message: string };
@@ -130,17 +123,9 @@ class SqliteFile {
     return this.apply(ops);
   }
 
-  rows(): Rows {
-    const all = (sql: string): unknown[][] => this.db.prepare(sql).raw().all() as unknown[][];
-    return {
-      sessions: all('SELECT client_id, expiry, username, disconnected_at FROM sessions'),
-      subscriptions: all('SELECT * FROM subscriptions'),
-      inbound: all('SELECT client_id, packet_id FROM inbound'),
-      messages: all('SELECT * FROM messages'),
-      deliveries: all('SELECT client_id, packet_id, seq, message_id, qos, retain, subscription_ids, state FROM deliveries ORDER BY client_id, seq'),
-      retained: all('SELECT * FROM retained'),
-      wills: all('SELECT * FROM wills'),
-    };
+  /** Sends everything the file holds, in column batches (read.ts). */
+  read(send: (batch: ColumnBatch, transfer: ArrayBuffer[]) => void): number {
+    return readAll(this.db, send);
   }
 
   close(): void {
@@ -171,8 +156,10 @@ if (parentPort !== null) {
     switch (req.type) {
       case 'open':
         try {
+          const t0 = performance.now();
           file = new SqliteFile(req.file);
-          port.postMessage({ type: 'opened', rows: file.rows() } satisfies Reply);
+          const rows = file.read((batch, transfer) => port.postMessage({ type: 'rows', batch } satisfies Reply, transfer));
+          port.postMessage({ type: 'opened', rows, ms: performance.now() - t0 } satisfies Reply);
         } catch (err) {
           port.postMessage(errorReply(err));
         }
