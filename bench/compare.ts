@@ -9,10 +9,8 @@
 // The built-in sink (a relay with no broker logic) runs once per scenario: it is the
 // generator's ceiling, and shows that the generator is not what limits the brokers.
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { resolveOptions, runScenario, type ScenarioName, type ScenarioResult } from '../src/cli/bench/main.js';
 import type { Overrides } from '../src/cli/bench/options.js';
 import { median, openFileLimit } from '../src/cli/bench/stats.js';
+import { freePort, mosquittoConfig, startServer, stopServer as stop, type Running } from './processes.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -62,90 +61,17 @@ function command(name: BrokerName, port: number): [string, string[]] {
     case 'sink':
       return [process.execPath, [path.join(root, 'dist/src/cli/bench/main.js'), 'sink', '--port', String(port)]];
     case 'mosquitto': {
-      const conf = path.join(tmp, `mosquitto-${port}.conf`);
-      writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning', ''].join('\n'));
+      const conf = mosquittoConfig(tmp, port, ['persistence false']);
       return ['mosquitto', ['-c', conf]];
     }
   }
 }
 
-interface Running {
-  child: ChildProcess;
-  port: number;
-  /** The last few KB of its output, for a crash report. */
-  tail: () => string;
-  exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+function start(name: BrokerName): Promise<Running> {
+  return freePort().then((port) => startServer(name, port, command(name, port)));
 }
 
-const children = new Set<ChildProcess>();
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
-async function start(name: BrokerName): Promise<Running> {
-  const port = await freePort();
-  const [cmd, argv] = command(name, port);
-  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  let out = '';
-  const keep = (d: Buffer): void => {
-    out = (out + d.toString()).slice(-4096);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const r: Running = { child, port, tail: () => out, exit: undefined };
-  child.once('exit', (code, signal) => {
-    r.exit = { code, signal };
-    children.delete(child);
-  });
-  const deadline = Date.now() + 10_000;
-  while (!(await canConnect(port))) {
-    if (r.exit) throw new Error(`${name} exited at start (${r.exit.code ?? r.exit.signal}): ${out.trim()}`);
-    if (Date.now() > deadline) throw new Error(`${name} did not listen on port ${port} within 10 s`);
-    await new Promise((res) => setTimeout(res, 50));
-  }
-  return r;
-}
-
-async function stop(r: Running): Promise<void> {
-  if (r.exit) return;
-  const exited = once(r.child, 'exit');
-  r.child.kill('SIGTERM');
-  const t = setTimeout(() => r.child.kill('SIGKILL'), 3000);
-  await exited;
-  clearTimeout(t);
-}
-
-function killAll(): void {
-  for (const c of children) if (c.pid !== undefined) process.kill(c.pid, 'SIGKILL');
-}
-process.once('SIGINT', () => {
-  killAll();
-  process.exit(130);
-});
-process.once('exit', () => {
-  killAll();
-  rmSync(tmp, { recursive: true, force: true });
-});
+process.once('exit', () => rmSync(tmp, { recursive: true, force: true }));
 
 // ---- cases ------------------------------------------------------------------------------------
 

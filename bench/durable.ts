@@ -14,15 +14,15 @@
 // default) and at shutdown, and acknowledges at once: it is the in-memory figure of a peer,
 // not a durable one. Starling `strict` syncs before every PUBACK (group commit).
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Decoder, encode, type Packet } from '../src/codec/index.js';
+import { freePort, mosquittoConfig, startServer, stopServer, type Running } from './processes.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -72,15 +72,11 @@ let runs = 0;
 function command(name: BrokerName, port: number): [string, string[]] {
   const data = path.join(tmp, `data-${++runs}`);
   if (name === 'mosquitto' || name === 'mosquitto-unbounded') {
-    const conf = path.join(tmp, `mosquitto-${runs}.conf`);
     // Its default max_queued_messages (1000) drops QoS 1 messages it has acknowledged once a
     // subscriber falls that far behind; the 'unbounded' variant queues without limit.
     const queue = name === 'mosquitto-unbounded' ? ['max_queued_messages 0'] : [];
-    writeFileSync(
-      conf,
-      [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence true', `persistence_location ${data}/`, ...queue, 'log_dest stderr', 'log_type error', 'log_type warning', ''].join('\n'),
-    );
-    spawnSync('mkdir', ['-p', data]);
+    const conf = mosquittoConfig(tmp, port, ['persistence true', `persistence_location ${data}/`, ...queue]);
+    mkdirSync(data, { recursive: true });
     return ['/usr/sbin/mosquitto', ['-c', conf]];
   }
   return [
@@ -89,73 +85,13 @@ function command(name: BrokerName, port: number): [string, string[]] {
   ];
 }
 
-interface Running {
-  child: ChildProcess;
-  port: number;
-  output: () => string;
-  exited: boolean;
-}
-const children = new Set<ChildProcess>();
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
+function startBroker(name: BrokerName): Promise<Running> {
+  return freePort().then((port) => startServer(name, port, command(name, port), 15_000));
 }
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
+const stopBroker = (r: Running): Promise<void> => stopServer(r, 5000);
 
-async function startBroker(name: BrokerName): Promise<Running> {
-  const port = await freePort();
-  const [cmd, argv] = command(name, port);
-  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  let out = '';
-  const keep = (d: Buffer): void => void (out = (out + d.toString()).slice(-4096));
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const r: Running = { child, port, output: () => out, exited: false };
-  child.once('exit', () => {
-    r.exited = true;
-    children.delete(child);
-  });
-  const deadline = Date.now() + 15_000;
-  while (!(await canConnect(port))) {
-    if (r.exited) throw new Error(`${name} exited at start: ${out.trim()}`);
-    if (Date.now() > deadline) throw new Error(`${name} did not listen on port ${port} within 15 s`);
-    await new Promise((res) => setTimeout(res, 50));
-  }
-  return r;
-}
-
-async function stopBroker(r: Running): Promise<void> {
-  if (r.exited) return;
-  const exited = once(r.child, 'exit');
-  r.child.kill('SIGTERM');
-  const t = setTimeout(() => r.child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(t);
-}
-
-process.once('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-  rmSync(tmp, { recursive: true, force: true });
-});
-process.once('SIGINT', () => process.exit(130));
+process.once('exit', () => rmSync(tmp, { recursive: true, force: true }));
 
 // ---- clients ------------------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Decoder, encode } from '../src/codec/index.js';
 import { SqliteStore, STORE_FILE } from '../src/store/index.js';
+import { freePort } from './processes.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -118,16 +119,6 @@ function startCli(): Promise<Start & { stop: () => Promise<void>; port: number }
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Connects as one of the stored sessions and counts the queued messages it is sent. */
 function check(port: number): Promise<{ sessionPresent: boolean; received: number }> {

@@ -2,35 +2,10 @@
 // deletes stay deleted, and a session's deletion takes what it owns with it.
 
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { MemoryStore, SqliteStore, type Message, type Snapshot, type Store } from '../../src/index.js';
+import type { Message, Snapshot, Store } from '../../src/index.js';
+import { storeKinds } from './kinds.js';
 
-interface Kind {
-  name: string;
-  /** A store over the same data each time it is called within one test. */
-  fresh(): () => Store;
-}
-
-const kinds: Kind[] = [
-  {
-    name: 'memory',
-    fresh: () => {
-      const store = new MemoryStore();
-      return () => store;
-    },
-  },
-  {
-    name: 'sqlite',
-    fresh: () => {
-      const dir = mkdtempSync(join(tmpdir(), 'starling-store-'));
-      process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-      return () => new SqliteStore({ dir });
-    },
-  },
-];
 
 const message = (topic: string, extra: Partial<Message> = {}): Message => ({ topic, payload: Buffer.from(`payload of ${topic}`), qos: 1, retain: false, ...extra });
 
@@ -40,7 +15,7 @@ async function reopen(make: () => Store, store: Store): Promise<{ store: Store; 
   return { store: next, snap: await next.open() };
 }
 
-for (const kind of kinds) {
+for (const kind of storeKinds) {
   describe(`store behaviour: ${kind.name}`, () => {
     test('an empty store opens empty', async () => {
       const make = kind.fresh();

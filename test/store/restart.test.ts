@@ -3,39 +3,14 @@
 // SIGKILL instead of a clean stop: test/store/crash.test.ts.)
 
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import mqtt, { type MqttClient } from 'mqtt';
-import { MemoryStore, SqliteStore, STORE_FILE, type Store } from '../../src/index.js';
+import { STORE_FILE, type Store } from '../../src/index.js';
 import { delay, RawClient, startBroker, type TestBroker } from '../helpers/broker.js';
+import { storeKinds, type StoreFactory, type StoreKind } from './kinds.js';
 
-interface Kind {
-  name: string;
-  /** A factory of stores over one data set. */
-  fresh(): () => Store;
-}
-
-const kinds: Kind[] = [
-  {
-    name: 'memory',
-    fresh: () => {
-      const store = new MemoryStore();
-      return () => store;
-    },
-  },
-  {
-    name: 'sqlite',
-    fresh: () => {
-      const dir = mkdtempSync(join(tmpdir(), 'starling-restart-'));
-      process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-      const make = (): Store => new SqliteStore({ dir });
-      return Object.assign(make, { dir });
-    },
-  },
-];
 
 /** Brokers started one after the other on one store; the last is closed when the test ends. */
 class Restarts {
@@ -98,7 +73,7 @@ async function until(what: string, ok: () => boolean, ms = 3000): Promise<void> 
   }
 }
 
-for (const kind of kinds) {
+for (const kind of storeKinds) {
   describe(`restart with the ${kind.name} store`, () => {
     test('a persistent session keeps its subscriptions', async (t) => {
       const r = new Restarts(kind.fresh());
@@ -318,9 +293,9 @@ for (const kind of kinds) {
 }
 
 /** Messages and deliveries in the store, read as its files or its memory hold them. */
-async function countRecords(kind: Kind, make: () => Store): Promise<{ messages: number; deliveries: number }> {
+async function countRecords(kind: StoreKind, make: StoreFactory): Promise<{ messages: number; deliveries: number }> {
   if (kind.name === 'sqlite') {
-    const db = new Database(join((make as unknown as { dir: string }).dir, STORE_FILE), { readonly: true });
+    const db = new Database(join(make.dir!, STORE_FILE), { readonly: true });
     const messages = db.prepare('SELECT count(*) FROM messages').pluck().get() as number;
     const deliveries = db.prepare('SELECT count(*) FROM deliveries').pluck().get() as number;
     db.close();
