@@ -2,15 +2,17 @@
 // deleted by a retained publish with an empty payload [MQTT-3.3.1-10], [MQTT-3.3.1-11], and
 // dropped once their Message Expiry Interval has passed. The store is bounded in count and
 // payload bytes (limits.maxRetainedMessages, maxRetainedBytes): `admits` says whether a
-// message fits, and the broker decides what a message that does not fit becomes.
+// message fits, and the broker decides what a message that does not fit becomes. Wildcard
+// filters are answered by walking a tree of topic levels (retained-trie.ts), not a scan.
 
-import { topicMatches } from '../topics/index.js';
+import { parseSharedFilter } from '../topics/index.js';
+import { RetainedTrie, type RetainedNode } from './retained-trie.js';
 import type { Message } from './types.js';
 
 export interface RetainedStore {
   /** Stores (or, for an empty payload, deletes) the retained message of `message.topic`. */
   set(message: Message): void;
-  /** Live retained messages whose topic matches `filter`. */
+  /** Live retained messages whose topic matches `filter`, in no particular order. */
   match(filter: string): Message[];
   /**
    * Whether storing `message` keeps the store within `maxMessages` and `maxBytes` (0: no
@@ -24,7 +26,9 @@ export interface RetainedStore {
 }
 
 export class MemoryRetainedStore implements RetainedStore {
-  private readonly messages = new Map<string, Message>();
+  /** Topic to its trie node: exact filters, replacements and deletes skip the walk. */
+  private readonly messages = new Map<string, RetainedNode>();
+  private readonly trie = new RetainedTrie();
   private payloadBytes = 0;
   /** Messages held with an expiry time: when there are any, a full store is swept for them. */
   private expiring = 0;
@@ -38,15 +42,30 @@ export class MemoryRetainedStore implements RetainedStore {
     return this.payloadBytes;
   }
 
+  /** Trie nodes held (retained-trie.ts): back to 0 once every message is gone. */
+  get nodeCount(): number {
+    return this.trie.nodeCount;
+  }
+
   set(message: Message): void {
-    const old = this.messages.get(message.topic);
-    if (old !== undefined) this.forget(old);
-    if (message.payload.length > 0) {
-      // A retained copy outlives the packet it came in: copy the payload off the socket chunk.
-      this.messages.set(message.topic, { ...message, payload: Buffer.from(message.payload) });
-      this.payloadBytes += message.payload.length;
-      if (message.expiresAt !== undefined) this.expiring++;
+    const node = this.messages.get(message.topic);
+    if (message.payload.length === 0) {
+      if (node !== undefined) this.forget(node);
+      return;
     }
+    const held = node?.message;
+    // A retained copy outlives the packet it came in: copy the payload off the socket chunk.
+    // A replacement keeps the topic string the map and the trie already hold (not a second one).
+    const copy: Message = { ...message, topic: held?.topic ?? message.topic, payload: Buffer.from(message.payload) };
+    if (node !== undefined) {
+      this.account(held!, -1);
+      node.message = copy;
+    } else {
+      const created = this.trie.node(message.topic);
+      created.message = copy;
+      this.messages.set(message.topic, created);
+    }
+    this.account(copy, 1);
   }
 
   admits(message: Message, maxMessages: number, maxBytes: number): boolean {
@@ -56,41 +75,64 @@ export class MemoryRetainedStore implements RetainedStore {
     const now = Date.now();
     if (this.expiring === 0 || now - this.lastSweep < 1000) return false;
     this.lastSweep = now;
-    for (const m of this.messages.values()) if (m.expiresAt !== undefined && m.expiresAt <= now) this.forget(m);
+    for (const node of this.messages.values()) {
+      const m = node.message!;
+      if (m.expiresAt !== undefined && m.expiresAt <= now) this.forget(node);
+    }
     return this.fits(message, maxMessages, maxBytes);
   }
 
   private fits(message: Message, maxMessages: number, maxBytes: number): boolean {
     const size = message.payload.length;
     if (size === 0) return true;
-    const old = this.messages.get(message.topic);
+    const old = this.messages.get(message.topic)?.message;
     if (old !== undefined && size <= old.payload.length) return true;
     // A new topic counts against both bounds; a larger replacement only against the bytes.
     if (old === undefined && maxMessages > 0 && this.messages.size >= maxMessages) return false;
     return maxBytes === 0 || this.payloadBytes - (old?.payload.length ?? 0) + size <= maxBytes;
   }
 
-  private forget(m: Message): void {
+  private account(m: Message, sign: 1 | -1): void {
+    this.payloadBytes += sign * m.payload.length;
+    if (m.expiresAt !== undefined) this.expiring += sign;
+  }
+
+  private forget(node: RetainedNode): void {
+    const m = node.message!;
     this.messages.delete(m.topic);
-    this.payloadBytes -= m.payload.length;
-    if (m.expiresAt !== undefined) this.expiring--;
+    this.account(m, -1);
+    node.message = undefined;
+    this.trie.prune(node);
   }
 
   match(filter: string): Message[] {
     const now = Date.now();
     const out: Message[] = [];
-    const exact = !filter.includes('+') && !filter.includes('#');
+    // As topicMatches does, a shared subscription's filter matches by its Topic Filter.
+    const inner = parseSharedFilter(filter)?.filter ?? filter;
+    const exact = !inner.includes('+') && !inner.includes('#');
     if (exact) {
-      const m = this.messages.get(filter);
-      if (m !== undefined) this.keepIfLive(m, now, out);
+      const node = this.messages.get(inner);
+      if (node !== undefined) this.keepIfLive(node, now, out);
       return out;
     }
-    for (const m of this.messages.values()) if (topicMatches(filter, m.topic)) this.keepIfLive(m, now, out);
+    this.trie.match(inner.split('/'), out);
+    // Expired messages leave here, after the walk, so that pruning never edits a branch the
+    // walk is still in.
+    if (this.expiring === 0) return out;
+    let kept = 0;
+    for (let i = 0; i < out.length; i++) {
+      const m = out[i];
+      if (m.expiresAt !== undefined && m.expiresAt <= now) this.forget(this.messages.get(m.topic)!);
+      else out[kept++] = m;
+    }
+    out.length = kept;
     return out;
   }
 
-  private keepIfLive(m: Message, now: number, out: Message[]): void {
-    if (m.expiresAt !== undefined && m.expiresAt <= now) this.forget(m);
+  private keepIfLive(node: RetainedNode, now: number, out: Message[]): void {
+    const m = node.message!;
+    if (m.expiresAt !== undefined && m.expiresAt <= now) this.forget(node);
     else out.push(m);
   }
 }

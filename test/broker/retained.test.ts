@@ -5,6 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ProtocolVersion, QoS, Subscription } from '../../src/codec/types.js';
+import { MemoryRetainedStore } from '../../src/broker/retained.js';
+import type { Message } from '../../src/broker/types.js';
+import { topicMatches } from '../../src/topics/index.js';
 import { RawClient, delay } from '../helpers/broker.js';
 import { broker, raw, real } from '../helpers/scenario.js';
 
@@ -256,4 +259,161 @@ test('a retained message from broker.publish() is stored and sent to later subsc
   const deadline = Date.now() + 2000;
   while (got.length === 0 && Date.now() < deadline) await delay(5);
   assert.deepEqual(got, ['from the program']);
+});
+
+// The store itself: wildcard filters walk a tree of topic levels (retained-trie.ts). These
+// check it against the reference matcher, topicMatches.
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const retainedMessage = (topic: string, payload = topic, expiresAt?: number): Message => ({
+  topic,
+  payload: Buffer.from(payload),
+  qos: 0,
+  retain: true,
+  ...(expiresAt !== undefined && { expiresAt }),
+});
+const topicsOf = (messages: readonly Message[]): string[] => messages.map((m) => m.topic).sort();
+
+for (const seed of [1, 2, 3]) {
+  test(`retained store: match agrees with topicMatches on random topics and filters, through churn (seed ${seed}) [MQTT-4.7.2-1]`, () => {
+    const rand = mulberry32(seed);
+    const int = (n: number): number => Math.floor(rand() * n);
+    // A small alphabet, so filters and topics meet often; '' makes empty levels, '$x' and
+    // '$SYS' exercise [MQTT-4.7.2-1].
+    const LEVELS = ['a', 'b', 'ab', '', '$x', '$SYS'];
+    const level = (): string => LEVELS[int(LEVELS.length)];
+    const topic = (): string => Array.from({ length: 1 + int(5) }, level).join('/');
+    const filter = (): string => {
+      const n = 1 + int(5);
+      const levels = Array.from({ length: n }, () => (rand() < 0.3 ? '+' : level()));
+      if (rand() < 0.3) levels[n - 1] = '#';
+      const f = levels.join('/');
+      return rand() < 0.1 ? `$share/g/${f}` : f;
+    };
+    const store = new MemoryRetainedStore();
+    const held = new Set<string>();
+    for (let round = 0; round < 20; round++) {
+      // Churn: mostly stores, some deletes (empty payload), some replacements.
+      for (let i = 0; i < 100; i++) {
+        const t = topic();
+        if (rand() < 0.3) {
+          store.set(retainedMessage(t, ''));
+          held.delete(t);
+        } else {
+          store.set(retainedMessage(t, `${round}`));
+          held.add(t);
+        }
+      }
+      assert.equal(store.size, held.size);
+      for (let i = 0; i < 100; i++) {
+        const f = filter();
+        const expected = [...held].filter((t) => topicMatches(f, t)).sort();
+        assert.deepEqual(topicsOf(store.match(f)), expected, `filter ${JSON.stringify(f)}`);
+      }
+    }
+    for (const t of held) store.set(retainedMessage(t, ''));
+    assert.equal(store.size, 0);
+    assert.equal(store.bytes, 0);
+    assert.equal(store.nodeCount, 0);
+  });
+}
+
+test('retained store: a filter starting with a wildcard does not match topics starting with $ [MQTT-4.7.2-1]', () => {
+  const store = new MemoryRetainedStore();
+  for (const t of ['$SYS/broker/uptime', '$x', 'a/$x', 'a']) store.set(retainedMessage(t));
+  assert.deepEqual(topicsOf(store.match('#')), ['a', 'a/$x']);
+  assert.deepEqual(topicsOf(store.match('+')), ['a']);
+  assert.deepEqual(topicsOf(store.match('+/+/uptime')), []);
+  assert.deepEqual(topicsOf(store.match('$SYS/#')), ['$SYS/broker/uptime']);
+  assert.deepEqual(topicsOf(store.match('$SYS/+/uptime')), ['$SYS/broker/uptime']);
+  assert.deepEqual(topicsOf(store.match('a/+')), ['a/$x']);
+});
+
+test('retained store: a/# matches a itself and everything below it (section 4.7.1.2)', () => {
+  const store = new MemoryRetainedStore();
+  for (const t of ['a', 'a/b', 'a/b/c', 'ab', 'b/a']) store.set(retainedMessage(t));
+  assert.deepEqual(topicsOf(store.match('a/#')), ['a', 'a/b', 'a/b/c']);
+  assert.deepEqual(topicsOf(store.match('a/b/#')), ['a/b', 'a/b/c']);
+  assert.deepEqual(topicsOf(store.match('+/#')), ['a', 'a/b', 'a/b/c', 'ab', 'b/a']);
+  assert.deepEqual(topicsOf(store.match('a/+/#')), ['a/b', 'a/b/c']);
+});
+
+test('retained store: empty levels are levels, for + and # alike', () => {
+  const store = new MemoryRetainedStore();
+  for (const t of ['a//b', '/a', '/', 'a/', 'a/b']) store.set(retainedMessage(t));
+  assert.deepEqual(topicsOf(store.match('a/+/b')), ['a//b']);
+  assert.deepEqual(topicsOf(store.match('+/a')), ['/a']);
+  assert.deepEqual(topicsOf(store.match('+/+')), ['/', '/a', 'a/', 'a/b']);
+  assert.deepEqual(topicsOf(store.match('/#')), ['/', '/a']);
+  assert.deepEqual(topicsOf(store.match('a/+')), ['a/', 'a/b']);
+  assert.deepEqual(topicsOf(store.match('a//#')), ['a/', 'a//b']);
+  assert.deepEqual(topicsOf(store.match('/')), ['/']);
+});
+
+test('retained store: deleting messages prunes the emptied branches, and keeps the bytes and count right', () => {
+  const store = new MemoryRetainedStore();
+  store.set(retainedMessage('a/b/c/d', 'xyz'));
+  store.set(retainedMessage('a/b', 'pq'));
+  store.set(retainedMessage('a/x', 'r'));
+  assert.equal(store.nodeCount, 5);
+  assert.equal(store.bytes, 6);
+  store.set(retainedMessage('a/b/c/d', ''));
+  // a/b holds a message: the prune stops there.
+  assert.equal(store.nodeCount, 3);
+  assert.deepEqual(topicsOf(store.match('a/#')), ['a/b', 'a/x']);
+  store.set(retainedMessage('a/b', 'longer'));
+  assert.equal(store.bytes, 7);
+  store.set(retainedMessage('a/b', ''));
+  store.set(retainedMessage('a/x', ''));
+  store.set(retainedMessage('never/held', ''));
+  assert.equal(store.nodeCount, 0);
+  assert.equal(store.size, 0);
+  assert.equal(store.bytes, 0);
+  assert.deepEqual(store.match('#'), []);
+});
+
+test('retained store: a wildcard match drops expired messages and prunes their branches [MQTT-3.3.2-5]', () => {
+  const store = new MemoryRetainedStore();
+  store.set(retainedMessage('e/old/x', 'old', Date.now() - 1));
+  store.set(retainedMessage('e/new', 'new', Date.now() + 60_000));
+  store.set(retainedMessage('e/kept', 'kept'));
+  assert.deepEqual(topicsOf(store.match('e/#')), ['e/kept', 'e/new']);
+  assert.equal(store.size, 2);
+  assert.equal(store.bytes, 7);
+  assert.equal(store.nodeCount, 3);
+  // At the bound, the sweep drops expired messages to make room.
+  store.set(retainedMessage('e/new', 'new', Date.now() - 1));
+  assert.equal(store.admits(retainedMessage('e/more'), 2, 0), true);
+  assert.equal(store.size, 1);
+  assert.equal(store.nodeCount, 2);
+});
+
+test('retained store: the payload is copied off the buffer it came in', () => {
+  const store = new MemoryRetainedStore();
+  const chunk = Buffer.from('abc');
+  store.set({ topic: 'copy/a', payload: chunk, qos: 0, retain: true });
+  chunk.write('xyz');
+  assert.equal(store.match('copy/+')[0]!.payload.toString(), 'abc');
+});
+
+test('retained store: a topic thousands of levels deep is stored, matched and deleted without deep recursion', () => {
+  const store = new MemoryRetainedStore();
+  const deep = '/'.repeat(60_000);
+  store.set(retainedMessage(deep));
+  store.set(retainedMessage(`${deep}x`));
+  assert.equal(store.match('#').length, 2);
+  assert.equal(store.match(`${'+/'.repeat(60_000)}x`).length, 1);
+  store.set(retainedMessage(deep, ''));
+  store.set(retainedMessage(`${deep}x`, ''));
+  assert.equal(store.nodeCount, 0);
 });
