@@ -17,6 +17,7 @@ import { setFlagsFromString } from 'node:v8';
 import { MemoryRetainedStore } from '../src/broker/retained.js';
 import type { Message } from '../src/broker/types.js';
 import { topicMatches } from '../src/topics/index.js';
+import { mulberry32 } from '../src/cli/bench/random.js';
 
 const MESSAGES = Number(process.argv[2] ?? 1_000_000);
 const FLOORS = 10;
@@ -38,17 +39,6 @@ const SECONDS_PER_FILTER = 1;
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The store before the trie, reduced to set and match: a wildcard filter scans every message. */
 class ScanRetainedStore {

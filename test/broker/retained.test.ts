@@ -10,6 +10,7 @@ import type { Message } from '../../src/broker/types.js';
 import { topicMatches } from '../../src/topics/index.js';
 import { RawClient, delay } from '../helpers/broker.js';
 import { broker, raw, real } from '../helpers/scenario.js';
+import { mulberry32 } from '../../src/cli/bench/random.js';
 
 let nextId = 1;
 async function subscribe(c: RawClient, sub: Subscription): Promise<void> {
@@ -263,17 +264,6 @@ test('a retained message from broker.publish() is stored and sent to later subsc
 
 // The store itself: wildcard filters walk a tree of topic levels (retained-trie.ts). These
 // check it against the reference matcher, topicMatches.
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const retainedMessage = (topic: string, payload = topic, expiresAt?: number): Message => ({
   topic,

@@ -4,6 +4,7 @@
 import { Decoder, decode, type DecoderOptions } from '../../src/codec/index.js';
 import type { Packet, ProtocolVersion } from '../../src/codec/types.js';
 import { CONNECT_BYTES, type MalformedCase, type Role, type ValidCase } from './fixtures.js';
+import { mulberry32 } from '../../src/cli/bench/random.js';
 
 const isConnect = (bytes: Buffer): boolean => bytes.length > 0 && bytes[0]! >> 4 === 1;
 
@@ -81,16 +82,7 @@ export function cite(c: { statements: string[]; section?: string | undefined }):
 }
 
 /** Deterministic PRNG (mulberry32) so a failing run can be replayed from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng = mulberry32;
 
 export function seedFromEnv(name: string, fallback: number): number {
   const raw = process.env[name];

@@ -5,17 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SubscriptionIndex, parseSharedFilter, topicMatches } from '../../src/topics/index.js';
 import { levelsMatch } from '../../src/topics/trie.js';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../src/cli/bench/random.js';
 
 // A small alphabet, so that random filters and topics meet often; '' makes empty levels,
 // '$x' and '$SYS' exercise [MQTT-4.7.2-1].

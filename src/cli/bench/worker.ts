@@ -7,6 +7,7 @@ import type { ProtocolVersion, QoS } from '../../codec/index.js';
 import { BenchClient, IdleClient, Publisher, Subscriber, publisherBatches, type ClientContext } from './client.js';
 import { C, Counters } from './stats.js';
 import { PINGREQ, topicAt, topicSetSize, type TopicSet } from './wire.js';
+import { mulberry32 } from './random.js';
 
 export interface PublisherSpec {
   index: number;
@@ -50,18 +51,6 @@ export type FromWorker =
   | { type: 'stopped' }
   | { type: 'result'; latencies: Float64Array; errors: string[] }
   | { type: 'error'; message: string };
-
-/** Mulberry32: a small seeded generator, so that runs draw the same topics. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** Opens clients with at most `concurrency` handshakes under way; returns how many failed. */
 async function openAll(clients: BenchClient[], concurrency: number, ctx: ClientContext): Promise<number> {
@@ -107,7 +96,7 @@ if (port) {
       errors: [],
     };
     ctx = c;
-    const random = seeded(m.seed);
+    const random = mulberry32(m.seed);
     subscribers = m.subscribers.map((s) => {
       const filters = Array.from({ length: topicSetSize(s.filters) }, (_, i) => topicAt(s.filters, i));
       return new Subscriber(c, s.clientId, { filters, track: s.track, latency: s.latency });
