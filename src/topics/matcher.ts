@@ -3,20 +3,27 @@
 // wildcard trie that takes the exact child and the `+` child at each level and collects
 // `#` children on the way. Nothing is allocated.
 //
-// The walk finds exact children by level hash alone and does not compare their keys on the
-// way down; instead a node's whole filter is checked against the topic (levelsMatch) once,
-// before its subscriptions are emitted. Measured with 1,000,000 subscriptions, comparing a
-// key at every level cost ~1.8 µs of a ~6 µs cold match (each key is one more cache miss),
-// against one check per emitting node. Colliding siblings are all walked, so a collision
-// can only add a candidate that the check then drops, never hide a match.
+// Every step is one probe into a typed-array table (edge-table.ts), whose slot also holds
+// the child's info bits (trie.ts): whether it has `+`, `#` or exact children and whether it
+// holds subscriptions (and whether exactly one), so absent children cost no probe and a
+// node's filter and subscriptions are loaded only to emit it. The walk finds exact children
+// by level hash alone and does not compare their keys on the way down; instead a node's
+// whole filter is checked against the topic (levelsMatch) once, before it is emitted.
+// Measured with 1,000,000 subscriptions, comparing a key at every level cost ~1.8 µs of a
+// ~6 µs cold match (each key is one more cache miss), against one check per emitting node.
+// Colliding siblings are all walked, so a collision can only add a candidate that the check
+// then drops, never hide a match.
 
-import type { MatchVisitor } from './match-result.js';
+import type { MatchVisitor, Subscription } from './match-result.js';
 import { FNV_PRIME, LEVEL_SEED, MIX_PRIME, SMI_MASK, TOPIC_SEED } from './hashing.js';
-import { emit, levelsMatch, lookup } from './trie.js';
-import type { Node } from './trie.js';
+import { WIDE_KEY, home } from './edge-table.js';
+import type { EdgeTable } from './edge-table.js';
+import { CHILD, GROUPS, HASH, HASH_KEY, ITEMS, ONE, PLUS, PLUS_KEY, WIDE, emitGroups, levelsMatch } from './trie.js';
+import type { Entry } from './trie.js';
 
 const SLASH = 0x2f;
 const DOLLAR = 0x24;
+const ROOT = 0;
 
 /** Reusable scratch for one match at a time. */
 export class Matcher<T> {
@@ -26,12 +33,24 @@ export class Matcher<T> {
   private visitor: MatchVisitor<T> | undefined = undefined;
   private levelCount = 0;
   private readonly hashes: number[] = [];
+  private slots: Int32Array;
+  private mask = 0;
 
-  /** `exact` is the exact-filter table, `root` the trie; undefined when empty. */
-  run(exact: Node<T> | undefined, root: Node<T> | undefined, topic: string, visitor: MatchVisitor<T>): void {
+  constructor(
+    private readonly exact: EdgeTable,
+    private readonly edges: EdgeTable,
+    private readonly entries: readonly (Entry<T> | undefined)[],
+    private readonly filters: readonly string[],
+    private readonly items: readonly (Subscription<T> | readonly Subscription<T>[])[],
+  ) {
+    this.slots = edges.slots;
+  }
+
+  /** `rootInfo` is the trie root's info (trie.ts). */
+  run(rootInfo: number, topic: string, visitor: MatchVisitor<T>): void {
     this.busy = true;
     try {
-      this.scanAndMatch(exact, root, topic, visitor);
+      this.scanAndMatch(rootInfo, topic, visitor);
     } finally {
       this.busy = false;
       this.topic = '';
@@ -39,12 +58,7 @@ export class Matcher<T> {
     }
   }
 
-  private scanAndMatch(
-    exact: Node<T> | undefined,
-    root: Node<T> | undefined,
-    topic: string,
-    visitor: MatchVisitor<T>,
-  ): void {
+  private scanAndMatch(rootInfo: number, topic: string, visitor: MatchVisitor<T>): void {
     const hashes = this.hashes;
     // Same arithmetic as topicHash() and levelHash(), fused into one pass.
     let n = 0;
@@ -64,55 +78,99 @@ export class Matcher<T> {
     }
     h &= SMI_MASK;
     hashes[n] = h;
-    full = Math.imul(full ^ h, MIX_PRIME) & SMI_MASK;
+    full = (Math.imul(full ^ h, MIX_PRIME) & SMI_MASK) | WIDE_KEY;
 
-    if (exact !== undefined) {
-      const node = lookup(exact, topic, 0, topic.length, full);
-      if (node !== undefined) emit(node, visitor);
+    const exact = this.exact;
+    if (exact.count !== 0) {
+      const slots = exact.slots;
+      const wrap = slots.length - 1;
+      for (let at = home(0, full, exact.mask) * 4, p = slots[at]; p !== 0; at = (at + 4) & wrap, p = slots[at]) {
+        if (p === 1 && slots[at + 1] === full) {
+          const id = slots[at + 2];
+          // Load the items before comparing the filter, so that the two cache misses overlap.
+          const info = slots[at + 3];
+          const items = this.items[id];
+          const n = (info & ONE) !== 0 ? 1 : (items as readonly Subscription<T>[]).length;
+          if (this.filters[id] === topic) this.emitItems(id, info, visitor, items, n);
+        }
+      }
     }
-    if (root === undefined) return;
+    if (rootInfo === 0) return;
 
     this.levelCount = n + 1;
     this.topic = topic;
     this.visitor = visitor;
+    this.slots = this.edges.slots;
+    this.mask = this.edges.mask;
     // Filters starting with a wildcard do not match topics starting with '$' [MQTT-4.7.2-1]
-    if (topic.charCodeAt(0) !== DOLLAR) {
-      if (root.hash !== undefined) this.emit(root.hash);
-      if (root.plus !== undefined) this.walk(root.plus, 1);
-    }
-    this.walkChildren(root, 0);
+    this.walk(ROOT, topic.charCodeAt(0) === DOLLAR ? rootInfo & ~(PLUS | HASH) : rootInfo, 0);
   }
 
   /** Visits `node`, reached by consuming levels [0, i), and all below it that matches. */
-  private walk(node: Node<T>, i: number): void {
+  private walk(node: number, info: number, i: number): void {
+    const slots = this.slots;
+    const mask = this.mask;
+    const wrap = slots.length - 1;
     for (;;) {
       // '#' also matches the parent level: `a/#` matches `a` [MQTT-4.7.1-1]
-      if (node.hash !== undefined) this.emit(node.hash);
+      if ((info & HASH) !== 0) {
+        const at = this.childSlot(node, HASH_KEY);
+        this.emit(slots[at + 2], slots[at + 3]);
+      }
       if (i === this.levelCount) {
-        this.emit(node);
+        if ((info & (ITEMS | GROUPS)) !== 0) this.emit(node, info);
         return;
       }
-      if (node.plus !== undefined) this.walk(node.plus, i + 1);
-      if (node.children === undefined) return;
-      let next = node.children.get(this.hashes[i]);
-      if (next === undefined) return;
-      // Siblings sharing the level's hash: all are candidates (almost never more than one).
-      while (next.next !== undefined) {
-        this.walk(next, i + 1);
-        next = next.next;
+      if ((info & PLUS) !== 0) {
+        const at = this.childSlot(node, PLUS_KEY);
+        this.walk(slots[at + 2], slots[at + 3], i + 1);
       }
+      if (info < CHILD) return;
+      // Exact children with the level's hash: all are candidates (almost never more than one).
+      const key = (info & WIDE) === 0 ? this.hashes[i] : this.hashes[i] | WIDE_KEY;
+      const tag = node + 1;
+      let next = -1;
+      let nextInfo = 0;
+      for (let at = home(node, key, mask) * 4, p = slots[at]; p !== 0; at = (at + 4) & wrap, p = slots[at]) {
+        if (p === tag && slots[at + 1] === key) {
+          if (next >= 0) this.walk(next, nextInfo, i + 1);
+          next = slots[at + 2];
+          nextInfo = slots[at + 3];
+        }
+      }
+      if (next < 0) return;
       node = next;
+      info = nextInfo;
       i++;
     }
   }
 
-  private walkChildren(node: Node<T>, i: number): void {
-    if (node.children === undefined) return;
-    for (let next = node.children.get(this.hashes[i]); next !== undefined; next = next.next) this.walk(next, i + 1);
+  /** The slot of the only child of `node` under a wildcard key, which exists. */
+  private childSlot(node: number, key: number): number {
+    const slots = this.slots;
+    const wrap = slots.length - 1;
+    const tag = node + 1;
+    let at = home(node, key, this.mask) * 4;
+    while (slots[at] !== tag || slots[at + 1] !== key) at = (at + 4) & wrap;
+    return at;
   }
 
-  private emit(node: Node<T>): void {
-    if (node.items.length === 0 && node.groups === undefined) return;
-    if (levelsMatch(node.filter, this.topic)) emit(node, this.visitor!);
+  private emit(node: number, info: number): void {
+    // Load the items before checking the filter, so that the two cache misses overlap.
+    const items = this.items[node];
+    const n = (info & ONE) !== 0 ? 1 : (items as readonly Subscription<T>[]).length;
+    if (levelsMatch(this.filters[node], this.topic)) this.emitItems(node, info, this.visitor!, items, n);
+  }
+
+  private emitItems(
+    node: number,
+    info: number,
+    visitor: MatchVisitor<T>,
+    items: Subscription<T> | readonly Subscription<T>[],
+    n: number,
+  ): void {
+    if ((info & ONE) !== 0) visitor.onSubscription(items as Subscription<T>);
+    else for (let i = 0; i < n; i++) visitor.onSubscription((items as readonly Subscription<T>[])[i]);
+    if ((info & GROUPS) !== 0) emitGroups(this.entries[node]!.groups!, visitor);
   }
 }

@@ -1,30 +1,55 @@
 // The subscription index. Wildcard-free filters (most of them, in practice) sit in one
-// table keyed by the whole filter, so matching them is a single lookup of the topic;
-// filters with `+` or `#` sit in a trie keyed by level. A match costs one pass over the
-// topic's characters, one table lookup and a walk down the topic's levels, whatever the
+// table keyed by the hash of the whole filter, so matching them is a single lookup of the
+// topic; filters with `+` or `#` sit in a trie keyed by level. A match costs one pass over
+// the topic's characters, one table lookup and a walk down the topic's levels, whatever the
 // number of subscriptions (matcher.ts).
+// Both are typed-array hash tables of node ids (edge-table.ts, trie.ts); the subscriptions
+// sit in Entry objects in an array indexed by node id. Ids of removed nodes are reused
+// (the id arrays never grow past the most nodes held at once), and the tables halve as
+// they empty, so churn does not grow memory.
 // Shared subscriptions `$share/{group}/{filter}` are stored under `{filter}`, one member
 // list per group, keyed by client id within the group.
 
-import { deleteClient, getClient, setClient } from './client-list.js';
+import { NO_ITEMS, deleteClient, getClient, setClient } from './client-list.js';
+import { EdgeTable, WIDE_KEY } from './edge-table.js';
 import { MatchResult } from './match-result.js';
-import type { MatchVisitor } from './match-result.js';
+import type { MatchVisitor, Subscription } from './match-result.js';
 import { Matcher } from './matcher.js';
 import { parseSharedFilter } from './shared.js';
-import { topicHash } from './hashing.js';
-import { Group, Node, addChild, childOf, findGroup, link, lookup, removeChild, unlink } from './trie.js';
+import { levelHash, topicHash } from './hashing.js';
+import { CHILD, Entry, Group, HASH, HASH_KEY, NARROW_MAX, PLUS, PLUS_KEY, WIDE, findGroup } from './trie.js';
 import { validateTopicFilter } from './validate.js';
 
+const ROOT = 0;
+const PLUS_CHAR = 0x2b;
+const HASH_CHAR = 0x23;
+
 export class SubscriptionIndex<T> {
-  /** Wildcard-free filters: the children of this node, keyed by topicHash(filter). */
-  private readonly exact = new Node<T>('');
-  private exactCount = 0;
-  private readonly root = new Node<T>('');
-  private trieNodes = 0;
+  /** Wildcard-free filters: (0, exactKey(filter)) -> node id, with ITEMS and GROUPS bits. */
+  private readonly exact = new EdgeTable();
+  /** The trie's edges: (parent id, level key) -> child id, with the child's info. */
+  private readonly edges = new EdgeTable();
+  /** By node id: the subscriptions of a node that has any. */
+  private readonly entries: (Entry<T> | undefined)[] = [undefined];
+  /** By node id, for the matcher: the Entry's filter ('' without one) and matchItems(). */
+  private readonly filters: string[] = [''];
+  private readonly items: (Subscription<T> | readonly Subscription<T>[])[] = [NO_ITEMS];
+  /** By trie node id: its level, to tell apart levels whose hashes collide. */
+  private readonly levels: (string | undefined)[] = [undefined];
+  /** Ids of removed nodes, reused first. */
+  private readonly freeIds: number[] = [];
+  private rootInfo = 0;
   private count = 0;
-  private readonly matcher = new Matcher<T>();
-  // Scratch for remove(): the path walked, to prune it bottom-up without parent pointers.
-  private readonly path: Node<T>[] = [];
+  private readonly matcher: Matcher<T>;
+  // Scratch for add() and remove(): the path walked, as node ids and the keys leading to them.
+  private readonly pathIds: number[] = [];
+  private readonly pathKeys: number[] = [];
+  // Scratch for widen(): (key, child, info) of the edges it moves.
+  private readonly moved: number[] = [];
+
+  constructor() {
+    this.matcher = new Matcher<T>(this.exact, this.edges, this.entries, this.filters, this.items);
+  }
 
   /** The number of subscriptions, shared members included. */
   get size(): number {
@@ -33,7 +58,7 @@ export class SubscriptionIndex<T> {
 
   /** Exact-table entries plus trie nodes: back to 0 once every subscription is removed. */
   get nodeCount(): number {
-    return this.exactCount + this.trieNodes;
+    return this.exact.count + this.edges.count;
   }
 
   /**
@@ -47,19 +72,30 @@ export class SubscriptionIndex<T> {
     if (reason !== undefined) throw new RangeError(`invalid topic filter ${JSON.stringify(filter)}: ${reason}`);
     const shared = parseSharedFilter(filter);
     const path = shared === undefined ? filter : shared.filter;
-    const node = hasWildcard(path) ? this.ensurePath(path) : this.ensureExact(path);
+    const wild = hasWildcard(path);
+    const id = wild ? this.ensurePath(path) : this.ensureExact(path);
+    const entry = (this.entries[id] ??= new Entry<T>(path));
+    const bits = entry.bits();
     let added: boolean;
     if (shared === undefined) {
-      added = setClient(node, { clientId, filter, value });
+      added = setClient(entry, { clientId, filter, value });
     } else {
-      let group = node.groups === undefined ? undefined : findGroup(node.groups, shared.group);
+      let group = entry.groups === undefined ? undefined : findGroup(entry.groups, shared.group);
       if (group === undefined) {
         group = new Group<T>(shared.group, shared.filter);
-        (node.groups ??= []).push(group);
+        (entry.groups ??= []).push(group);
       }
       added = setClient(group, { clientId, value });
     }
-    node.filter = path;
+    this.filters[id] = path;
+    this.items[id] = entry.matchItems();
+    const delta = entry.bits() - bits;
+    if (delta !== 0) {
+      if (wild) this.addInfo(this.pathIds.length - 1, delta);
+      else this.exact.slots[this.exact.find(0, exactKey(path), id) + 3] += delta;
+    }
+    this.pathIds.length = 0;
+    this.pathKeys.length = 0;
     if (added) this.count++;
     return added;
   }
@@ -72,39 +108,48 @@ export class SubscriptionIndex<T> {
     const shared = parseSharedFilter(filter);
     const path = shared === undefined ? filter : shared.filter;
     if (!hasWildcard(path)) {
-      const h = topicHash(path);
-      const node = lookup(this.exact, path, 0, path.length, h);
-      if (node === undefined || !removeFrom(node, clientId, shared?.group)) return false;
-      if (node.isEmpty()) {
-        unlink(this.exact, h, node);
-        this.exactCount--;
+      const h = exactKey(path);
+      const id = this.findExact(path, h);
+      const entry = id < 0 ? undefined : this.entries[id]!;
+      const bits = entry === undefined ? 0 : entry.bits();
+      if (entry === undefined || !removeFrom(entry, clientId, shared?.group)) return false;
+      const at = this.exact.find(0, h, id);
+      if (entry.isEmpty()) {
+        this.exact.delete(at);
+        this.freeId(id);
+      } else {
+        this.items[id] = entry.matchItems();
+        this.exact.slots[at + 3] += entry.bits() - bits;
       }
       this.count--;
       return true;
     }
-    const nodes = this.path;
+    const ids = this.pathIds;
+    const keys = this.pathKeys;
     try {
-      let node: Node<T> | undefined = this.root;
-      nodes.push(node);
-      for (let start = 0; ; ) {
-        let end = path.indexOf('/', start);
-        if (end < 0) end = path.length;
-        node = childOf(node, path, start, end);
-        if (node === undefined) return false;
-        nodes.push(node);
-        if (end === path.length) break;
-        start = end + 1;
-      }
-      if (!removeFrom(node, clientId, shared?.group)) return false;
+      const id = this.walkPath(path);
+      const entry = id < 0 ? undefined : this.entries[id];
+      const bits = entry === undefined ? 0 : entry.bits();
+      if (entry === undefined || !removeFrom(entry, clientId, shared?.group)) return false;
       this.count--;
+      this.items[id] = entry.matchItems();
+      let d = ids.length - 1;
+      let left = this.addInfo(d, entry.bits() - bits);
+      if (!entry.isEmpty()) return true;
+      this.entries[id] = undefined;
+      this.filters[id] = '';
       // Detach the empty nodes at the end of the path, so churn does not grow memory.
-      for (let i = nodes.length - 1; i > 0 && nodes[i].isEmpty(); i--) {
-        removeChild(nodes[i - 1], nodes[i]);
-        this.trieNodes--;
+      for (; d > 0 && (left & ~WIDE) === 0; d--) {
+        const node = ids[d];
+        const key = keys[d];
+        this.edges.delete(this.edges.find(ids[d - 1], key, node));
+        this.freeId(node);
+        left = this.addInfo(d - 1, key === PLUS_KEY ? -PLUS : key === HASH_KEY ? -HASH : -CHILD);
       }
       return true;
     } finally {
-      nodes.length = 0;
+      ids.length = 0;
+      keys.length = 0;
     }
   }
 
@@ -112,11 +157,19 @@ export class SubscriptionIndex<T> {
   get(clientId: string, filter: string): T | undefined {
     const shared = parseSharedFilter(filter);
     const path = shared === undefined ? filter : shared.filter;
-    const node = hasWildcard(path) ? this.findPath(path) : lookup(this.exact, path, 0, path.length, topicHash(path));
-    if (node === undefined) return undefined;
-    if (shared === undefined) return getClient(node, clientId)?.value;
-    if (node.groups === undefined) return undefined;
-    const group = findGroup(node.groups, shared.group);
+    let id: number;
+    if (hasWildcard(path)) {
+      id = this.walkPath(path);
+      this.pathIds.length = 0;
+      this.pathKeys.length = 0;
+    } else {
+      id = this.findExact(path, exactKey(path));
+    }
+    const entry = id < 0 ? undefined : this.entries[id];
+    if (entry === undefined) return undefined;
+    if (shared === undefined) return getClient(entry, clientId)?.value;
+    if (entry.groups === undefined) return undefined;
+    const group = findGroup(entry.groups, shared.group);
     return group === undefined ? undefined : getClient(group, clientId)?.value;
   }
 
@@ -125,13 +178,10 @@ export class SubscriptionIndex<T> {
    * the topic, which is assumed to be a valid Topic Name. Allocates nothing.
    */
   forEachMatch(topic: string, visitor: MatchVisitor<T>): void {
-    const matcher = this.matcher.busy ? new Matcher<T>() : this.matcher;
-    matcher.run(
-      this.exactCount === 0 ? undefined : this.exact,
-      this.trieNodes === 0 ? undefined : this.root,
-      topic,
-      visitor,
-    );
+    const matcher = this.matcher.busy
+      ? new Matcher<T>(this.exact, this.edges, this.entries, this.filters, this.items)
+      : this.matcher;
+    matcher.run(this.rootInfo, topic, visitor);
   }
 
   /** The matches of a topic, in a new result or overwriting `into`. */
@@ -145,43 +195,140 @@ export class SubscriptionIndex<T> {
     return into;
   }
 
-  private ensureExact(path: string): Node<T> {
-    const h = topicHash(path);
-    let node = lookup(this.exact, path, 0, path.length, h);
-    if (node === undefined) {
-      node = new Node<T>(path);
-      link(this.exact, h, node);
-      this.exactCount++;
+  private findExact(path: string, h: number): number {
+    const exact = this.exact;
+    for (let at = exact.first(0, h); at >= 0; at = exact.next(at, 0, h)) {
+      const id = exact.slots[at + 2];
+      if (this.filters[id] === path) return id;
     }
-    return node;
+    return -1;
   }
 
-  private ensurePath(path: string): Node<T> {
-    let node = this.root;
+  private ensureExact(path: string): number {
+    const h = exactKey(path);
+    let id = this.findExact(path, h);
+    if (id < 0) {
+      id = this.newId(undefined);
+      this.entries[id] = new Entry<T>(path);
+      this.filters[id] = path;
+      this.exact.insert(0, h, id, 0);
+    }
+    return id;
+  }
+
+  /**
+   * Walks the trie along a filter, leaving the ids on the way (root first) in pathIds and
+   * the keys leading to them (as stored) in pathKeys. Returns the node of the whole filter,
+   * or -1.
+   */
+  private walkPath(path: string): number {
+    return this.descend(path, false);
+  }
+
+  /** Like walkPath, creating the nodes that are missing. */
+  private ensurePath(path: string): number {
+    return this.descend(path, true);
+  }
+
+  private descend(path: string, create: boolean): number {
+    const ids = this.pathIds;
+    const keys = this.pathKeys;
+    const edges = this.edges;
+    let node = ROOT;
+    let info = this.rootInfo;
+    ids.push(node);
+    keys.push(0);
     for (let start = 0; ; ) {
       let end = path.indexOf('/', start);
       if (end < 0) end = path.length;
-      let next = childOf(node, path, start, end);
-      if (next === undefined) {
-        next = addChild(node, path, start, end);
-        this.trieNodes++;
+      let key = levelKey(path, start, end);
+      if (key < PLUS_KEY && (info & WIDE) !== 0) key |= WIDE_KEY;
+      const at = this.childOf(node, key, path, start, end);
+      if (at >= 0) {
+        node = edges.slots[at + 2];
+        info = edges.slots[at + 3];
+      } else {
+        if (!create) return -1;
+        if (key >= 0 && key < PLUS_KEY && info >= CHILD * NARROW_MAX) {
+          this.widen(ids.length - 1);
+          key |= WIDE_KEY;
+        }
+        const child = this.newId(key === PLUS_KEY || key === HASH_KEY ? undefined : path.slice(start, end));
+        edges.insert(node, key, child, 0);
+        this.addInfo(ids.length - 1, key === PLUS_KEY ? PLUS : key === HASH_KEY ? HASH : CHILD);
+        node = child;
+        info = 0;
       }
-      node = next;
+      ids.push(node);
+      keys.push(key);
       if (end === path.length) return node;
       start = end + 1;
     }
   }
 
-  private findPath(path: string): Node<T> | undefined {
-    let node: Node<T> | undefined = this.root;
-    for (let start = 0; ; ) {
-      let end = path.indexOf('/', start);
-      if (end < 0) end = path.length;
-      node = childOf(node, path, start, end);
-      if (node === undefined || end === path.length) return node;
-      start = end + 1;
+  /** Re-keys the exact children of the node at depth d with WIDE_KEY, and marks it WIDE. */
+  private widen(d: number): void {
+    const edges = this.edges;
+    const node = this.pathIds[d];
+    const moved = this.moved;
+    edges.narrowEdges(node, PLUS_KEY, moved);
+    for (let i = 0; i < moved.length; i += 3) {
+      edges.delete(edges.find(node, moved[i], moved[i + 1]));
+      edges.insert(node, moved[i] | WIDE_KEY, moved[i + 1], moved[i + 2]);
     }
+    moved.length = 0;
+    this.addInfo(d, WIDE);
   }
+
+  /** The offset of the edge from `node` for level s[start, end), keyed `key`, or -1. */
+  private childOf(node: number, key: number, s: string, start: number, end: number): number {
+    const edges = this.edges;
+    for (let at = edges.first(node, key); at >= 0; at = edges.next(at, node, key)) {
+      if (key === PLUS_KEY || key === HASH_KEY) return at;
+      const level = this.levels[edges.slots[at + 2]]!;
+      if (level.length === end - start && s.startsWith(level, start)) return at;
+    }
+    return -1;
+  }
+
+  /** Adds `delta` to the info of the node at depth d of the path walked; returns the new info. */
+  private addInfo(d: number, delta: number): number {
+    if (d === 0) return (this.rootInfo += delta);
+    const edges = this.edges;
+    const at = edges.find(this.pathIds[d - 1], this.pathKeys[d], this.pathIds[d]);
+    return (edges.slots[at + 3] += delta);
+  }
+
+  private newId(level: string | undefined): number {
+    const id = this.freeIds.length > 0 ? this.freeIds.pop()! : this.entries.length;
+    if (id === this.entries.length) {
+      this.entries.push(undefined);
+      this.filters.push('');
+      this.items.push(NO_ITEMS);
+      this.levels.push(level);
+    } else {
+      this.levels[id] = level;
+    }
+    return id;
+  }
+
+  private freeId(id: number): void {
+    this.entries[id] = undefined;
+    this.filters[id] = '';
+    this.items[id] = NO_ITEMS;
+    this.levels[id] = undefined;
+    this.freeIds.push(id);
+  }
+}
+
+/** The key of a filter level: its hash, or PLUS_KEY or HASH_KEY for a wildcard. */
+function levelKey(s: string, start: number, end: number): number {
+  if (end - start === 1) {
+    const c = s.charCodeAt(start);
+    if (c === PLUS_CHAR) return PLUS_KEY;
+    if (c === HASH_CHAR) return HASH_KEY;
+  }
+  return levelHash(s, start, end);
 }
 
 function hasWildcard(path: string): boolean {
@@ -189,7 +336,7 @@ function hasWildcard(path: string): boolean {
 }
 
 /** Removes a client's subscription (group undefined) or group membership from a node. */
-function removeFrom<T>(node: Node<T>, clientId: string, group: string | undefined): boolean {
+function removeFrom<T>(node: Entry<T>, clientId: string, group: string | undefined): boolean {
   if (group === undefined) return deleteClient(node, clientId);
   const groups = node.groups;
   const found = groups === undefined ? undefined : findGroup(groups, group);
@@ -200,4 +347,9 @@ function removeFrom<T>(node: Node<T>, clientId: string, group: string | undefine
     if (groups!.length === 0) node.groups = undefined;
   }
   return true;
+}
+
+/** The exact table's key of a filter: its hash, homed by itself. */
+function exactKey(path: string): number {
+  return topicHash(path) | WIDE_KEY;
 }

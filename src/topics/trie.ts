@@ -1,16 +1,20 @@
-// The nodes of the subscription index and their tables of children.
+// The trie's node ids and the subscriptions they hold.
 //
-// A node's exact children sit in a Map keyed by level hash (hashing.ts); keys whose
-// hashes collide are chained through `next`. (Measured: keeping up to 8 children inline in
-// an array instead of a Map made cold matches ~10% slower, so every node has a Map.)
-// Adding and removing compare keys exactly; matching follows hashes only and checks a
-// node's whole filter against the topic before emitting it (matcher.ts), so a collision
-// costs a check, never a wrong or a missed match. The exact-filter table is a node too,
-// whose children are keyed by the hash of the whole filter.
+// A node is a number: its edges live in an EdgeTable (edge-table.ts) keyed by (parent id,
+// level key), with the child's `info` (what it has below it) in the same slot, so the
+// matcher decides from the slot it just loaded whether to probe for a `+` child, a `#`
+// child or an exact child, and whether the node holds subscriptions. Only a node that holds
+// subscriptions has an Entry (an object, in an array indexed by node id); the matcher reads
+// a node's filter and subscriptions from two more arrays indexed by node id, both loads
+// issued at once, rather than one after the other through the Entry. An exact-table entry
+// is an Entry too, keyed by the hash of the whole filter.
+//
+// Adding and removing compare level strings exactly; matching follows hashes only and
+// checks an Entry's whole filter against the topic before emitting it (matcher.ts), so a
+// collision costs a check, never a wrong or a missed match.
 
 import { NO_ITEMS } from './client-list.js';
 import type { ClientList } from './client-list.js';
-import { levelHash } from './hashing.js';
 import type { MatchVisitor, SharedGroup, SharedMember, Subscription } from './match-result.js';
 
 export class Group<T> implements SharedGroup<T>, ClientList<SharedMember<T>> {
@@ -27,92 +31,56 @@ export class Group<T> implements SharedGroup<T>, ClientList<SharedMember<T>> {
   }
 }
 
-/** A trie node, and also an entry of the exact-filter table (one class keeps matching monomorphic). */
-export class Node<T> implements ClientList<Subscription<T>> {
-  /** The next sibling whose key has the same hash. */
-  next: Node<T> | undefined = undefined;
-  /** Exact children by hash of their key; each value heads a chain of colliding keys. */
-  children: Map<number, Node<T>> | undefined = undefined;
-  plus: Node<T> | undefined = undefined;
-  hash: Node<T> | undefined = undefined;
+/**
+ * `info` bits: the node holds non-shared subscriptions (ONE: exactly one), shared groups, a
+ * `+` child, a `#` child. The exact table keeps ITEMS, ONE and GROUPS in its slots too.
+ */
+export const ITEMS = 1;
+export const ONE = 2;
+export const GROUPS = 4;
+export const PLUS = 8;
+export const HASH = 16;
+/** The node's exact children are keyed with WIDE_KEY (edge-table.ts): it has many. */
+export const WIDE = 32;
+/** `info` counts the exact children in units of this. */
+export const CHILD = 64;
+/** A node with more exact children than this has them keyed with WIDE_KEY. */
+export const NARROW_MAX = 4;
+/** The keys of `+` and `#` children; level hashes stay below them (SMI_MASK). */
+export const PLUS_KEY = 0x40000000;
+export const HASH_KEY = 0x40000001;
+
+const SLASH_CHAR = 0x2f;
+const PLUS_CHAR = 0x2b;
+const HASH_CHAR = 0x23;
+
+/** What a node with subscriptions holds (one class keeps matching monomorphic). */
+export class Entry<T> implements ClientList<Subscription<T>> {
   /** The non-shared subscriptions of this node's filter. */
   items: Subscription<T>[] = NO_ITEMS;
   groups: Group<T>[] | undefined = undefined;
-  /** The whole filter (shared prefix removed) once the node holds subscriptions. */
-  filter = '';
   index: Map<string, number> | undefined = undefined;
 
-  /** The level under its parent; for an exact-table entry, the whole filter. */
-  constructor(readonly key: string) {}
+  /** The whole filter (shared prefix removed). */
+  constructor(readonly filter: string) {}
 
   isEmpty(): boolean {
-    return (
-      this.items.length === 0 &&
-      this.groups === undefined &&
-      this.children === undefined &&
-      this.plus === undefined &&
-      this.hash === undefined
-    );
+    return this.items.length === 0 && this.groups === undefined;
   }
-}
 
-/** The child of `table` whose key is s[start, end), given that key's hash. */
-export function lookup<T>(table: Node<T>, s: string, start: number, end: number, h: number): Node<T> | undefined {
-  let node = table.children?.get(h);
-  while (node !== undefined && !(node.key.length === end - start && s.startsWith(node.key, start))) {
-    node = node.next;
+  /** Its ITEMS, ONE and GROUPS bits. */
+  bits(): number {
+    const n = this.items.length;
+    return (n === 0 ? 0 : n === 1 ? ITEMS | ONE : ITEMS) | (this.groups === undefined ? 0 : GROUPS);
   }
-  return node;
-}
 
-export function link<T>(table: Node<T>, h: number, child: Node<T>): void {
-  const children = (table.children ??= new Map());
-  child.next = children.get(h);
-  children.set(h, child);
-}
-
-export function unlink<T>(table: Node<T>, h: number, child: Node<T>): void {
-  const children = table.children!;
-  let at = children.get(h)!;
-  if (at === child) {
-    if (child.next === undefined) children.delete(h);
-    else children.set(h, child.next);
-  } else {
-    while (at.next !== child) at = at.next!;
-    at.next = child.next;
+  /**
+   * What the matcher reads for its items: the one subscription itself (ONE), saving the
+   * two dependent loads of an array and its elements, or the array.
+   */
+  matchItems(): Subscription<T> | readonly Subscription<T>[] {
+    return this.items.length === 1 ? this.items[0] : this.items;
   }
-  child.next = undefined;
-  if (children.size === 0) table.children = undefined;
-}
-
-const SLASH = 0x2f;
-const PLUS = 0x2b;
-const HASH = 0x23;
-
-/** The child of `node` for filter level s[start, end) ('+', '#' or exact), if any. */
-export function childOf<T>(node: Node<T>, s: string, start: number, end: number): Node<T> | undefined {
-  if (end - start === 1) {
-    const c = s.charCodeAt(start);
-    if (c === PLUS) return node.plus;
-    if (c === HASH) return node.hash;
-  }
-  return lookup(node, s, start, end, levelHash(s, start, end));
-}
-
-/** Creates the child of `node` for filter level s[start, end). */
-export function addChild<T>(node: Node<T>, s: string, start: number, end: number): Node<T> {
-  const child = new Node<T>(s.slice(start, end));
-  if (child.key === '+') node.plus = child;
-  else if (child.key === '#') node.hash = child;
-  else link(node, levelHash(s, start, end), child);
-  return child;
-}
-
-/** Unlinks an (empty) child from its parent. */
-export function removeChild<T>(parent: Node<T>, child: Node<T>): void {
-  if (parent.plus === child) parent.plus = undefined;
-  else if (parent.hash === child) parent.hash = undefined;
-  else unlink(parent, levelHash(child.key, 0, child.key.length), child);
 }
 
 export function findGroup<T>(groups: Group<T>[], name: string): Group<T> | undefined {
@@ -120,11 +88,8 @@ export function findGroup<T>(groups: Group<T>[], name: string): Group<T> | undef
   return undefined;
 }
 
-export function emit<T>(node: Node<T>, visitor: MatchVisitor<T>): void {
-  const items = node.items;
-  for (let i = 0; i < items.length; i++) visitor.onSubscription(items[i]);
-  const groups = node.groups;
-  if (groups !== undefined) for (let i = 0; i < groups.length; i++) visitor.onSharedGroup(groups[i]);
+export function emitGroups<T>(groups: Group<T>[], visitor: MatchVisitor<T>): void {
+  for (let i = 0; i < groups.length; i++) visitor.onSharedGroup(groups[i]);
 }
 
 /**
@@ -137,24 +102,24 @@ export function levelsMatch(filter: string, topic: string): boolean {
   let i = 0; // start of the current filter level
   let j = 0; // start of the current topic level
   for (;;) {
-    if (i < fl && filter.charCodeAt(i) === HASH) return true;
-    if (i < fl && filter.charCodeAt(i) === PLUS && (i + 1 === fl || filter.charCodeAt(i + 1) === SLASH)) {
+    if (i < fl && filter.charCodeAt(i) === HASH_CHAR) return true;
+    if (i < fl && filter.charCodeAt(i) === PLUS_CHAR && (i + 1 === fl || filter.charCodeAt(i + 1) === SLASH_CHAR)) {
       i++;
-      while (j < tl && topic.charCodeAt(j) !== SLASH) j++;
+      while (j < tl && topic.charCodeAt(j) !== SLASH_CHAR) j++;
     } else {
       while (i < fl && j < tl) {
         const c = filter.charCodeAt(i);
-        if (c === SLASH) break;
+        if (c === SLASH_CHAR) break;
         if (c !== topic.charCodeAt(j)) return false;
         i++;
         j++;
       }
-      if ((i < fl && filter.charCodeAt(i) !== SLASH) || (j < tl && topic.charCodeAt(j) !== SLASH)) return false;
+      if ((i < fl && filter.charCodeAt(i) !== SLASH_CHAR) || (j < tl && topic.charCodeAt(j) !== SLASH_CHAR)) return false;
     }
     // Both at a '/' or at their end.
     if (j === tl) {
       // `a/#` matches `a` [MQTT-4.7.1-1]
-      return i === fl || (i + 2 === fl && filter.charCodeAt(i + 1) === HASH);
+      return i === fl || (i + 2 === fl && filter.charCodeAt(i + 1) === HASH_CHAR);
     }
     if (i === fl) return false;
     i++;
