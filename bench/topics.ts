@@ -13,6 +13,7 @@ import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { MatchResult, SubscriptionIndex, topicMatches } from '../src/topics/index.js';
 import type { MatchVisitor, SharedGroup, Subscription } from '../src/topics/index.js';
+import { mulberry32 } from '../src/cli/bench/random.js';
 
 interface SubOptions {
   readonly qos: 0 | 1 | 2;
@@ -33,17 +34,6 @@ const MATCH_SECONDS = 3;
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const rand = mulberry32(0x5eed);
 const int = (n: number): number => Math.floor(rand() * n);

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EdgeTable, WIDE_KEY } from '../../src/topics/edge-table.js';
 import { SubscriptionIndex } from '../../src/topics/index.js';
+import { mulberry32 } from '../../src/cli/bench/random.js';
 
 /** The index's private tables, for checking their sizes. */
 interface Internals {
@@ -14,17 +15,6 @@ interface Internals {
   readonly freeIds: readonly number[];
 }
 const internals = (index: SubscriptionIndex<number>): Internals => index as unknown as Internals;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('the edge table grows past half full, finds every edge, and shrinks back as edges leave', () => {
   const rand = mulberry32(7);
