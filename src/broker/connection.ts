@@ -45,7 +45,7 @@ export class Connection implements ClientInfo {
   session: Session | undefined = undefined;
   /** The CONNECT, until the CONNACK has gone out; what outlives it is kept below. */
   connect: ConnectPacket | undefined = undefined;
-  /** The CONNECT's will, its payload copied out of the socket's chunk. */
+  /** The CONNECT's will, copied out of the socket's chunk (handlers/connect.ts). */
   will: Will | undefined = undefined;
   /** The CONNECT's Session Expiry Interval (5.0), which a DISCONNECT may not raise from 0. */
   requestedExpiry = 0;
@@ -139,7 +139,6 @@ export class Connection implements ClientInfo {
     stats.packetsReceived++;
     if (packet.type === 'publish') stats.publishReceived[packet.qos]++;
     if (this.state === 'new') this.protocolVersion = this.decoder.protocolVersion ?? 4;
-    if (packet.type === 'connect') this.keepFromConnect(packet);
     if (this.waiting || (this.backlog !== undefined && this.backlog.length > 0)) {
       if (packet.type === 'publish' && packet.qos > 0) {
         // Waiting publishes count against the Receive Maximum too [MQTT-3.3.4-9].
@@ -155,29 +154,6 @@ export class Connection implements ClientInfo {
     this.run(packet);
   }
 
-  /**
-   * What the connection needs of its CONNECT after the CONNACK. The will's payload and
-   * correlation data are slices of the socket's chunk: copies let the chunk go.
-   */
-  private keepFromConnect(p: ConnectPacket): void {
-    const will = p.will;
-    if (will !== undefined) {
-      const props = will.properties;
-      const correlationData = props?.correlationData;
-      this.will = {
-        ...will,
-        payload: Buffer.from(will.payload),
-        ...(props !== undefined && { properties: correlationData === undefined ? props : { ...props, correlationData: Buffer.from(correlationData) } }),
-      };
-    }
-    if (p.protocolVersion === 5) this.requestedExpiry = p.properties?.sessionExpiryInterval ?? 0;
-  }
-
-  /** Once connected, the CONNECT itself (password, user name, properties) is not kept. */
-  private dropConnect(): void {
-    if (this.connect !== undefined && this.state === 'connected') this.connect = undefined;
-  }
-
   /** Runs a handler; if it returns a promise, later packets wait for it, in order. */
   private run(packet: Packet): void {
     let pending: void | Promise<void>;
@@ -187,16 +163,12 @@ export class Connection implements ClientInfo {
       this.handlerError(err);
       return;
     }
-    if (pending === undefined) {
-      this.dropConnect();
-      return;
-    }
+    if (pending === undefined) return;
     this.waiting = true;
     this.socket.pause();
     pending.then(
       () => {
         this.waiting = false;
-        this.dropConnect();
         this.drainBacklog();
       },
       (err: unknown) => this.handlerError(err),

@@ -2,11 +2,26 @@
 // DISCONNECT [MQTT-3.1.2-8], after the 5.0 Will Delay Interval, or when the session ends if
 // that comes first [MQTT-3.1.3-9]; never once the client has reconnected to the session.
 
+import type { Will } from '../codec/types.js';
 import type { Connection } from './connection.js';
 import type { Broker } from './broker.js';
 import type { Session } from './session.js';
 import { longTimeout } from './timers.js';
 import type { ClientInfo, Message } from './types.js';
+
+/**
+ * A CONNECT's will as the connection keeps it: the payload and correlation data are slices
+ * of the socket's chunk, and copies let the chunk go.
+ */
+export function detachWill(will: Will): Will {
+  const props = will.properties;
+  const correlationData = props?.correlationData;
+  return {
+    ...will,
+    payload: Buffer.from(will.payload),
+    ...(props !== undefined && { properties: correlationData === undefined ? props : { ...props, correlationData: Buffer.from(correlationData) } }),
+  };
+}
 
 /** The will of a connection as a message to route (its expiry is set when it goes out). */
 export function willMessage(conn: Connection): Message | undefined {

@@ -9,13 +9,16 @@ import type { Session } from '../session.js';
 import { isPromise } from '../hooks.js';
 import { OutboundAliases } from '../flow.js';
 import type { AuthStep, Verdict } from '../types.js';
-import { cancelWill, publishWill, willMessage } from '../will.js';
+import { cancelWill, detachWill, publishWill, willMessage } from '../will.js';
 
 export function handleConnect(conn: Connection, p: ConnectPacket): void | Promise<void> {
   const broker = conn.broker;
   const v5 = p.protocolVersion === 5;
   conn.state = 'connecting';
+  // The CONNECT is kept until the CONNACK; what outlives it is copied out now.
   conn.connect = p;
+  if (p.will !== undefined) conn.will = detachWill(p.will);
+  if (p.protocolVersion === 5) conn.requestedExpiry = p.properties?.sessionExpiryInterval ?? 0;
   conn.protocolVersion = p.protocolVersion;
   conn.keepalive = p.keepalive;
   // A TLS client certificate's identity wins over the user name the CONNECT claims.
@@ -237,4 +240,6 @@ function connack(conn: Connection, session: Session, sessionPresent: boolean, re
   session.resume(conn);
   if (broker.listenerCount('clientConnected') > 0) broker.emit('clientConnected', conn);
   broker.notify(broker.hooks.onConnect(conn));
+  // Connected: the CONNECT (password, user name, properties) is not kept any longer.
+  conn.connect = undefined;
 }
