@@ -235,9 +235,10 @@ export class Session {
         }
       } else this.send(conn, out);
     }
-    if (this.queueHead === this.queue.length && this.queue !== NO_QUEUE) {
-      // Drained: an idle session keeps no array.
-      this.queue = NO_QUEUE;
+    if (this.queueHead === this.queue.length && this.queueHead > 0) {
+      // Drained: the array is kept for the next message (a persistent session queues every
+      // one), but length 0 lets V8 drop its backing store, so an idle session holds none.
+      this.queue.length = 0;
       this.queueHead = 0;
     } else if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.queueHead);
