@@ -31,6 +31,9 @@ function version(): string {
   return packageVersion;
 }
 
+/** Open connections to the HTTP listener at once; more are closed on accept. */
+const MAX_HTTP_CONNECTIONS = 128;
+
 export function createOpsServer(broker: Broker, options: OpsOptions = {}): OpsServer {
   const v = options.version ?? version();
   const sys = new SysTopics(broker, options.sysInterval ?? 10, v);
@@ -80,6 +83,8 @@ export function createOpsServer(broker: Broker, options: OpsOptions = {}): OpsSe
           return json(res, 500, { error: 'internal error' });
         });
       });
+      // Scrapers and operators need a handful of connections; a flood gets no more than this.
+      s.maxConnections = MAX_HTTP_CONNECTIONS;
       server = s;
       await new Promise<void>((resolve, reject) => {
         s.once('error', reject);
