@@ -21,6 +21,7 @@ import {
   redactSecrets,
   toBrokerOptions,
   type CliFlags,
+  type ConfigDiff,
   type LoadedConfig,
 } from '../config/index.js';
 
@@ -137,16 +138,14 @@ async function main(argv: string[]): Promise<number> {
   const running = broker;
   // SIGHUP and the admin API's POST /api/v1/reload do the same.
   const hup = (): ReloadResult => {
-    const before = loaded;
-    let error: string | undefined;
-    loaded = reload(running, loaded, load, (message) => (error = message));
+    const result = reload(running, loaded, load);
     void auth?.reload();
     void running.reloadCertificates().then((errors) => {
       for (const err of errors) running.log.error({ err: err.message }, 'certificate reload failed: the old certificate stays');
     });
-    if (error !== undefined) return { ok: false, applied: [], needsRestart: [], error };
-    const diff = diffConfig(before.config, loaded.config);
-    return { ok: true, applied: diff.live.map((c) => c.key), needsRestart: diff.restart.map((c) => c.key) };
+    if ('error' in result) return { ok: false, applied: [], needsRestart: [], error: result.error };
+    loaded = result.config;
+    return { ok: true, applied: result.diff.live.map((c) => c.key), needsRestart: result.diff.restart.map((c) => c.key) };
   };
   process.on('SIGHUP', () => void hup());
   try {
@@ -177,14 +176,13 @@ async function main(argv: string[]): Promise<number> {
  * SIGHUP: re-read the config. A bad file keeps the running config (and says why); live keys
  * are applied, the rest are reported as needing a restart.
  */
-function reload(broker: Broker, current: LoadedConfig, load: () => LoadedConfig, failed?: (message: string) => void): LoadedConfig {
+function reload(broker: Broker, current: LoadedConfig, load: () => LoadedConfig): { config: LoadedConfig; diff: ConfigDiff } | { error: string } {
   let next: LoadedConfig;
   try {
     next = load();
   } catch (err) {
-    failed?.((err as Error).message);
     broker.log.error({ err: (err as Error).message }, 'reload failed: the config is unchanged');
-    return current;
+    return { error: (err as Error).message };
   }
   const diff = diffConfig(current.config, next.config);
   for (const change of diff.live) {
@@ -197,7 +195,7 @@ function reload(broker: Broker, current: LoadedConfig, load: () => LoadedConfig,
   }
   for (const line of formatDiff(diff)) broker.log.info(line);
   broker.log.info({ live: diff.live.length, restart: diff.restart.length }, 'config reloaded');
-  return next;
+  return { config: next, diff };
 }
 
 function convert(file: string): number {
