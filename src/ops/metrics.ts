@@ -61,6 +61,19 @@ export class Histogram {
   }
 }
 
+/** Deliveries held in sessions: queued (and the deepest queue), and in flight. One walk. */
+export function sessionTotals(b: Broker): { queued: number; maxQueued: number; inflight: number } {
+  let queued = 0;
+  let maxQueued = 0;
+  let inflight = 0;
+  for (const session of b.sessions.values()) {
+    queued += session.queued;
+    if (session.queued > maxQueued) maxQueued = session.queued;
+    inflight += session.inflight.size;
+  }
+  return { queued, maxQueued, inflight };
+}
+
 export class Metrics {
   readonly commits = new Histogram(COMMIT_BUCKETS);
   commitRecords = 0;
@@ -114,14 +127,7 @@ export class Metrics {
         return [{ code: `0x${c.toString(16).padStart(2, '0')}`, reason: reasonCodeName(c) }, n];
       }),
     );
-    let queued = 0;
-    let maxQueued = 0;
-    let inflight = 0;
-    for (const session of b.sessions.values()) {
-      queued += session.queued;
-      if (session.queued > maxQueued) maxQueued = session.queued;
-      inflight += session.inflight.size;
-    }
+    const { queued, maxQueued, inflight } = sessionTotals(b);
     out.gauge('starling_queued_messages', 'Messages queued in sessions, waiting for a client or for its in-flight window.', queued);
     out.gauge('starling_queued_messages_max', 'The deepest session queue.', maxQueued);
     out.gauge('starling_inflight_messages', 'Outbound QoS 1 and 2 messages sent and not yet acknowledged.', inflight);

@@ -5,6 +5,7 @@
 // exponential moving average over 1, 5 and 15 minutes.
 
 import type { Broker } from '../broker/broker.js';
+import { sessionTotals } from './metrics.js';
 
 export const SYS_PREFIX = '$SYS/broker/';
 
@@ -83,8 +84,8 @@ export class SysTopics {
     const b = this.broker;
     const s = b.stats;
     this.onConnect();
-    let stored = 0;
-    for (const session of b.sessions.values()) stored += session.queued + session.inflight.size;
+    const held = sessionTotals(b);
+    const stored = held.queued + held.inflight;
     const total = b.sessions.size;
     const connected = b.clients.size;
     const v: Record<string, string> = {
