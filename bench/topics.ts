@@ -1,5 +1,5 @@
 // Topic match throughput with 1,000,000 subscriptions (mixed exact, `+`, `#`).
-//   npx tsc -p . && node dist/bench/topics.js [subscriptions]
+//   npx tsc -p . && node dist/bench/topics.js [subscriptions] [--against DIR]
 // Deterministic (seeded), bounded (stops by itself in well under a minute), one table out.
 //
 // Matching is reported twice: over 100,000 distinct topics, which touch most of the index
@@ -9,6 +9,9 @@
 // topics already overflow the TLB.) The memory-latency row says what one miss costs on the
 // machine, to compare the cold figures across machines.
 
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { MatchResult, SubscriptionIndex, topicMatches } from '../src/topics/index.js';
@@ -22,7 +25,8 @@ interface SubOptions {
   readonly subscriptionId?: number;
 }
 
-const SUBSCRIPTIONS = Number(process.argv[2] ?? 1_000_000);
+const { values: args, positionals } = parseArgs({ options: { against: { type: 'string' } }, allowPositionals: true });
+const SUBSCRIPTIONS = Number(positionals[0] ?? 1_000_000);
 const CLIENTS = Math.max(1, Math.floor(SUBSCRIPTIONS / 10));
 const SITES = 10_000;
 const FLOORS = 10;
@@ -174,6 +178,34 @@ timeMatches('cold, match(topic, reused)', coldTopics, intoReused);
 timeMatches('cold, match(topic)', coldTopics, fresh);
 timeMatches('hot 100, forEachMatch(topic, visitor)', hotTopics, visit);
 timeMatches('hot 100, match(topic, reused)', hotTopics, intoReused);
+
+// Side by side ----------------------------------------------------------------------------
+// `--against DIR`: another build's index (DIR is its output directory, e.g. the previous
+// commit built with `npx tsc -p . --outDir DIR`) over the same filters, timed in alternating
+// rounds on the same topics, so a noisy machine slows both alike.
+if (args.against !== undefined) {
+  const url = pathToFileURL(path.resolve(args.against, 'src/topics/index.js')).href;
+  const other = (await import(url)) as { SubscriptionIndex: typeof SubscriptionIndex };
+  const peer = new other.SubscriptionIndex<SubOptions>();
+  for (let i = 0; i < SUBSCRIPTIONS; i++) peer.add(owner(i), filters[i], OPTIONS[i % 3]);
+  const round = (which: SubscriptionIndex<SubOptions>, topics: string[], from: number): number => {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < ROUND; i++) which.forEachMatch(topics[(from + i) % topics.length], counter);
+    return (seconds(start) * 1e6) / ROUND;
+  };
+  for (const [name, topics] of [['cold', coldTopics], ['hot 100', hotTopics]] as const) {
+    const mine: number[] = [];
+    const theirs: number[] = [];
+    const deadline = process.hrtime.bigint() + BigInt(MATCH_SECONDS * 2e9);
+    for (let from = 0; process.hrtime.bigint() < deadline; from += ROUND) {
+      mine.push(round(index, topics, from));
+      theirs.push(round(peer, topics, from));
+    }
+    const mid = (xs: number[]): number => xs.sort((a, b) => a - b)[xs.length >> 1];
+    const [a, b] = [mid(mine), mid(theirs)];
+    row(`${name}: this build vs --against`, `${fmt(a, 2)} vs ${fmt(b, 2)} µs/match (${fmt(a / b, 2)}×), ${mine.length} rounds each`);
+  }
+}
 
 // The naive peer: test every filter, as a broker without an index does.
 {

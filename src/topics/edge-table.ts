@@ -1,33 +1,30 @@
 // An open-addressing hash table of edges (parent, key) -> (child, info), in one Int32Array
 // of 16-byte slots: [parent + 1 (0: empty), key, child, info]. The wildcard trie keeps all
-// its edges in one such table, keyed by (parent node id, level hash), so a step down costs
-// one probe into one slot, where a Map per node took the Map, its hash table, its entry and
-// the child object, one dependent load after another. The exact-filter table is one too
-// (parent 0, key the whole filter's hash, WIDE_KEY set).
+// its edges in one such table, keyed by the child's path key (hashing.ts: a hash of the
+// parent's path key and the level, so computed from the topic without loading anything),
+// with the child's `info` (what it has below it) in the same slot. A step down costs one
+// probe into one slot, where a Map per node took the Map, its hash table, its entry and the
+// child object, one dependent load after another; and since a slot's place depends only on
+// the key, the matcher can load the slots of several levels at once. The exact-filter table
+// is one too (parent 0, key the whole filter's hash).
 //
 // Keys are hashes, so several slots may hold the same (parent, key): callers walk them all
 // (first/next) and tell them apart by comparing strings they keep elsewhere. Linear
 // probing with backward-shift deletion leaves no tombstones, so churn does not slow probes;
 // the table doubles at half full and halves below one eighth full.
 
+import { HOME_BITS } from './hashing.js';
+
 const STRIDE = 4;
 const MIN_SLOTS = 16;
 /**
- * A key with this bit set is homed by (parent, key); without it, by parent alone, so all
- * the children of a parent with few of them start their probe at the same group of 4 slots
- * (64 bytes: one cache line, or two adjacent ones) and one miss finds its `+`, `#` and exact children together.
+ * The home slot (not multiplied by STRIDE) of a key in a table of mask + 1 slots: the first
+ * of a group of four, one 64-byte cache line, chosen by the key's HOME_BITS.
  */
-export const WIDE_KEY = 0x80000000 | 0;
-
-/** The home slot (not multiplied by STRIDE) of (parent, key) in a table of mask + 1 slots. */
-export function home(parent: number, key: number, mask: number): number {
-  if (key >= 0) {
-    const g = Math.imul(parent, 0x9e3779b1);
-    return (g ^ (g >>> 15)) & ~3 & mask;
-  }
-  let h = Math.imul(parent ^ Math.imul(key, 0x9e3779b1), 0x85ebca6b);
+export function home(key: number, mask: number): number {
+  let h = Math.imul(key & HOME_BITS, 0x85ebca6b);
   h ^= h >>> 15;
-  return h & mask;
+  return h & mask & ~3;
 }
 
 export class EdgeTable {
@@ -39,7 +36,7 @@ export class EdgeTable {
 
   /** The offset (into `slots`) of the first slot holding (parent, key), or -1. */
   first(parent: number, key: number): number {
-    return this.scan(home(parent, key, this.mask) * STRIDE, parent, key);
+    return this.scan(home(key, this.mask) * STRIDE, parent, key);
   }
 
   /** The offset of the next slot after `offset` holding (parent, key), or -1. */
@@ -55,25 +52,11 @@ export class EdgeTable {
     return -1;
   }
 
-  /**
-   * Appends (key, child, info) for every edge of `parent` whose key is below `below` and
-   * homed by parent alone (key without WIDE_KEY).
-   */
-  narrowEdges(parent: number, below: number, into: number[]): void {
-    const slots = this.slots;
-    const wrap = slots.length - 1;
-    const tag = parent + 1;
-    for (let at = home(parent, 0, this.mask) * STRIDE; slots[at] !== 0; at = (at + STRIDE) & wrap) {
-      const key = slots[at + 1];
-      if (slots[at] === tag && key >= 0 && key < below) into.push(key, slots[at + 2], slots[at + 3]);
-    }
-  }
-
   insert(parent: number, key: number, child: number, info: number): void {
     if ((this.count + 1) * 2 > this.slots.length / STRIDE) this.resize((this.mask + 1) * 2);
     const slots = this.slots;
     const wrap = slots.length - 1;
-    let at = home(parent, key, this.mask) * STRIDE;
+    let at = home(key, this.mask) * STRIDE;
     while (slots[at] !== 0) at = (at + STRIDE) & wrap;
     slots[at] = parent + 1;
     slots[at + 1] = key;
@@ -89,7 +72,7 @@ export class EdgeTable {
     let hole = offset / STRIDE;
     // Backward shift: move up every later slot of the run whose home is not after the hole.
     for (let j = (hole + 1) & mask; slots[j * STRIDE] !== 0; j = (j + 1) & mask) {
-      const k = home(slots[j * STRIDE] - 1, slots[j * STRIDE + 1], mask);
+      const k = home(slots[j * STRIDE + 1], mask);
       const stays = hole <= j ? hole < k && k <= j : hole < k || k <= j;
       if (stays) continue;
       slots.copyWithin(hole * STRIDE, j * STRIDE, j * STRIDE + STRIDE);
@@ -118,7 +101,7 @@ export class EdgeTable {
     const wrap = slots.length - 1;
     for (let from = 0; from < old.length; from += STRIDE) {
       if (old[from] === 0) continue;
-      let at = home(old[from] - 1, old[from + 1], mask) * STRIDE;
+      let at = home(old[from + 1], mask) * STRIDE;
       while (slots[at] !== 0) at = (at + STRIDE) & wrap;
       slots.set(old.subarray(from, from + STRIDE), at);
     }

@@ -8,6 +8,8 @@
 /** Seeds per process, so nobody can prepare levels or topics that all collide. */
 export const LEVEL_SEED = (Math.random() * 0x7fffffff) | 0;
 export const TOPIC_SEED = (Math.random() * 0x7fffffff) | 0;
+/** The path key of the trie's root. */
+export const ROOT_KEY = (Math.random() * 0x3fffffff) | 0;
 /** Hashes stay within V8's small integers, which a Map hashes and compares unboxed. */
 export const SMI_MASK = 0x3fffffff;
 export const FNV_PRIME = 0x01000193;
@@ -35,4 +37,22 @@ export function topicHash(s: string): number {
     }
   }
   return Math.imul(full ^ (h & SMI_MASK), MIX_PRIME) & SMI_MASK;
+}
+
+/** The bit of a path key that marks a `+` or `#` node (their level keys have it too). */
+export const WILD_BIT = 0x40000000;
+/** The bits of a key that choose its place in a table (edge-table.ts home()). */
+export const HOME_BITS = 0x3ffffffc;
+
+/**
+ * The path key of a trie node from its parent's path key and its level key (the level's
+ * hash, or trie.ts's PLUS_KEY or HASH_KEY). An exact level's key is a hash of both: the
+ * multiply is a bijection of the low 30 bits, so siblings never share a key unless their
+ * level hashes do. A `+` or `#` child's key is its parent's with WILD_BIT and its low two
+ * bits changed, so it shares its parent's HOME_BITS: the child's slot is homed beside its
+ * parent's, and the matcher usually finds both in one cache line.
+ */
+export function pathKey(parent: number, level: number): number {
+  if ((level & WILD_BIT) === 0) return Math.imul(parent ^ level, MIX_PRIME) & SMI_MASK;
+  return (parent & HOME_BITS) | WILD_BIT | ((level & 1) + 1);
 }

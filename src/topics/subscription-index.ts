@@ -11,13 +11,13 @@
 // list per group, keyed by client id within the group.
 
 import { NO_ITEMS, deleteClient, getClient, setClient } from './client-list.js';
-import { EdgeTable, WIDE_KEY } from './edge-table.js';
+import { EdgeTable } from './edge-table.js';
 import { MatchResult } from './match-result.js';
 import type { MatchVisitor, Subscription } from './match-result.js';
 import { Matcher } from './matcher.js';
 import { parseSharedFilter } from './shared.js';
-import { levelHash, topicHash } from './hashing.js';
-import { CHILD, Entry, Group, HASH, HASH_KEY, NARROW_MAX, PLUS, PLUS_KEY, WIDE, findGroup } from './trie.js';
+import { ROOT_KEY, levelHash, pathKey, topicHash } from './hashing.js';
+import { CHILD, Entry, Group, HASH, HASH_KEY, PLUS, PLUS_KEY, findGroup } from './trie.js';
 import { validateTopicFilter } from './validate.js';
 
 const ROOT = 0;
@@ -25,9 +25,9 @@ const PLUS_CHAR = 0x2b;
 const HASH_CHAR = 0x23;
 
 export class SubscriptionIndex<T> {
-  /** Wildcard-free filters: (0, exactKey(filter)) -> node id, with ITEMS and GROUPS bits. */
+  /** Wildcard-free filters: (0, topicHash(filter)) -> node id, with ITEMS and GROUPS bits. */
   private readonly exact = new EdgeTable();
-  /** The trie's edges: (parent id, level key) -> child id, with the child's info. */
+  /** The trie's edges: (parent id, child's path key) -> child id, with the child's info. */
   private readonly edges = new EdgeTable();
   /** By node id: the subscriptions of a node that has any. */
   private readonly entries: (Entry<T> | undefined)[] = [undefined];
@@ -41,11 +41,11 @@ export class SubscriptionIndex<T> {
   private rootInfo = 0;
   private count = 0;
   private readonly matcher: Matcher<T>;
-  // Scratch for add() and remove(): the path walked, as node ids and the keys leading to them.
+  // Scratch for add() and remove(): the path walked, as node ids, their path keys and
+  // their level keys.
   private readonly pathIds: number[] = [];
   private readonly pathKeys: number[] = [];
-  // Scratch for widen(): (key, child, info) of the edges it moves.
-  private readonly moved: number[] = [];
+  private readonly pathLevels: number[] = [];
 
   constructor() {
     this.matcher = new Matcher<T>(this.exact, this.edges, this.entries, this.filters, this.items);
@@ -92,10 +92,9 @@ export class SubscriptionIndex<T> {
     const delta = entry.bits() - bits;
     if (delta !== 0) {
       if (wild) this.addInfo(this.pathIds.length - 1, delta);
-      else this.exact.slots[this.exact.find(0, exactKey(path), id) + 3] += delta;
+      else this.exact.slots[this.exact.find(0, topicHash(path), id) + 3] += delta;
     }
-    this.pathIds.length = 0;
-    this.pathKeys.length = 0;
+    this.clearPath();
     if (added) this.count++;
     return added;
   }
@@ -108,7 +107,7 @@ export class SubscriptionIndex<T> {
     const shared = parseSharedFilter(filter);
     const path = shared === undefined ? filter : shared.filter;
     if (!hasWildcard(path)) {
-      const h = exactKey(path);
+      const h = topicHash(path);
       const id = this.findExact(path, h);
       const entry = id < 0 ? undefined : this.entries[id]!;
       const bits = entry === undefined ? 0 : entry.bits();
@@ -125,7 +124,6 @@ export class SubscriptionIndex<T> {
       return true;
     }
     const ids = this.pathIds;
-    const keys = this.pathKeys;
     try {
       const id = this.walkPath(path);
       const entry = id < 0 ? undefined : this.entries[id];
@@ -139,17 +137,16 @@ export class SubscriptionIndex<T> {
       this.entries[id] = undefined;
       this.filters[id] = '';
       // Detach the empty nodes at the end of the path, so churn does not grow memory.
-      for (; d > 0 && (left & ~WIDE) === 0; d--) {
+      for (; d > 0 && left === 0; d--) {
         const node = ids[d];
-        const key = keys[d];
-        this.edges.delete(this.edges.find(ids[d - 1], key, node));
+        const level = this.pathLevels[d];
+        this.edges.delete(this.edges.find(ids[d - 1], this.pathKeys[d], node));
         this.freeId(node);
-        left = this.addInfo(d - 1, key === PLUS_KEY ? -PLUS : key === HASH_KEY ? -HASH : -CHILD);
+        left = this.addInfo(d - 1, level === PLUS_KEY ? -PLUS : level === HASH_KEY ? -HASH : -CHILD);
       }
       return true;
     } finally {
-      ids.length = 0;
-      keys.length = 0;
+      this.clearPath();
     }
   }
 
@@ -160,10 +157,9 @@ export class SubscriptionIndex<T> {
     let id: number;
     if (hasWildcard(path)) {
       id = this.walkPath(path);
-      this.pathIds.length = 0;
-      this.pathKeys.length = 0;
+      this.clearPath();
     } else {
-      id = this.findExact(path, exactKey(path));
+      id = this.findExact(path, topicHash(path));
     }
     const entry = id < 0 ? undefined : this.entries[id];
     if (entry === undefined) return undefined;
@@ -205,7 +201,7 @@ export class SubscriptionIndex<T> {
   }
 
   private ensureExact(path: string): number {
-    const h = exactKey(path);
+    const h = topicHash(path);
     let id = this.findExact(path, h);
     if (id < 0) {
       id = this.newId(undefined);
@@ -217,9 +213,9 @@ export class SubscriptionIndex<T> {
   }
 
   /**
-   * Walks the trie along a filter, leaving the ids on the way (root first) in pathIds and
-   * the keys leading to them (as stored) in pathKeys. Returns the node of the whole filter,
-   * or -1.
+   * Walks the trie along a filter, leaving the ids on the way (root first) in pathIds, their
+   * path keys in pathKeys and their level keys in pathLevels. Returns the node of the whole
+   * filter, or -1.
    */
   private walkPath(path: string): number {
     return this.descend(path, false);
@@ -233,60 +229,50 @@ export class SubscriptionIndex<T> {
   private descend(path: string, create: boolean): number {
     const ids = this.pathIds;
     const keys = this.pathKeys;
+    const levels = this.pathLevels;
     const edges = this.edges;
     let node = ROOT;
-    let info = this.rootInfo;
+    let key = ROOT_KEY;
     ids.push(node);
-    keys.push(0);
+    keys.push(key);
+    levels.push(0);
     for (let start = 0; ; ) {
       let end = path.indexOf('/', start);
       if (end < 0) end = path.length;
-      let key = levelKey(path, start, end);
-      if (key < PLUS_KEY && (info & WIDE) !== 0) key |= WIDE_KEY;
-      const at = this.childOf(node, key, path, start, end);
+      const level = levelKey(path, start, end);
+      key = pathKey(key, level);
+      const at = this.childOf(node, key, level, path, start, end);
       if (at >= 0) {
         node = edges.slots[at + 2];
-        info = edges.slots[at + 3];
       } else {
         if (!create) return -1;
-        if (key >= 0 && key < PLUS_KEY && info >= CHILD * NARROW_MAX) {
-          this.widen(ids.length - 1);
-          key |= WIDE_KEY;
-        }
-        const child = this.newId(key === PLUS_KEY || key === HASH_KEY ? undefined : path.slice(start, end));
+        const wild = level === PLUS_KEY || level === HASH_KEY;
+        const child = this.newId(wild ? undefined : path.slice(start, end));
         edges.insert(node, key, child, 0);
-        this.addInfo(ids.length - 1, key === PLUS_KEY ? PLUS : key === HASH_KEY ? HASH : CHILD);
+        this.addInfo(ids.length - 1, level === PLUS_KEY ? PLUS : level === HASH_KEY ? HASH : CHILD);
         node = child;
-        info = 0;
       }
       ids.push(node);
       keys.push(key);
+      levels.push(level);
       if (end === path.length) return node;
       start = end + 1;
     }
   }
 
-  /** Re-keys the exact children of the node at depth d with WIDE_KEY, and marks it WIDE. */
-  private widen(d: number): void {
-    const edges = this.edges;
-    const node = this.pathIds[d];
-    const moved = this.moved;
-    edges.narrowEdges(node, PLUS_KEY, moved);
-    for (let i = 0; i < moved.length; i += 3) {
-      edges.delete(edges.find(node, moved[i], moved[i + 1]));
-      edges.insert(node, moved[i] | WIDE_KEY, moved[i + 1], moved[i + 2]);
-    }
-    moved.length = 0;
-    this.addInfo(d, WIDE);
+  private clearPath(): void {
+    this.pathIds.length = 0;
+    this.pathKeys.length = 0;
+    this.pathLevels.length = 0;
   }
 
   /** The offset of the edge from `node` for level s[start, end), keyed `key`, or -1. */
-  private childOf(node: number, key: number, s: string, start: number, end: number): number {
+  private childOf(node: number, key: number, level: number, s: string, start: number, end: number): number {
     const edges = this.edges;
     for (let at = edges.first(node, key); at >= 0; at = edges.next(at, node, key)) {
-      if (key === PLUS_KEY || key === HASH_KEY) return at;
-      const level = this.levels[edges.slots[at + 2]]!;
-      if (level.length === end - start && s.startsWith(level, start)) return at;
+      if (level === PLUS_KEY || level === HASH_KEY) return at;
+      const name = this.levels[edges.slots[at + 2]]!;
+      if (name.length === end - start && s.startsWith(name, start)) return at;
     }
     return -1;
   }
@@ -347,9 +333,4 @@ function removeFrom<T>(node: Entry<T>, clientId: string, group: string | undefin
     if (groups!.length === 0) node.groups = undefined;
   }
   return true;
-}
-
-/** The exact table's key of a filter: its hash, homed by itself. */
-function exactKey(path: string): number {
-  return topicHash(path) | WIDE_KEY;
 }

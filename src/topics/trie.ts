@@ -1,7 +1,7 @@
 // The trie's node ids and the subscriptions they hold.
 //
 // A node is a number: its edges live in an EdgeTable (edge-table.ts) keyed by (parent id,
-// level key), with the child's `info` (what it has below it) in the same slot, so the
+// path key: hashing.ts), with the child's `info` (what it has below it) in the same slot, so the
 // matcher decides from the slot it just loaded whether to probe for a `+` child, a `#`
 // child or an exact child, and whether the node holds subscriptions. Only a node that holds
 // subscriptions has an Entry (an object, in an array indexed by node id); the matcher reads
@@ -40,13 +40,9 @@ export const ONE = 2;
 export const GROUPS = 4;
 export const PLUS = 8;
 export const HASH = 16;
-/** The node's exact children are keyed with WIDE_KEY (edge-table.ts): it has many. */
-export const WIDE = 32;
 /** `info` counts the exact children in units of this. */
-export const CHILD = 64;
-/** A node with more exact children than this has them keyed with WIDE_KEY. */
-export const NARROW_MAX = 4;
-/** The keys of `+` and `#` children; level hashes stay below them (SMI_MASK). */
+export const CHILD = 32;
+/** The level keys of `+` and `#`; level hashes stay below them (SMI_MASK). */
 export const PLUS_KEY = 0x40000000;
 export const HASH_KEY = 0x40000001;
 
