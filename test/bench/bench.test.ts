@@ -18,7 +18,7 @@ after(() => broker.close());
 async function run(...args: string[]): Promise<{ code: number; result: ScenarioResult; stderr: string }> {
   let out = '';
   let err = '';
-  const code = await bench([...args, '--port', String(broker.port), '--duration', '1', '--warmup', '0.2', '--timeout', '10', '--json', '--no-progress'], {
+  const code = await bench(['--duration', '1', ...args, '--port', String(broker.port), '--warmup', '0.2', '--timeout', '10', '--json', '--no-progress'], {
     stdout: { write: (s: string) => (out += s) },
     stderr: { write: (s: string) => (err += s) },
   });
@@ -87,6 +87,15 @@ test('connections: all idle connections are established and counted', opts, asyn
   assert.equal(result.connections!.established, 200);
   assert.equal(result.connections!.failed, 0);
   assert.ok(result.connections!.perSecond > 0);
+});
+
+test('connections: held for --duration, with broker memory per connection at the end and 1 s in', opts, async () => {
+  // The broker runs in this process, so its pid is ours.
+  const { code, result } = await run('connections', '--connections', '100', '--duration', '1.5', '--pid', String(process.pid));
+  assert.equal(code, 0);
+  assert.ok(result.seconds >= 1.5, `held ${result.seconds} s`);
+  assert.equal(typeof result.connections!.kbPerConnection, 'number');
+  assert.equal(typeof result.connections!.kbPerConnectionAt1s, 'number');
 });
 
 test('topics: distinct subscriptions are all acknowledged, then random publishes are delivered', opts, async () => {

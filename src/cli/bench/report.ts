@@ -51,7 +51,10 @@ function details(r: ScenarioResult): string {
   if (r.connections) {
     const c = r.connections;
     parts.push(`${fmt(c.established)} up in ${c.setupSeconds.toFixed(2)} s (${fmt(c.perSecond)}/s)`);
-    if (c.kbPerConnection !== undefined) parts.push(`${c.kbPerConnection.toFixed(1)} KB/conn`);
+    if (c.kbPerConnection !== undefined) {
+      const early = c.kbPerConnectionAt1s === undefined ? '' : ` (${c.kbPerConnectionAt1s.toFixed(1)} at 1 s)`;
+      parts.push(`${c.kbPerConnection.toFixed(1)} KB/conn${early}`);
+    }
   }
   if (r.scenario === 'topics' && r.subscriptions) parts.push(`subscribed in ${r.subscriptions.setupSeconds.toFixed(2)} s (${fmt(r.subscriptions.perSecond)}/s)`);
   if (r.options.qos > 0 && r.scenario !== 'connections') parts.push(`acked ${fmt(r.rates.ack)}/s`);
