@@ -22,10 +22,13 @@
 // - The nodes to emit are only collected on the way; their filters and subscriptions are
 //   loaded all together at the end, and the exact table's slot is loaded first and read
 //   last.
-// Measured side by side on the same index (1,000,000 subscriptions), this cut a cold match
-// by 10-20% against a depth-first walk. Loading the slots of the topic's whole exact path
-// ahead of the walk (their places are all known from the topic) made it slower: most of
-// those levels do not exist, and the wasted misses cost more than the overlap saved.
+// Measured side by side (bench/topics.ts --against), this cut a cold match by 10-20%
+// against a depth-first walk. Tried and dropped, each slower side by side: loading the
+// slots of the topic's whole exact path ahead of the walk (most of those levels do not
+// exist, and the wasted misses cost more than the overlap saved); loading the home slots
+// of each level's probes in a first pass (no gain); keeping each found node's filter and
+// subscriptions in arrays as it is found (probably V8's write barrier: a store of a pointer
+// into an old-space array reads the stored object's page header, one more miss each).
 
 import type { MatchVisitor, Subscription } from './match-result.js';
 import { FNV_PRIME, LEVEL_SEED, MIX_PRIME, ROOT_KEY, SMI_MASK, TOPIC_SEED, pathKey } from './hashing.js';
