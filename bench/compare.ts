@@ -100,7 +100,7 @@ const lat = (q: 'p50' | 'p99' | 'max'): Metric => ({ name: `${q} ms`, higher: fa
 // A JIT-compiled broker or generator is still compiling its hot paths in its first seconds;
 // a latency tail measured then says more about the compiler than about the broker. Latency
 // is measured at steady state, for every broker alike.
-const steady: Overrides = { warmup: Math.max(Number(args.warmup), 2), duration: Math.max(Number(args.duration), 4) };
+const steady: Overrides = { warmup: Math.max(Number(args.warmup), 2), duration: Math.max(Number(args.duration), 6) };
 const connections = Number(args.connections);
 const topics = Number(args.topics);
 const ALL_CASES: Case[] = [
