@@ -46,13 +46,16 @@ export const HOME_BITS = 0x3ffffffc;
 
 /**
  * The path key of a trie node from its parent's path key and its level key (the level's
- * hash, or trie.ts's PLUS_KEY or HASH_KEY). An exact level's key is a hash of both: the
- * multiply is a bijection of the low 30 bits, so siblings never share a key unless their
- * level hashes do. A `+` or `#` child's key is its parent's with WILD_BIT and its low two
- * bits changed, so it shares its parent's HOME_BITS: the child's slot is homed beside its
- * parent's, and the matcher usually finds both in one cache line.
+ * hash, or trie.ts's PLUS_KEY or HASH_KEY). Mostly a hash of both: the multiply is a
+ * bijection of the low 30 bits, so siblings never share a key unless their level hashes
+ * do, and WILD_BIT keeps `+` and `#` children apart from exact ones. But the `+` or `#`
+ * child of an exact node (or of the root) takes its parent's key with WILD_BIT and the low
+ * two bits changed, so it shares its parent's HOME_BITS: its slot is homed beside its
+ * parent's, and the matcher usually finds both in one cache line. Only one generation does
+ * this, so a chain like `+/+/+/...` spreads over the table instead of piling into one run.
  */
 export function pathKey(parent: number, level: number): number {
   if ((level & WILD_BIT) === 0) return Math.imul(parent ^ level, MIX_PRIME) & SMI_MASK;
-  return (parent & HOME_BITS) | WILD_BIT | ((level & 1) + 1);
+  if ((parent & WILD_BIT) === 0) return (parent & HOME_BITS) | WILD_BIT | ((level & 1) + 1);
+  return (Math.imul(parent ^ level, MIX_PRIME) & SMI_MASK) | WILD_BIT;
 }

@@ -283,3 +283,26 @@ test('exact filters whose hashes collide are kept apart', () => {
   assert.equal(index.remove('c3', `$share/g/${y}`), true);
   assert.equal(index.nodeCount, 0);
 });
+
+test('a deep chain of wildcard levels matches level by level and does not pile into one probe run', () => {
+  const index = new SubscriptionIndex<Opts>();
+  const depth = 128; // the default limits.maxTopicLevels
+  for (let n = 1; n <= depth; n++) {
+    index.add('c', Array(n).fill('+').join('/'), { qos: 0 });
+    index.add('c', [...Array(n - 1).fill('+'), '#'].join('/'), { qos: 0 });
+  }
+  for (const n of [1, 2, 64, 127, 128]) {
+    const topic = Array.from({ length: n }, (_, i) => `l${i}`).join('/');
+    // `+`×n, and `#` after 0..n-1 pluses (`#` also matches the parent level: n + 1 of them, capped by depth).
+    const hashes = Math.min(n + 1, depth);
+    assert.equal(index.match(topic).subscriptions.length, 1 + hashes, `depth ${n}`);
+  }
+  // Each wildcard node's slot goes where its own key puts it, so the chain spreads out.
+  const slots = (index as unknown as { edges: { slots: Int32Array } }).edges.slots;
+  let longest = 0;
+  for (let at = 0, run = 0; at < slots.length; at += 4) {
+    run = slots[at] === 0 ? 0 : run + 1;
+    longest = Math.max(longest, run);
+  }
+  assert.ok(longest < 40, `longest probe run ${longest} slots`);
+});
