@@ -18,7 +18,8 @@
 // other overlap, so the match is arranged to have few that do:
 // - The walk is breadth first, so the probes of one level do not wait for each other.
 // - A slot's place depends only on the child's path key (hashing.ts), computed from the
-//   topic's level hashes, and a `+` or `#` child of an exact node is homed in its parent's cache line.
+//   topic's level hashes, and a `+` or `#` child of an exact node is homed in its
+//   parent's cache line.
 // - The nodes to emit are only collected on the way; their filters and subscriptions are
 //   loaded all together at the end, and the exact table's slot is loaded first and read
 //   last.
