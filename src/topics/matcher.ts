@@ -29,7 +29,8 @@
 // exist, and the wasted misses cost more than the overlap saved); loading the home slots
 // of each level's probes in a first pass (no gain); keeping each found node's filter and
 // subscriptions in arrays as it is found (probably V8's write barrier: a store of a pointer
-// into an old-space array reads the stored object's page header, one more miss each).
+// into an old-space array reads the stored object's page header, one more miss each), or
+// only reading them as it is found (its misses then compete with the walk's).
 
 import type { MatchVisitor, Subscription } from './match-result.js';
 import { FNV_PRIME, LEVEL_SEED, MIX_PRIME, ROOT_KEY, SMI_MASK, TOPIC_SEED, pathKey } from './hashing.js';
