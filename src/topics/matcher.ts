@@ -56,7 +56,7 @@ export class Matcher<T> {
   private below: number[] = [];
   /** The nodes to emit, as (node, info) pairs; the exact table's come last. */
   private readonly found: number[] = [];
-  /** Where emit()'s first loop puts what it read, so the compiler keeps those loads. */
+  /** Where loads made only to bring a line into the cache put what they read, so the compiler keeps them. */
   touched = 0;
 
   constructor(
@@ -85,8 +85,7 @@ export class Matcher<T> {
 
   /**
    * Hashes every level into `hashes`, and the whole topic after them; returns the number
-   * of levels. The same arithmetic as topicHash()
-   * and levelHash(), fused into one pass.
+   * of levels. The same arithmetic as topicHash() and levelHash(), fused into one pass.
    */
   private hash(topic: string): number {
     const hashes = this.hashes;
