@@ -18,6 +18,7 @@ import { Duplex } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { parseArgs } from 'node:util';
 import { runInNewContext } from 'node:vm';
+import { Decoder, encode, type Packet } from '../src/codec/index.js';
 import { createBroker } from '../src/index.js';
 import type { ListenerInfo } from '../src/broker/types.js';
 import { connectPacket, subscribePacket } from '../src/cli/bench/wire.js';
@@ -51,38 +52,25 @@ function pair(): [End, End] {
   return [a, b];
 }
 
-/** Counts the packets a client end receives, by type (the high nibble of the first byte). */
+/** Notes which types of packet a client end has received, through the project's own decoder. */
 class Client {
-  readonly seen = new Uint32Array(16);
-  private pending: Buffer | undefined;
+  readonly seen = new Set<Packet['type']>();
+  private readonly decoder = new Decoder(this, { role: 'client', protocolVersion: 4 });
 
   constructor(readonly end: End) {
-    end.on('data', (chunk: Buffer) => this.read(chunk));
+    end.on('data', (chunk: Buffer) => this.decoder.push(chunk));
   }
 
-  private read(chunk: Buffer): void {
-    const buf = this.pending === undefined ? chunk : Buffer.concat([this.pending, chunk]);
-    let at = 0;
-    for (;;) {
-      let length = 0;
-      let shift = 0;
-      let p = at + 1;
-      for (; p < buf.length; p++) {
-        length |= (buf[p]! & 0x7f) << shift;
-        shift += 7;
-        if ((buf[p]! & 0x80) === 0) break;
-      }
-      if (p >= buf.length || p + 1 + length > buf.length) break;
-      this.seen[buf[at]! >> 4]!++;
-      at = p + 1 + length;
-    }
-    this.pending = at === buf.length ? undefined : buf.subarray(at);
+  onPacket(p: Packet): void {
+    this.seen.add(p.type);
+  }
+
+  send(p: Packet): void {
+    this.end.write(encode(p, 4));
   }
 }
 
 const LISTENER: ListenerInfo = { type: 'tcp', name: 'in-process', host: '127.0.0.1', port: 0, allowAnonymous: true };
-const PINGREQ = Buffer.from([0xc0, 0]);
-const PUBLISH = Buffer.concat([Buffer.from([0x30, 2 + 5 + 5, 0, 5]), Buffer.from('all/x'), Buffer.from('hello')]);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -94,12 +82,12 @@ async function memory(): Promise<{ heap: number; external: number }> {
   return { heap: m.heapUsed, external: m.external };
 }
 
-/** Waits until every client has seen `count` packets of `type`; returns the seconds it took. */
-async function until(clients: Client[], type: number, count: number, what: string): Promise<number> {
+/** Waits until every client has seen a packet of `type`; returns the seconds it took. */
+async function until(clients: Client[], type: Packet['type'], what: string): Promise<number> {
   const t0 = performance.now();
   for (;;) {
     let done = 0;
-    for (const c of clients) if (c.seen[type]! >= count) done++;
+    for (const c of clients) if (c.seen.has(type)) done++;
     if (done === clients.length) return (performance.now() - t0) / 1000;
     if (performance.now() - t0 > STAGE_MS) throw new Error(`${what}: ${done} of ${clients.length} after ${STAGE_MS / 1000} s`);
     await sleep(5);
@@ -138,12 +126,12 @@ for (let i = 0; i < N; i++) {
   client.write(connectPacket(`inproc-${i}`, 4, 60));
   if (i % 1000 === 999) await sleep(0); // let the broker answer as the connections arrive
 }
-await until(clients, 2, 1, 'CONNACK');
+await until(clients, 'connack', 'CONNACK');
 rows.push(['connect', `${fmt(N)} clients connected in ${fmt((performance.now() - t0) / 1000, 2)} s; the broker holds ${fmt(broker.clients.size)}`]);
 
 t0 = performance.now();
 for (let i = 0; i < N; i++) clients[i]!.end.write(subscribePacket(1, ['all/#', `one/${i}`], 0, 4));
-await until(clients, 9, 1, 'SUBACK');
+await until(clients, 'suback', 'SUBACK');
 rows.push(['subscribe', `${fmt(2 * N)} subscriptions acknowledged in ${fmt((performance.now() - t0) / 1000, 2)} s`]);
 
 const held = await memory();
@@ -151,13 +139,13 @@ rows.push(['memory with the broker, N connected and subscribed', `${kb(held.heap
 rows.push(['the broker alone (the difference)', `${kb(held.heap - before.heap + held.external - before.external - floor)} per connection, its 2 subscriptions included`]);
 
 t0 = performance.now();
-clients[0]!.end.write(PUBLISH);
-await until(clients, 3, 1, 'PUBLISH to all');
+clients[0]!.send({ type: 'publish', topic: 'all/x', payload: Buffer.from('hello'), qos: 0, retain: false, dup: false });
+await until(clients, 'publish', 'PUBLISH to all');
 rows.push(['one PUBLISH to all N', `delivered to all ${fmt(N)} in ${fmt(performance.now() - t0, 0)} ms`]);
 
 t0 = performance.now();
-for (const c of clients) c.end.write(PINGREQ);
-await until(clients, 13, 1, 'PINGRESP');
+for (const c of clients) c.send({ type: 'pingreq' });
+await until(clients, 'pingresp', 'PINGRESP');
 rows.push(['every client pings', `${fmt(N)} PINGRESPs in ${fmt((performance.now() - t0) / 1000, 2)} s`]);
 
 t0 = performance.now();
