@@ -322,8 +322,8 @@ export async function runScenario(o: ScenarioOptions, hooks: RunHooks = {}): Pro
       const t0 = performance.now();
       let early: ProcSample | undefined;
       while (performance.now() - t0 < holdMs) {
-        const at1s = 1000 - (performance.now() - t0);
-        await sleep(Math.min(500, holdMs - (performance.now() - t0), at1s > 0 ? at1s : Infinity));
+        await sleep(Math.min(500, holdMs - (performance.now() - t0)));
+        // Steps of 500 ms from t0: the second one ends 1 s in.
         if (early === undefined && o.pid !== undefined && performance.now() - t0 >= 1000) early = sampleProcess(o.pid);
         hooks.progress?.(`connections: holding ${fmt(counters.sum(C.connected))} idle, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       }
