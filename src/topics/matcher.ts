@@ -39,6 +39,7 @@ import type { EdgeTable } from './edge-table.js';
 import { NO_ITEMS } from './client-list.js';
 import { CHILD, GROUPS, HASH, HASH_KEY, ITEMS, ONE, PLUS, PLUS_KEY, emitGroups, levelsMatch } from './trie.js';
 import type { Entry } from './trie.js';
+import type { Shape, Shapes } from './shapes.js';
 
 const SLASH = 0x2f;
 const DOLLAR = 0x24;
@@ -56,6 +57,8 @@ export class Matcher<T> {
   private below: number[] = [];
   /** The nodes to emit, as (node, info) pairs; the exact table's come last. */
   private readonly found: number[] = [];
+  /** The path keys of the shapes probed. */
+  private readonly keys: number[] = [];
   /** Where loads made only to bring a line into the cache put what they read, so the compiler keeps them. */
   touched = 0;
 
@@ -65,6 +68,7 @@ export class Matcher<T> {
     private readonly entries: readonly (Entry<T> | undefined)[],
     private readonly filters: readonly string[],
     private readonly items: readonly Items<T>[],
+    private readonly shapes: Shapes,
   ) {}
 
   /** `rootInfo` is the trie root's info (trie.ts). */
@@ -75,9 +79,14 @@ export class Matcher<T> {
       const exact = this.exact;
       if (exact.count !== 0) this.touched += exact.slots[home(this.hashes[levels], exact.mask) * 4];
       // Filters starting with a wildcard do not match topics starting with '$' [MQTT-4.7.2-1]
-      if (topic.charCodeAt(0) === DOLLAR) rootInfo &= ~(PLUS | HASH);
-      const trieFound = rootInfo === 0 ? 0 : this.walk(rootInfo, levels);
-      this.emit(topic, this.probeExact(levels, trieFound), trieFound, visitor);
+      const dollar = topic.charCodeAt(0) === DOLLAR;
+      if (dollar) rootInfo &= ~(PLUS | HASH);
+      let trieFound = 0;
+      if (rootInfo !== 0) {
+        const shapes = this.shapes.forTopic(levels, dollar);
+        trieFound = shapes === undefined ? this.walk(rootInfo, levels) : this.probeShapes(shapes);
+      }
+      this.emit(topic, dollar, this.probeExact(levels, trieFound), trieFound, visitor);
     } finally {
       this.busy = false;
     }
@@ -120,6 +129,45 @@ export class Matcher<T> {
     for (let at = home(full, exact.mask) * 4, p = slots[at]; p !== 0; at = (at + 4) & wrap, p = slots[at]) {
       if (p === 1 && slots[at + 1] === full) {
         found[f++] = slots[at + 2];
+        found[f++] = slots[at + 3];
+      }
+    }
+    return f;
+  }
+
+  /**
+   * Probes the trie for the one node of each shape (shapes.ts) that may match, all at once,
+   * and adds those holding subscriptions to `found`; returns its length. The probes compare
+   * path keys only, not parents: the filter check in emit() drops any node that a colliding
+   * key brings in, and a node that two shapes' colliding keys both bring in is added once.
+   */
+  private probeShapes(shapes: readonly Shape[]): number {
+    const slots = this.edges.slots;
+    const mask = this.edges.mask;
+    const wrap = slots.length - 1;
+    const hashes = this.hashes;
+    const keys = this.keys;
+    const found = this.found;
+    // Compute every key and load its home slot before reading any, so the misses overlap.
+    let touched = 0;
+    for (let s = 0; s < shapes.length; s++) {
+      const kinds = shapes[s].kinds;
+      let key = ROOT_KEY;
+      for (let i = 0; i < kinds.length; i++) key = pathKey(key, kinds[i] === 0 ? hashes[i] : kinds[i]);
+      keys[s] = key;
+      touched += slots[home(key, mask) * 4];
+    }
+    this.touched = touched;
+    let f = 0;
+    for (let s = 0; s < shapes.length; s++) {
+      const key = keys[s];
+      for (let at = home(key, mask) * 4, p = slots[at]; p !== 0; at = (at + 4) & wrap, p = slots[at]) {
+        if (slots[at + 1] !== key || (slots[at + 3] & (ITEMS | GROUPS)) === 0) continue;
+        const node = slots[at + 2];
+        let seen = false;
+        for (let k = 0; k < f && !seen; k += 2) seen = found[k] === node;
+        if (seen) continue;
+        found[f++] = node;
         found[f++] = slots[at + 3];
       }
     }
@@ -190,7 +238,7 @@ export class Matcher<T> {
   }
 
   /** Checks every found node's filter against the topic and emits the nodes that match. */
-  private emit(topic: string, f: number, trieFound: number, visitor: MatchVisitor<T>): void {
+  private emit(topic: string, dollar: boolean, f: number, trieFound: number, visitor: MatchVisitor<T>): void {
     const found = this.found;
     const filters = this.filters;
     const items = this.items;
@@ -205,7 +253,7 @@ export class Matcher<T> {
     for (let k = 0; k < f; k += 2) {
       const node = found[k];
       const filter = filters[node];
-      if (k < trieFound ? !levelsMatch(filter, topic) : filter !== topic) continue;
+      if (k < trieFound ? !levelsMatch(filter, topic) || (dollar && isWildcard(filter.charCodeAt(0))) : filter !== topic) continue;
       const info = found[k + 1];
       const its = items[node];
       if ((info & ONE) !== 0) visitor.onSubscription(its as Subscription<T>);
@@ -213,6 +261,11 @@ export class Matcher<T> {
       if ((info & GROUPS) !== 0) emitGroups(this.entries[node]!.groups!, visitor);
     }
   }
+}
+
+/** True for the first character of a filter whose first level is `+` or `#`. */
+function isWildcard(c: number): boolean {
+  return c === 0x2b || c === 0x23;
 }
 
 /** The slot of the only child of `node` under a wildcard key, which exists. */

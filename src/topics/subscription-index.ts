@@ -16,6 +16,7 @@ import { MatchResult } from './match-result.js';
 import type { MatchVisitor, Subscription } from './match-result.js';
 import { Matcher } from './matcher.js';
 import { parseSharedFilter } from './shared.js';
+import { Shapes } from './shapes.js';
 import { ROOT_KEY, levelHash, pathKey, topicHash } from './hashing.js';
 import { CHILD, Entry, Group, HASH, HASH_KEY, PLUS, PLUS_KEY, findGroup } from './trie.js';
 import { validateTopicFilter } from './validate.js';
@@ -38,6 +39,8 @@ export class SubscriptionIndex<T> {
   private readonly levels: (string | undefined)[] = [undefined];
   /** Ids of removed nodes, reused first. */
   private readonly freeIds: number[] = [];
+  /** The shapes of the trie's filters that hold subscriptions. */
+  private readonly shapes: Shapes;
   private rootInfo = 0;
   private count = 0;
   private readonly matcher: Matcher<T>;
@@ -47,8 +50,13 @@ export class SubscriptionIndex<T> {
   private readonly pathKeys: number[] = [];
   private readonly pathLevels: number[] = [];
 
-  constructor() {
-    this.matcher = new Matcher<T>(this.exact, this.edges, this.entries, this.filters, this.items);
+  /**
+   * `shapeLimit`: the most filter shapes (shapes.ts) a topic is matched through before the
+   * trie is walked instead; for tests and measurements.
+   */
+  constructor(options: { readonly shapeLimit?: number } = {}) {
+    this.shapes = new Shapes(options.shapeLimit);
+    this.matcher = this.newMatcher();
   }
 
   /** The number of subscriptions, shared members included. */
@@ -74,7 +82,11 @@ export class SubscriptionIndex<T> {
     const path = shared === undefined ? filter : shared.filter;
     const wild = hasWildcard(path);
     const id = wild ? this.ensurePath(path) : this.ensureExact(path);
-    const entry = (this.entries[id] ??= new Entry<T>(path));
+    let entry = this.entries[id];
+    if (entry === undefined) {
+      entry = this.entries[id] = new Entry<T>(path);
+      if (wild) this.shapes.add(path);
+    }
     const bits = entry.bits();
     let added: boolean;
     if (shared === undefined) {
@@ -134,6 +146,7 @@ export class SubscriptionIndex<T> {
       let d = ids.length - 1;
       let left = this.addInfo(d, entry.bits() - bits);
       if (!entry.isEmpty()) return true;
+      this.shapes.remove(path);
       this.entries[id] = undefined;
       this.filters[id] = '';
       // Detach the empty nodes at the end of the path, so churn does not grow memory.
@@ -174,9 +187,7 @@ export class SubscriptionIndex<T> {
    * the topic, which is assumed to be a valid Topic Name. Allocates nothing.
    */
   forEachMatch(topic: string, visitor: MatchVisitor<T>): void {
-    const matcher = this.matcher.busy
-      ? new Matcher<T>(this.exact, this.edges, this.entries, this.filters, this.items)
-      : this.matcher;
+    const matcher = this.matcher.busy ? this.newMatcher() : this.matcher;
     matcher.run(this.rootInfo, topic, visitor);
   }
 
@@ -189,6 +200,10 @@ export class SubscriptionIndex<T> {
       into.trim();
     }
     return into;
+  }
+
+  private newMatcher(): Matcher<T> {
+    return new Matcher<T>(this.exact, this.edges, this.entries, this.filters, this.items, this.shapes);
   }
 
   private findExact(path: string, h: number): number {

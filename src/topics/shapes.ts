@@ -1,0 +1,120 @@
+// The shapes of the trie's filters, so that a match can go straight to the nodes that may
+// match a topic instead of walking down to them.
+//
+// A filter's shape is where its `+` levels are, how many levels it has, and whether it ends
+// in `#`: `site/+/temp` and `home/+/door` have the shape `.+.`, `site/7/#` has `..#`. A
+// topic of d levels can be matched only by shapes of d levels without `#` and by `#` shapes
+// with at most d levels before the `#` (`a/#` matches `a` [MQTT-4.7.1-1]). Given the topic's
+// level hashes and a shape, the path key (hashing.ts) of the one trie node of that shape
+// that may match follows by arithmetic alone: the topic's level hash where the shape has an
+// exact level, PLUS_KEY or HASH_KEY where it has a wildcard. So the matcher computes one
+// key per shape and probes all of them at once, where a walk down the trie waits for each
+// level's slot before it can probe the next: with a million subscriptions each of those
+// waits is a cache miss.
+//
+// Shapes are counted by the nodes that hold subscriptions. A topic that more than `limit`
+// shapes may match is walked instead (matcher.ts), so the cost of a match stays bounded by
+// the topic's depth however varied the filters are.
+
+import { HASH_KEY, PLUS_KEY } from './trie.js';
+
+const PLUS_CHAR = 0x2b;
+const HASH_CHAR = 0x23;
+/** Topics deeper than this are walked (their lists are not cached). */
+const MAX_CACHED_DEPTH = 256;
+/** The most shapes a topic is matched through before it is walked instead. */
+export const DEFAULT_SHAPE_LIMIT = 16;
+
+export class Shape {
+  /** Nodes holding subscriptions with this shape. */
+  count = 0;
+
+  constructor(
+    /** Per level of the filter, `#` included: 0 for an exact level, else PLUS_KEY or HASH_KEY. */
+    readonly kinds: Int32Array,
+    /** The levels before a `#`, or all of them. */
+    readonly prefix: number,
+    readonly endsInHash: boolean,
+  ) {}
+
+  /** True when the first level is `+` or `#`: such filters do not match `$` topics [MQTT-4.7.2-1]. */
+  get leadingWildcard(): boolean {
+    return this.kinds[0] !== 0;
+  }
+}
+
+export class Shapes {
+  private readonly byId = new Map<string, Shape>();
+  /** By topic depth: the shapes a topic of that depth may match, or null when more than the limit. */
+  private forDepth: (readonly Shape[] | null | undefined)[] = [];
+  /** The same for topics starting with `$`. */
+  private forDollarDepth: (readonly Shape[] | null | undefined)[] = [];
+
+  constructor(readonly limit: number = DEFAULT_SHAPE_LIMIT) {}
+
+  /** Counts a trie node that now holds subscriptions; `filter` has a wildcard. */
+  add(filter: string): void {
+    const id = shapeId(filter);
+    let shape = this.byId.get(id);
+    if (shape === undefined) {
+      shape = newShape(id);
+      this.byId.set(id, shape);
+      this.forget();
+    }
+    shape.count++;
+  }
+
+  /** Uncounts a trie node that no longer holds subscriptions. */
+  remove(filter: string): void {
+    const id = shapeId(filter);
+    const shape = this.byId.get(id)!;
+    if (--shape.count !== 0) return;
+    this.byId.delete(id);
+    this.forget();
+  }
+
+  /** The shapes a topic of `depth` levels may match, or undefined when the topic is to be walked. */
+  forTopic(depth: number, dollar: boolean): readonly Shape[] | undefined {
+    if (depth > MAX_CACHED_DEPTH) return undefined;
+    const cache = dollar ? this.forDollarDepth : this.forDepth;
+    let shapes = cache[depth];
+    if (shapes === undefined) {
+      const list: Shape[] = [];
+      for (const shape of this.byId.values()) {
+        if (shape.endsInHash ? shape.prefix > depth : shape.prefix !== depth) continue;
+        if (dollar && shape.leadingWildcard) continue;
+        list.push(shape);
+      }
+      shapes = cache[depth] = list.length > this.limit ? null : list;
+    }
+    return shapes ?? undefined;
+  }
+
+  private forget(): void {
+    this.forDepth = [];
+    this.forDollarDepth = [];
+  }
+}
+
+/** One character per level: `+`, `#`, or `.` for an exact level. */
+function shapeId(filter: string): string {
+  let id = '';
+  for (let start = 0; ; ) {
+    let end = filter.indexOf('/', start);
+    if (end < 0) end = filter.length;
+    const c = end - start === 1 ? filter.charCodeAt(start) : 0;
+    id += c === PLUS_CHAR ? '+' : c === HASH_CHAR ? '#' : '.';
+    if (end === filter.length) return id;
+    start = end + 1;
+  }
+}
+
+function newShape(id: string): Shape {
+  const kinds = new Int32Array(id.length);
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    kinds[i] = c === PLUS_CHAR ? PLUS_KEY : c === HASH_CHAR ? HASH_KEY : 0;
+  }
+  const endsInHash = id.charCodeAt(id.length - 1) === HASH_CHAR;
+  return new Shape(kinds, endsInHash ? id.length - 1 : id.length, endsInHash);
+}
