@@ -45,6 +45,8 @@ const SLASH = 0x2f;
 const DOLLAR = 0x24;
 const ROOT = 0;
 
+const NO_SHAPES: readonly Shape[] = [];
+
 type Items<T> = Subscription<T> | readonly Subscription<T>[];
 
 /** Reusable scratch for one match at a time. */
@@ -76,16 +78,16 @@ export class Matcher<T> {
     this.busy = true;
     try {
       const levels = this.hash(topic);
-      const exact = this.exact;
-      if (exact.count !== 0) this.touched += exact.slots[home(this.hashes[levels], exact.mask) * 4];
       // Filters starting with a wildcard do not match topics starting with '$' [MQTT-4.7.2-1]
       const dollar = topic.charCodeAt(0) === DOLLAR;
       if (dollar) rootInfo &= ~(PLUS | HASH);
-      let trieFound = 0;
-      if (rootInfo !== 0) {
-        const shapes = this.shapes.forTopic(levels, dollar);
-        trieFound = shapes === undefined ? this.walk(rootInfo, levels) : this.probeShapes(shapes);
-      }
+      const shapes = rootInfo === 0 ? NO_SHAPES : this.shapes.forTopic(levels, dollar);
+      // Every key is computed before any slot is loaded, and then all are loaded at once:
+      // a miss at the head of the CPU's reorder window stops it from issuing later loads
+      // once the window fills, and the arithmetic of a few shapes' keys fills it.
+      if (shapes !== undefined) this.shapeKeys(shapes);
+      this.load(levels, shapes === undefined ? 0 : shapes.length);
+      const trieFound = shapes === undefined ? this.walk(rootInfo, levels) : this.probeShapes(shapes.length);
       this.emit(topic, dollar, this.probeExact(levels, trieFound), trieFound, visitor);
     } finally {
       this.busy = false;
@@ -135,31 +137,43 @@ export class Matcher<T> {
     return f;
   }
 
-  /**
-   * Probes the trie for the one node of each shape (shapes.ts) that may match, all at once,
-   * and adds those holding subscriptions to `found`; returns its length. The probes compare
-   * path keys only, not parents: the filter check in emit() drops any node that a colliding
-   * key brings in, and a node that two shapes' colliding keys both bring in is added once.
-   */
-  private probeShapes(shapes: readonly Shape[]): number {
-    const slots = this.edges.slots;
-    const mask = this.edges.mask;
-    const wrap = slots.length - 1;
+  /** Computes the path key (hashing.ts) of each shape's node that may match the topic into `keys`. */
+  private shapeKeys(shapes: readonly Shape[]): void {
     const hashes = this.hashes;
     const keys = this.keys;
-    const found = this.found;
-    // Compute every key and load its home slot before reading any, so the misses overlap.
-    let touched = 0;
     for (let s = 0; s < shapes.length; s++) {
       const kinds = shapes[s].kinds;
       let key = ROOT_KEY;
       for (let i = 0; i < kinds.length; i++) key = pathKey(key, kinds[i] === 0 ? hashes[i] : kinds[i]);
       keys[s] = key;
-      touched += slots[home(key, mask) * 4];
     }
+  }
+
+  /** Loads the exact table's slot for the topic and the home slots of the first `n` keys. */
+  private load(levels: number, n: number): void {
+    const exact = this.exact;
+    let touched = exact.count === 0 ? 0 : exact.slots[home(this.hashes[levels], exact.mask) * 4];
+    const slots = this.edges.slots;
+    const mask = this.edges.mask;
+    const keys = this.keys;
+    for (let s = 0; s < n; s++) touched += slots[home(keys[s], mask) * 4];
     this.touched = touched;
+  }
+
+  /**
+   * Probes the trie for the nodes of the first `n` keys, and adds those holding
+   * subscriptions to `found`; returns its length. The probes compare path keys only, not
+   * parents: the filter check in emit() drops any node that a colliding key brings in, and
+   * a node that two shapes' colliding keys both bring in is added once.
+   */
+  private probeShapes(n: number): number {
+    const slots = this.edges.slots;
+    const mask = this.edges.mask;
+    const wrap = slots.length - 1;
+    const keys = this.keys;
+    const found = this.found;
     let f = 0;
-    for (let s = 0; s < shapes.length; s++) {
+    for (let s = 0; s < n; s++) {
       const key = keys[s];
       for (let at = home(key, mask) * 4, p = slots[at]; p !== 0; at = (at + 4) & wrap, p = slots[at]) {
         if (slots[at + 1] !== key || (slots[at + 3] & (ITEMS | GROUPS)) === 0) continue;
