@@ -179,6 +179,21 @@ timeMatches('cold, match(topic)', coldTopics, fresh);
 timeMatches('hot 100, forEachMatch(topic, visitor)', hotTopics, visit);
 timeMatches('hot 100, match(topic, reused)', hotTopics, intoReused);
 
+// The walk: what a match costs when a topic's depth has more filter shapes than the index
+// probes one by one (src/topics/shapes.ts), timed on the same filters in a second index
+// that always walks.
+{
+  const walking = new SubscriptionIndex<SubOptions>({ shapeLimit: 0 });
+  for (let i = 0; i < SUBSCRIPTIONS; i++) walking.add(owner(i), filters[i], OPTIONS[i % 3]);
+  const walk = (topic: string): number => {
+    const before = counter.found;
+    walking.forEachMatch(topic, counter);
+    return counter.found - before;
+  };
+  timeMatches('cold, walking the trie (many shapes)', coldTopics, walk);
+  timeMatches('hot 100, walking the trie (many shapes)', hotTopics, walk);
+}
+
 // Side by side ----------------------------------------------------------------------------
 // `--against DIR`: another build's index (DIR is its output directory, e.g. the previous
 // commit built with `npx tsc -p . --outDir DIR`) over the same filters, timed in alternating

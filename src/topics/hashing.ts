@@ -55,7 +55,20 @@ export const HOME_BITS = 0x3ffffffc;
  * this, so a chain like `+/+/+/...` spreads over the table instead of piling into one run.
  */
 export function pathKey(parent: number, level: number): number {
-  if ((level & WILD_BIT) === 0) return Math.imul(parent ^ level, MIX_PRIME) & SMI_MASK;
+  if ((level & WILD_BIT) === 0) return Math.imul(parent ^ level ^ wildSalt(parent), MIX_PRIME) & SMI_MASK;
   if ((parent & WILD_BIT) === 0) return (parent & HOME_BITS) | WILD_BIT | ((level & 1) + 1);
-  return (Math.imul(parent ^ level, MIX_PRIME) & SMI_MASK) | WILD_BIT;
+  return (Math.imul(parent ^ level ^ WILD_SALT, MIX_PRIME) & SMI_MASK) | WILD_BIT;
+}
+
+/**
+ * Folded into the low bits of a `+` or `#` node's key before it is hashed into its
+ * children's. The multiply keeps only the low 30 bits, so without it WILD_BIT would be lost:
+ * a `+` child whose key differs from its parent's only in WILD_BIT (when the parent's low
+ * two bits are 01) would give its children the keys of its parent's children, `a/+/b` the
+ * key of `a/b`, for a quarter of all exact nodes.
+ */
+const WILD_SALT = 0x2545f491 & SMI_MASK;
+
+function wildSalt(parent: number): number {
+  return (parent & WILD_BIT) === 0 ? 0 : WILD_SALT;
 }

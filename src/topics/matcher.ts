@@ -1,36 +1,40 @@
 // Matching one topic: one pass over its characters finds the level boundaries and hashes
-// every level and the whole topic; then one probe of the exact table, and a walk down the
-// wildcard trie, level by level, that takes the exact child and the `+` child of every node
-// it holds and collects `#` children on the way. Nothing is allocated.
+// every level and the whole topic; then one probe of the exact table, and one probe of the
+// wildcard trie for each filter shape (shapes.ts) the topic may match, or a walk down the
+// trie when there are too many shapes. Nothing is allocated.
 //
-// Every step is one probe into a typed-array table (edge-table.ts), whose slot also holds
-// the child's info bits (trie.ts): whether it has `+`, `#` or exact children and whether it
-// holds subscriptions (and whether exactly one), so absent children cost no probe. The walk
-// finds exact children by level hash alone and does not compare their keys on the way
-// down; instead a node's whole filter is checked against the topic (levelsMatch) once,
-// before it is emitted. Measured with 1,000,000 subscriptions, comparing a key at every
-// level cost ~1.8 µs of a ~6 µs cold match (each key is one more cache miss), against one
-// check per emitting node. Colliding siblings are all walked, so a collision can only add
-// a candidate that the check then drops, never hide a match.
+// The trie's slots sit in a typed-array table (edge-table.ts) under the node's path key
+// (hashing.ts), which follows from the topic's level hashes alone, and a slot also holds
+// the node's info bits (trie.ts): whether it holds subscriptions (and whether exactly one),
+// and whether it has `+`, `#` or exact children. Neither the probes nor the walk compare
+// levels on the way; instead a node's whole filter is checked against the topic
+// (levelsMatch) once, before it is emitted, so a colliding key can only add a candidate
+// that the check then drops, never hide a match. (Measured with 1,000,000 subscriptions,
+// comparing a level at every step of the walk cost ~1.8 µs of a ~6 µs cold match, each
+// level one more cache miss.)
 //
-// With a million subscriptions nearly every probe is a cache miss (~200 ns here), and a
-// walk that waits for each in turn costs a dozen of them. Misses that do not depend on each
-// other overlap, so the match is arranged to have few that do:
-// - The walk is breadth first, so the probes of one level do not wait for each other.
-// - A slot's place depends only on the child's path key (hashing.ts), computed from the
-//   topic's level hashes, and a `+` or `#` child of an exact node is homed in its
-//   parent's cache line.
+// With a million subscriptions nearly every probe is a cache miss (~200 ns here). Misses
+// that do not depend on each other overlap, so the match is arranged to have few that do:
+// - By shape, every probe is independent of the others: a topic's nodes are one miss away,
+//   where a walk waits for each level's slot before it can probe the next. Measured side
+//   by side (bench/topics.ts --against), this cut a cold match by 28%.
+// - Every key is computed before any slot is loaded, and then the exact table's slot and
+//   all the shapes' slots are loaded at once: a miss at the head of the CPU's reorder
+//   window stops it from issuing later loads once the window fills, and computing a few
+//   shapes' keys fills it. This cut another 18%.
 // - The nodes to emit are only collected on the way; their filters and subscriptions are
-//   loaded all together at the end, and the exact table's slot is loaded first and read
-//   last.
-// Measured side by side (bench/topics.ts --against), this cut a cold match by 10-20%
-// against a depth-first walk. Tried and dropped, each slower side by side: loading the
-// slots of the topic's whole exact path ahead of the walk (most of those levels do not
-// exist, and the wasted misses cost more than the overlap saved); loading the home slots
-// of each level's probes in a first pass (no gain); keeping each found node's filter and
-// subscriptions in arrays as it is found (probably V8's write barrier: a store of a pointer
-// into an old-space array reads the stored object's page header, one more miss each), or
-// only reading them as it is found (its misses then compete with the walk's).
+//   loaded all together at the end.
+// - The walk, for topics with too many shapes, is breadth first, so the probes of one level
+//   do not wait for each other, and a `+` or `#` child of an exact node is homed in its
+//   parent's cache line.
+// Tried and dropped, each slower side by side: keeping each node's filter and subscriptions
+// side by side in one array (one cache line for both; 7-12% slower, not understood);
+// loading the subscription arrays' headers with the filters (no gain); in the walk,
+// loading the slots of the topic's whole exact path ahead of it (most of those levels do
+// not exist), loading the home slots of each level's probes in a first pass (no gain), and
+// keeping each found node's filter and subscriptions in arrays as it is found (probably
+// V8's write barrier: a store of a pointer into an old-space array reads the stored
+// object's page header, one more miss each).
 
 import type { MatchVisitor, Subscription } from './match-result.js';
 import { FNV_PRIME, LEVEL_SEED, MIX_PRIME, ROOT_KEY, SMI_MASK, TOPIC_SEED, pathKey } from './hashing.js';

@@ -45,6 +45,10 @@ export class Shape {
 
 export class Shapes {
   private readonly byId = new Map<string, Shape>();
+  /** By number of levels: the shapes without `#`. */
+  private readonly plain = new Map<number, Set<Shape>>();
+  /** By levels before the `#`: the shapes ending in `#`. */
+  private readonly hashed = new Map<number, Set<Shape>>();
   /** By topic depth: the shapes a topic of that depth may match, or null when more than the limit. */
   private forDepth: (readonly Shape[] | null | undefined)[] = [];
   /** The same for topics starting with `$`. */
@@ -59,6 +63,10 @@ export class Shapes {
     if (shape === undefined) {
       shape = newShape(id);
       this.byId.set(id, shape);
+      const bucket = shape.endsInHash ? this.hashed : this.plain;
+      let set = bucket.get(shape.prefix);
+      if (set === undefined) bucket.set(shape.prefix, (set = new Set()));
+      set.add(shape);
       this.forget();
     }
     shape.count++;
@@ -70,22 +78,27 @@ export class Shapes {
     const shape = this.byId.get(id)!;
     if (--shape.count !== 0) return;
     this.byId.delete(id);
+    const bucket = shape.endsInHash ? this.hashed : this.plain;
+    const set = bucket.get(shape.prefix)!;
+    set.delete(shape);
+    if (set.size === 0) bucket.delete(shape.prefix);
     this.forget();
   }
 
-  /** The shapes a topic of `depth` levels may match, or undefined when the topic is to be walked. */
+  /**
+   * The shapes a topic of `depth` levels may match, or undefined when the topic is to be
+   * walked. Building a list looks at no more than `limit` + 1 shapes, so even when shapes
+   * come and go between every two matches, a match costs no more than a walk would.
+   */
   forTopic(depth: number, dollar: boolean): readonly Shape[] | undefined {
     if (depth > MAX_CACHED_DEPTH) return undefined;
     const cache = dollar ? this.forDollarDepth : this.forDepth;
     let shapes = cache[depth];
     if (shapes === undefined) {
       const list: Shape[] = [];
-      for (const shape of this.byId.values()) {
-        if (shape.endsInHash ? shape.prefix > depth : shape.prefix !== depth) continue;
-        if (dollar && shape.leadingWildcard) continue;
-        list.push(shape);
-      }
-      shapes = cache[depth] = list.length > this.limit ? null : list;
+      let fits = collect(this.plain.get(depth), dollar, list, this.limit);
+      for (let p = 0; fits && p <= depth; p++) fits = collect(this.hashed.get(p), dollar, list, this.limit);
+      shapes = cache[depth] = fits ? list : null;
     }
     return shapes ?? undefined;
   }
@@ -94,6 +107,16 @@ export class Shapes {
     this.forDepth = [];
     this.forDollarDepth = [];
   }
+}
+
+/** Adds the shapes of `set` that a topic may match to `list`; false once it holds more than `limit`. */
+function collect(set: Set<Shape> | undefined, dollar: boolean, list: Shape[], limit: number): boolean {
+  if (set === undefined) return true;
+  for (const shape of set) {
+    if (dollar && shape.leadingWildcard) continue;
+    if (list.push(shape) > limit) return false;
+  }
+  return true;
 }
 
 /** One character per level: `+`, `#`, or `.` for an exact level. */

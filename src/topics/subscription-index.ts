@@ -1,8 +1,10 @@
 // The subscription index. Wildcard-free filters (most of them, in practice) sit in one
 // table keyed by the hash of the whole filter, so matching them is a single lookup of the
 // topic; filters with `+` or `#` sit in a trie keyed by level. A match costs one pass over
-// the topic's characters, one table lookup and a walk down the topic's levels, whatever the
-// number of subscriptions (matcher.ts).
+// the topic's characters, one table lookup, and one probe of the trie per filter shape
+// (`a/+/b` and `c/+/d` share the shape `.+.`: shapes.ts) the topic may match, or a walk
+// down the topic's levels when there are more than 16 shapes, whatever the number of
+// subscriptions (matcher.ts).
 // Both are typed-array hash tables of node ids (edge-table.ts, trie.ts); the subscriptions
 // sit in Entry objects in an array indexed by node id. Ids of removed nodes are reused
 // (the id arrays never grow past the most nodes held at once), and the tables halve as

@@ -70,10 +70,18 @@ function indexMatch(index: SubscriptionIndex<number>, topic: string): { subs: st
   };
 }
 
-for (const seed of [1, 2, 3]) {
-  test(`the index matches exactly what topicMatches says, through adds, replaces and removes (seed ${seed})`, () => {
+// Each seed with the default shape limit (shapes for shallow topics, the walk for deep
+// ones, whose filters have more shapes), with the walk only, and with shapes only.
+const LIMITS = [
+  [undefined, 'default shape limit'],
+  [0, 'walk only'],
+  [Infinity, 'shapes only'],
+] as const;
+
+for (const seed of [1, 2, 3]) for (const [shapeLimit, how] of LIMITS) {
+  test(`the index matches exactly what topicMatches says, through adds, replaces and removes (seed ${seed}, ${how})`, () => {
     const g = generator(seed);
-    const index = new SubscriptionIndex<number>();
+    const index = new SubscriptionIndex<number>({ shapeLimit });
     const model = new Model();
     const added: [string, string][] = [];
     for (let i = 0; i < 3000; i++) {

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MatchResult, SubscriptionIndex } from '../../src/topics/index.js';
 import type { MatchVisitor, SharedGroup, Subscription } from '../../src/topics/index.js';
-import { levelHash, topicHash } from '../../src/topics/hashing.js';
+import { ROOT_KEY, levelHash, pathKey, topicHash } from '../../src/topics/hashing.js';
+import { PLUS_KEY } from '../../src/topics/trie.js';
 
 interface Opts {
   qos: 0 | 1 | 2;
@@ -246,10 +247,11 @@ function collision(hash: (s: string) => number, make: (i: number) => string): [s
   }
 }
 
-test('levels whose hashes collide are kept apart', () => {
+for (const [shapeLimit, how] of [[0, 'walked'], [undefined, 'probed by shape']] as const) {
+test(`levels whose hashes collide are kept apart (${how})`, () => {
   const [x, y] = collision((s) => levelHash(s, 0, s.length), (i) => `l${i}`);
   assert.notEqual(x, y);
-  const index = new SubscriptionIndex<Opts>();
+  const index = new SubscriptionIndex<Opts>({ shapeLimit });
   index.add('c1', `${x}/+`, { qos: 0 });
   index.add('c2', `${y}/+`, { qos: 0 });
   index.add('c3', `${x}/#`, { qos: 0 });
@@ -266,6 +268,58 @@ test('levels whose hashes collide are kept apart', () => {
   assert.deepEqual(subs(index, `${x}/1`), [`c3 ${x}/# 0`]);
   for (const [c, f] of [['c3', `${x}/#`], ['c4', `+/${y}/#`], ['c5', `+/${x}`]]) assert.equal(index.remove(c, f), true);
   assert.equal(index.nodeCount, 0);
+});
+}
+
+test('a `+` level changes the path keys below it: `a/+/b` and `a/b` do not share a key', () => {
+  const key = (levels: number[]): number => levels.reduce((k, level) => pathKey(k, level), ROOT_KEY);
+  const b = levelHash('b', 0, 1);
+  let shared = 0;
+  for (let i = 0; i < 1000; i++) {
+    const a = levelHash(`a${i}`, 0, `a${i}`.length);
+    if (key([a, PLUS_KEY, b]) === key([a, b]) || key([a, PLUS_KEY, PLUS_KEY]) === key([a, PLUS_KEY])) shared++;
+  }
+  assert.equal(shared, 0);
+});
+
+/**
+ * Finds levels a and b for which the trie nodes `a/+/c` and `+/b/c` get the same path key,
+ * so the shapes `.+.` and `+..` both probe that key for the topic `a/b/c` (birthday search
+ * over the path keys' 30 bits).
+ */
+function pathKeyCollision(prefix: string): [string, string] {
+  const key = (levels: number[]): number => levels.reduce((k, level) => pathKey(k, level), ROOT_KEY);
+  const hash = (s: string): number => levelHash(s, 0, s.length);
+  const c = hash('c');
+  const seen = new Map<number, string>();
+  for (let i = 0; i < 1 << 16; i++) seen.set(key([hash(`${prefix}${i}`), PLUS_KEY, c]), `${prefix}${i}`);
+  for (let j = 0; j < 1 << 22; j++) {
+    const a = seen.get(key([PLUS_KEY, hash(`b${j}`), c]));
+    if (a !== undefined) return [a, `b${j}`];
+  }
+  throw new Error('no collision found');
+}
+
+test('a node that two shapes reach through colliding path keys is matched once, and only if its filter matches', () => {
+  const [a, b] = pathKeyCollision('a');
+  const index = new SubscriptionIndex<Opts>();
+  index.add('c1', `${a}/+/c`, { qos: 0 });
+  index.add('c2', `+/${b}/c`, { qos: 1 });
+  // Both shapes probe the one key and find both nodes; each is emitted once.
+  assert.deepEqual(subs(index, `${a}/${b}/c`), [`c1 ${a}/+/c 0`, `c2 +/${b}/c 1`]);
+  // Only `+..` probes that key here, and finds `a/+/c` too, whose filter does not match.
+  assert.deepEqual(subs(index, `x/${b}/c`), [`c2 +/${b}/c 1`]);
+  assert.deepEqual(subs(index, `${a}/x/c`), [`c1 ${a}/+/c 0`]);
+});
+
+test('a node with a leading wildcard that a colliding path key brings in does not match a $ topic [MQTT-4.7.2-1]', () => {
+  const [a, b] = pathKeyCollision('$a');
+  const index = new SubscriptionIndex<Opts>();
+  index.add('c1', `${a}/+/c`, { qos: 0 });
+  index.add('c2', `+/${b}/c`, { qos: 1 });
+  // `+..` is not probed for a $ topic, but `.+.` probes the same key and finds `+/b/c` too.
+  assert.deepEqual(subs(index, `${a}/${b}/c`), [`c1 ${a}/+/c 0`]);
+  assert.deepEqual(subs(index, `x/${b}/c`), [`c2 +/${b}/c 1`]);
 });
 
 test('exact filters whose hashes collide are kept apart', () => {
