@@ -86,9 +86,7 @@ export class Matcher<T> {
       const dollar = topic.charCodeAt(0) === DOLLAR;
       if (dollar) rootInfo &= ~(PLUS | HASH);
       const shapes = rootInfo === 0 ? NO_SHAPES : this.shapes.forTopic(levels, dollar);
-      // Every key is computed before any slot is loaded, and then all are loaded at once:
-      // a miss at the head of the CPU's reorder window stops it from issuing later loads
-      // once the window fills, and the arithmetic of a few shapes' keys fills it.
+      // Every key first, then every load at once (see the top of this file).
       if (shapes !== undefined) this.shapeKeys(shapes);
       this.load(levels, shapes === undefined ? 0 : shapes.length);
       const trieFound = shapes === undefined ? this.walk(rootInfo, levels) : this.probeShapes(shapes.length);
