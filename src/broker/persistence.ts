@@ -196,7 +196,7 @@ export class Persistence {
       session.username = stored.username;
       session.stored = true;
       for (const sub of stored.subscriptions) broker.subscribe(session, sub);
-      for (const id of stored.inboundQos2) session.inboundQos2.add(id);
+      for (const id of stored.inboundQos2) session.addInboundQos2(id);
       for (const d of stored.deliveries) {
         const message = snapshot.messages.get(d.messageId);
         if (message === undefined) {

@@ -50,6 +50,7 @@ export type SessionSubscription = Subscription & { subscriptionId?: number };
 // stay unallocated (an empty Map costs about 180 bytes) and read as these shared empty ones.
 const NO_SUBSCRIPTIONS: ReadonlyMap<string, SessionSubscription> = new Map();
 const NO_INFLIGHT: ReadonlyMap<number, Outbound> = new Map();
+const NO_IDS: ReadonlySet<number> = new Set();
 const NO_QUEUE: Outbound[] = Object.freeze([]) as unknown as Outbound[];
 
 export class Session {
@@ -117,13 +118,22 @@ export class Session {
   }
 
   /** Inbound QoS 2 packet ids whose PUBREL has not come yet [MQTT-4.3.3-10]. */
-  get inboundQos2(): Set<number> {
-    return (this.qos2 ??= new Set());
+  get inboundQos2(): ReadonlySet<number> {
+    return this.qos2 ?? NO_IDS;
   }
 
-  /** The size of inboundQos2, without allocating it. */
   get inboundQos2Count(): number {
     return this.qos2?.size ?? 0;
+  }
+
+  /** A QoS 2 PUBLISH was received under this id; its PUBREL is to come. */
+  addInboundQos2(packetId: number): void {
+    (this.qos2 ??= new Set()).add(packetId);
+  }
+
+  /** The PUBREL for this id came; true when the id was waiting for it. */
+  releaseInboundQos2(packetId: number): boolean {
+    return this.qos2?.delete(packetId) ?? false;
   }
 
   private push(out: Outbound): void {

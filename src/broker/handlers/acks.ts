@@ -31,7 +31,7 @@ export function handlePubcomp(conn: Connection, p: PubcompPacket): void {
 export function handlePubrel(conn: Connection, p: PubrelPacket): void {
   // [MQTT-4.3.3-11] PUBCOMP with the same id; the id may now be reused for a new message.
   const session = conn.session!;
-  const known = session.inboundQos2.delete(p.packetId);
+  const known = session.releaseInboundQos2(p.packetId);
   if (known) conn.broker.persistence?.inboundReleased(session, p.packetId);
   // After PUBCOMP the client may reuse the id for a new message, which a restart that still
   // remembered it would take for a duplicate: the release must be durable first.

@@ -117,7 +117,7 @@ function ack(conn: Connection, p: PublishPacket, code: number): void {
   // QoS 2: remember the id until PUBREL [MQTT-4.3.3-10]; a refused one is not remembered.
   if (code < 0x80) {
     const session = conn.session!;
-    session.inboundQos2.add(packetId);
+    session.addInboundQos2(packetId);
     conn.broker.persistence?.inboundAdded(session, packetId);
   }
   afterDurable(conn, () => conn.send({ type: 'pubrec', packetId, ...(reasonCode !== undefined && { reasonCode }) }));
