@@ -18,8 +18,6 @@
 
 import { HASH_KEY, PLUS_KEY } from './trie.js';
 
-const PLUS_CHAR = 0x2b;
-const HASH_CHAR = 0x23;
 /** Topics deeper than this are walked (their lists are not cached). */
 const MAX_CACHED_DEPTH = 256;
 /** The most shapes a topic is matched through before it is walked instead. */
@@ -56,12 +54,15 @@ export class Shapes {
 
   constructor(readonly limit: number = DEFAULT_SHAPE_LIMIT) {}
 
-  /** Counts a trie node that now holds subscriptions; `filter` has a wildcard. */
-  add(filter: string): void {
-    const id = shapeId(filter);
+  /**
+   * Counts a trie node that now holds subscriptions. `path` is the level keys of its path
+   * from the root (trie.ts: a level hash, PLUS_KEY or HASH_KEY), the root's own at 0.
+   */
+  add(path: readonly number[]): void {
+    const id = shapeId(path);
     let shape = this.byId.get(id);
     if (shape === undefined) {
-      shape = newShape(id);
+      shape = newShape(path);
       this.byId.set(id, shape);
       const bucket = shape.endsInHash ? this.hashed : this.plain;
       let set = bucket.get(shape.prefix);
@@ -72,9 +73,9 @@ export class Shapes {
     shape.count++;
   }
 
-  /** Uncounts a trie node that no longer holds subscriptions. */
-  remove(filter: string): void {
-    const id = shapeId(filter);
+  /** Uncounts a trie node that no longer holds subscriptions; `path` as for add(). */
+  remove(path: readonly number[]): void {
+    const id = shapeId(path);
     const shape = this.byId.get(id)!;
     if (--shape.count !== 0) return;
     this.byId.delete(id);
@@ -120,24 +121,15 @@ function collect(set: Set<Shape> | undefined, dollar: boolean, list: Shape[], li
 }
 
 /** One character per level: `+`, `#`, or `.` for an exact level. */
-function shapeId(filter: string): string {
+function shapeId(path: readonly number[]): string {
   let id = '';
-  for (let start = 0; ; ) {
-    let end = filter.indexOf('/', start);
-    if (end < 0) end = filter.length;
-    const c = end - start === 1 ? filter.charCodeAt(start) : 0;
-    id += c === PLUS_CHAR ? '+' : c === HASH_CHAR ? '#' : '.';
-    if (end === filter.length) return id;
-    start = end + 1;
-  }
+  for (let i = 1; i < path.length; i++) id += path[i] === PLUS_KEY ? '+' : path[i] === HASH_KEY ? '#' : '.';
+  return id;
 }
 
-function newShape(id: string): Shape {
-  const kinds = new Int32Array(id.length);
-  for (let i = 0; i < id.length; i++) {
-    const c = id.charCodeAt(i);
-    kinds[i] = c === PLUS_CHAR ? PLUS_KEY : c === HASH_CHAR ? HASH_KEY : 0;
-  }
-  const endsInHash = id.charCodeAt(id.length - 1) === HASH_CHAR;
-  return new Shape(kinds, endsInHash ? id.length - 1 : id.length, endsInHash);
+function newShape(path: readonly number[]): Shape {
+  const kinds = new Int32Array(path.length - 1);
+  for (let i = 1; i < path.length; i++) kinds[i - 1] = path[i] === PLUS_KEY || path[i] === HASH_KEY ? path[i] : 0;
+  const endsInHash = path[path.length - 1] === HASH_KEY;
+  return new Shape(kinds, endsInHash ? kinds.length - 1 : kinds.length, endsInHash);
 }

@@ -87,7 +87,7 @@ export class SubscriptionIndex<T> {
     let entry = this.entries[id];
     if (entry === undefined) {
       entry = this.entries[id] = new Entry<T>(path);
-      if (wild) this.shapes.add(path);
+      if (wild) this.shapes.add(this.pathLevels);
     }
     const bits = entry.bits();
     let added: boolean;
@@ -148,7 +148,7 @@ export class SubscriptionIndex<T> {
       let d = ids.length - 1;
       let left = this.addInfo(d, entry.bits() - bits);
       if (!entry.isEmpty()) return true;
-      this.shapes.remove(path);
+      this.shapes.remove(this.pathLevels);
       this.entries[id] = undefined;
       this.filters[id] = '';
       // Detach the empty nodes at the end of the path, so churn does not grow memory.
