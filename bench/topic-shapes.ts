@@ -1,7 +1,7 @@
 // Where probing by shape stops paying: a cold match with N filter shapes per topic depth,
 // probed one by one against walking the trie, on the same filters, side by side.
 //   npx tsc -p . && node dist/bench/topic-shapes.js [N ...]   (default 8 16 32 64)
-// Seeded and bounded: per N, two indexes of 1,000,000 subscriptions and 60 rounds each.
+// Seeded and bounded: per N, two indexes of 1,000,000 subscriptions timed for 12 s.
 //
 // Topics have 10 levels of 30-100 values each. 70% of the filters are topics; 30% are
 // topics with `+` at one to three levels, chosen from N such patterns, so each wildcard
@@ -11,15 +11,14 @@
 import { SubscriptionIndex } from '../src/topics/index.js';
 import type { MatchVisitor } from '../src/topics/index.js';
 import { mulberry32 } from '../src/cli/bench/random.js';
+import { ROUND, alternate, flat } from './side-by-side.js';
 
 const SUBSCRIPTIONS = 1_000_000;
 const LEVELS = 10;
 const TOPICS = 100_000;
-const ROUND = 10_000;
-const ROUNDS = 60;
+const SECONDS = 12;
 
 const counts = process.argv.slice(2).map(Number);
-const flat = (s: string): string => Buffer.from(s).toString('utf8');
 const bits = (m: number): number => {
   let c = 0;
   for (; m !== 0; m &= m - 1) c++;
@@ -59,20 +58,8 @@ function measure(shapes: number): string {
     onSubscription: () => void found++,
     onSharedGroup: () => void found++,
   };
-  const round = (index: SubscriptionIndex<number>, from: number): number => {
-    const start = process.hrtime.bigint();
-    for (let i = 0; i < ROUND; i++) index.forEachMatch(topics[(from + i) % TOPICS], visitor);
-    return Number(process.hrtime.bigint() - start) / ROUND / 1e3;
-  };
-  const a: number[] = [];
-  const b: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    a.push(round(probing, r * ROUND));
-    b.push(round(walking, r * ROUND));
-  }
-  const mid = (xs: number[]): number => xs.sort((x, y) => x - y)[xs.length >> 1];
-  const [p, w] = [mid(a), mid(b)];
-  return `${String(shapes).padStart(4)} shapes: probing ${p.toFixed(2)} µs, walking ${w.toFixed(2)} µs (${(p / w).toFixed(2)}×), ${(found / (2 * ROUNDS * ROUND)).toFixed(1)} subscriptions/match`;
+  const { a: p, b: w, rounds } = alternate(probing, walking, topics, visitor, SECONDS);
+  return `${String(shapes).padStart(4)} shapes: probing ${p.toFixed(2)} µs, walking ${w.toFixed(2)} µs (${(p / w).toFixed(2)}×), ${(found / (2 * rounds * ROUND)).toFixed(1)} subscriptions/match`;
 }
 
 console.log(`topic shapes bench: node ${process.version}, ${SUBSCRIPTIONS.toLocaleString('en-US')} subscriptions, ${LEVELS}-level topics, cold`);

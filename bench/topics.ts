@@ -17,6 +17,7 @@ import { setFlagsFromString } from 'node:v8';
 import { MatchResult, SubscriptionIndex, topicMatches } from '../src/topics/index.js';
 import type { MatchVisitor, SharedGroup, Subscription } from '../src/topics/index.js';
 import { mulberry32 } from '../src/cli/bench/random.js';
+import { ROUND, alternate, flat } from './side-by-side.js';
 
 interface SubOptions {
   readonly qos: 0 | 1 | 2;
@@ -108,8 +109,6 @@ const fmt = (n: number, digits = 0): string =>
 const seconds = (since: bigint): number => Number(process.hrtime.bigint() - since) / 1e9;
 
 // Build ---------------------------------------------------------------------------------
-// Through a Buffer, as the decoder makes them: flat strings, not template-literal ropes.
-const flat = (s: string): string => Buffer.from(s).toString('utf8');
 const clientIds = Array.from({ length: CLIENTS }, (_, c) => `client-${c}`);
 const filters = Array.from({ length: SUBSCRIPTIONS }, () => flat(randomFilter()));
 const owner = (i: number): string => clientIds[i % CLIENTS];
@@ -144,7 +143,6 @@ class Counter implements MatchVisitor<SubOptions> {
 }
 
 /** Rounds of ROUND matches until MATCH_SECONDS pass; the median round (VMs are noisy). */
-const ROUND = 10_000;
 function timeMatches(name: string, topics: string[], matchOne: (topic: string) => number): void {
   const perMatch: number[] = [];
   let found = 0;
@@ -203,22 +201,9 @@ if (args.against !== undefined) {
   const other = (await import(url)) as { SubscriptionIndex: typeof SubscriptionIndex };
   const peer = new other.SubscriptionIndex<SubOptions>();
   for (let i = 0; i < SUBSCRIPTIONS; i++) peer.add(owner(i), filters[i], OPTIONS[i % 3]);
-  const round = (which: SubscriptionIndex<SubOptions>, topics: string[], from: number): number => {
-    const start = process.hrtime.bigint();
-    for (let i = 0; i < ROUND; i++) which.forEachMatch(topics[(from + i) % topics.length], counter);
-    return (seconds(start) * 1e6) / ROUND;
-  };
   for (const [name, topics] of [['cold', coldTopics], ['hot 100', hotTopics]] as const) {
-    const mine: number[] = [];
-    const theirs: number[] = [];
-    const deadline = process.hrtime.bigint() + BigInt(MATCH_SECONDS * 2e9);
-    for (let from = 0; process.hrtime.bigint() < deadline; from += ROUND) {
-      mine.push(round(index, topics, from));
-      theirs.push(round(peer, topics, from));
-    }
-    const mid = (xs: number[]): number => xs.sort((a, b) => a - b)[xs.length >> 1];
-    const [a, b] = [mid(mine), mid(theirs)];
-    row(`${name}: this build vs --against`, `${fmt(a, 2)} vs ${fmt(b, 2)} µs/match (${fmt(a / b, 2)}×), ${mine.length} rounds each`);
+    const { a, b, rounds } = alternate(index, peer, topics, counter, MATCH_SECONDS * 2);
+    row(`${name}: this build vs --against`, `${fmt(a, 2)} vs ${fmt(b, 2)} µs/match (${fmt(a / b, 2)}×), ${rounds} rounds each`);
   }
 }
 
