@@ -44,7 +44,7 @@ const opts = { timeout: 30_000 };
 
 test('fan-in: four publishers reach one wildcard subscriber, in order and without duplicates', opts, async () => {
   const { code, result } = await run('fan-in');
-  assert.equal(code, 0);
+  assert.equal(code, 0, result.problems.join('; '));
   assertShape(result, 'fan-in');
   assert.equal(result.options.publishers, 4);
   assert.ok(result.messages.sent > 0 && result.rates.delivery > 0);
@@ -54,14 +54,14 @@ test('fan-in: four publishers reach one wildcard subscriber, in order and withou
 
 test('fan-out: every subscriber receives every message of the publisher', opts, async () => {
   const { code, result } = await run('fan-out', '--subscribers', '3');
-  assert.equal(code, 0);
+  assert.equal(code, 0, result.problems.join('; '));
   assertShape(result, 'fan-out');
   assert.equal(result.messages.expected, result.messages.sent * 3);
 });
 
 test('qos1: every acknowledged message is delivered, none left unacknowledged', opts, async () => {
   const { code, result } = await run('qos1');
-  assert.equal(code, 0);
+  assert.equal(code, 0, result.problems.join('; '));
   assertShape(result, 'qos1');
   assert.equal(result.options.qos, 1);
   assert.ok(result.messages.acked > 0);
@@ -72,7 +72,7 @@ test('qos1: every acknowledged message is delivered, none left unacknowledged', 
 
 test('latency: a fixed rate, and percentiles in order', opts, async () => {
   const { code, result } = await run('latency', '--rate', '500');
-  assert.equal(code, 0);
+  assert.equal(code, 0, result.problems.join('; '));
   assertShape(result, 'latency');
   const l = result.latency!;
   assert.ok(l.count > 300, `${l.count} samples`);
@@ -82,7 +82,7 @@ test('latency: a fixed rate, and percentiles in order', opts, async () => {
 
 test('connections: all idle connections are established and counted', opts, async () => {
   const { code, result } = await run('connections', '--connections', '200');
-  assert.equal(code, 0);
+  assert.equal(code, 0, result.problems.join('; '));
   assertShape(result, 'connections');
   assert.equal(result.connections!.established, 200);
   assert.equal(result.connections!.failed, 0);
@@ -92,7 +92,7 @@ test('connections: all idle connections are established and counted', opts, asyn
 test('connections: held for --duration, with broker memory per connection at the end and 1 s in', opts, async () => {
   // The broker runs in this process, so its pid is ours.
   const { code, result } = await run('connections', '--connections', '100', '--duration', '1.5', '--pid', String(process.pid));
-  assert.equal(code, 0);
+  assert.equal(code, 0, result.problems.join('; '));
   assert.ok(result.seconds >= 1.5, `held ${result.seconds} s`);
   assert.equal(typeof result.connections!.kbPerConnection, 'number');
   assert.equal(typeof result.connections!.kbPerConnectionAt1s, 'number');
@@ -100,7 +100,7 @@ test('connections: held for --duration, with broker memory per connection at the
 
 test('topics: distinct subscriptions are all acknowledged, then random publishes are delivered', opts, async () => {
   const { code, result } = await run('topics', '--topics', '2000', '--subscribers', '4');
-  assert.equal(code, 0);
+  assert.equal(code, 0, result.problems.join('; '));
   assertShape(result, 'topics');
   assert.equal(result.subscriptions!.acknowledged, 2000);
   assert.equal(result.messages.expected, result.messages.sent);
@@ -109,7 +109,7 @@ test('topics: distinct subscriptions are all acknowledged, then random publishes
 
 test('QoS 2 fan-in is exactly once', opts, async () => {
   const { code, result } = await run('fan-in', '--qos', '2', '--publishers', '2');
-  assert.equal(code, 0);
+  assert.equal(code, 0, result.problems.join('; '));
   assertShape(result, 'fan-in');
   assert.equal(result.messages.lost, 0);
   assert.equal(result.messages.duplicates, 0);

@@ -376,6 +376,9 @@ export async function runScenario(o: ScenarioOptions, hooks: RunHooks = {}): Pro
       // publishers fill the kernel's socket buffers with more than a broker delivers in
       // seconds; what has not arrived by then counts as lost.
       const drainUntil = performance.now() + Math.min(timeoutMs, o.qos > 0 ? 10_000 : 3000);
+      // Every acknowledged QoS 1/2 message is owed, so a pause of a loaded broker (a GC, a
+      // busy machine) must not end the wait: 2 s of quiet, against 0.5 s at QoS 0.
+      const quiet = o.qos > 0 ? 2000 : 500;
       let last = counters.snapshot();
       const drainStart = last.at;
       let quietSince = last.at;
@@ -386,8 +389,8 @@ export async function runScenario(o: ScenarioOptions, hooks: RunHooks = {}): Pro
         result.drain = { seconds: round((s.at - drainStart) / 1000, 2), cutOff: false };
         if (s.unique >= expected && s.inflight === 0) break;
         if (s.received !== last.received || s.acked !== last.acked) quietSince = s.at;
-        // Nothing moved for half a second: what has not come will not come.
-        if (s.at - quietSince > 500) break;
+        // Nothing moved for that long: what has not come will not come.
+        if (s.at - quietSince > quiet) break;
         if (s.at > drainUntil) {
           result.drain.cutOff = true;
           break;
