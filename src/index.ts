@@ -3,9 +3,11 @@
 
 import { Broker } from './broker/broker.js';
 import type { BrokerOptions } from './broker/types.js';
+import { createListener } from './transport/index.js';
 
+/** A broker with the listener kinds of src/transport/ (tcp, tls, ws, wss, unix). */
 export function createBroker(options: BrokerOptions = {}): Broker {
-  return new Broker(options);
+  return new Broker(options, createListener);
 }
 
 export { Broker, type BrokerEvents, type BrokerStats } from './broker/broker.js';
@@ -27,6 +29,13 @@ export * as codec from './codec/index.js';
 export * as topics from './topics/index.js';
 export { fileAuth, type FileAuth, type FileAuthOptions } from './auth/index.js';
 export type { DeliveryTarget } from './broker/types.js';
+export { InProcessClient, InProcessError, type Delivery, type InProcessOptions, type MessageHandler, type PublishOptions, type SubscribeOptions } from './broker/in-process.js';
+export type { ConnectedClient, DeliveryPeer } from './broker/peer.js';
+export type { Router, SubscriptionEntry } from './broker/router.js';
+export { LocalRouter } from './broker/router.js';
+export type { ClientView, RetainedView, SessionView, SubscriptionView } from './broker/views.js';
+export { registerListenerKind } from './transport/index.js';
+export type { Listener, ListenerFactory, ListenerHost, PeerIdentity } from './transport/types.js';
 export { createStore, MemoryStore, SqliteStore, STORE_FILE, StoreError, type SqliteStoreOptions } from './store/index.js';
 export type * from './store/types.js';
 export { createOpsServer, SYS_PREFIX, SysTopics, type HttpOptions, type OpsOptions, type OpsServer, type ReloadResult } from './ops/index.js';

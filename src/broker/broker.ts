@@ -1,23 +1,26 @@
-// The broker: owns connections, sessions, the subscription index, the router, retained
-// messages and hooks; starts and stops listeners. It never touches a socket's bytes itself:
-// connections decode, handlers decide, the router delivers.
+// The broker: owns connections, the session registry, the router, retained messages and
+// hooks; opens the listeners it is given a factory for. It never touches a socket's bytes
+// itself, nor imports a transport: connections decode, handlers decide, the router delivers.
+// docs/architecture.md is the map.
 
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import pino, { type Logger } from 'pino';
-import { SubscriptionIndex } from '../topics/index.js';
-import { createListener, type Listener, type PeerIdentity } from '../transport/index.js';
+import type { Listener, ListenerFactory, ListenerHost, PeerIdentity } from '../transport/types.js';
 import { Connection } from './connection.js';
 import { HookRunner, isPromise, type MaybePromise } from './hooks.js';
 import { Persistence } from './persistence.js';
 import { MemoryRetainedStore, type RetainedStore } from './retained.js';
-import { Router } from './router.js';
-import { Session, type DropReason, type SubscriptionEntry } from './session.js';
+import { LocalRouter, type Router, type SubscriptionEntry } from './router.js';
+import type { DropReason, Session } from './session.js';
+import { SessionRegistry } from './sessions.js';
+import type { ConnectedClient } from './peer.js';
 import type { StoredSubscription } from '../store/types.js';
 import { DEFAULT_LIMITS, type BrokerOptions, type ClientInfo, type Limits, type ListenerInfo, type Message } from './types.js';
-import { longTimeout } from './timers.js';
-import { publishWill, settleWill, willClient } from './will.js';
+import { willDelay, willMessage } from './will.js';
 import { Admission } from './rate-limit.js';
+import { InProcessClient, type InProcessOptions } from './in-process.js';
+import { BrokerViews } from './views.js';
 
 /** Why a connection, publish or login was held back by a limit; each has a counter. */
 export type LimitName = 'connections' | 'connect_rate' | 'publish_rate' | 'byte_rate' | 'auth_failure' | 'retained' | 'sessions';
@@ -51,22 +54,26 @@ export interface BrokerEvents {
   storeError: [error: Error];
 }
 
-export class Broker extends EventEmitter<BrokerEvents> {
+export class Broker extends EventEmitter<BrokerEvents> implements ListenerHost {
   readonly options: BrokerOptions;
-  readonly limits: Limits;
+  /** The limits in force; change them with setLimits(). */
+  readonly limits: Readonly<Limits>;
   readonly log: Logger;
   readonly hooks: HookRunner;
-  readonly index = new SubscriptionIndex<SubscriptionEntry>();
+  /** Today's router: the subscription index and matching on this node. */
+  readonly localRouter: LocalRouter;
+  /** What the broker routes through: the local router, or a decorator of it (BrokerOptions.router). */
   readonly router: Router;
   readonly retained: RetainedStore = new MemoryRetainedStore();
   /** Writes state through to the store, when there is one (BrokerOptions.store). */
   readonly persistence: Persistence | undefined;
   /** True once the store is read back and every listener is open. */
   ready = false;
-  /** Connected clients by client id. */
-  readonly clients = new Map<string, Connection>();
-  readonly sessions = new Map<string, Session>();
-  /** Every open connection, connected or not yet. */
+  /** Sessions by client id, and who holds them. */
+  readonly sessions = new SessionRegistry(this);
+  /** Read-only views and verbs for operations (the admin API, $SYS, metrics). */
+  readonly views = new BrokerViews(this);
+  /** Every open network connection, connected or not yet. */
   readonly connections = new Set<Connection>();
   /** Connect rate and connection bounds, checked at CONNECT. */
   readonly admission = new Admission(this);
@@ -88,17 +95,26 @@ export class Broker extends EventEmitter<BrokerEvents> {
   private readonly servers: Listener[] = [];
   private sweep: NodeJS.Timeout | undefined;
   private closing = false;
-  private readonly drop = (reason: DropReason): void => this.countDrop(reason);
+  /** Sessions count their drops through this. */
+  readonly drop = (reason: DropReason): void => this.countDrop(reason);
   /** When each limit last logged a warning: a flood at a bound writes one line a minute. */
   private readonly warned = new Map<LimitName, number>();
 
-  constructor(options: BrokerOptions = {}) {
+  /**
+   * `openListener` builds the listeners of `options.listeners`; createBroker() gives it the
+   * transports of src/transport/. Without one, the broker only accepts what is handed to it
+   * (accept(), client()).
+   */
+  constructor(
+    options: BrokerOptions = {},
+    private readonly openListener?: ListenerFactory,
+  ) {
     super();
     this.options = options;
-    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
-    if (this.limits.maxInflight > 65_535) this.limits.maxInflight = 65_535;
+    this.limits = clampLimits({ ...DEFAULT_LIMITS, ...options.limits });
     this.hooks = new HookRunner(options.hooks ?? []);
-    this.router = new Router(this.index, this.hooks.deliveryCheck);
+    this.localRouter = new LocalRouter(this.hooks.deliveryCheck);
+    this.router = options.router?.(this.localRouter) ?? this.localRouter;
     const store = options.store;
     if (store !== undefined) {
       this.persistence = new Persistence(this, store);
@@ -122,11 +138,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
       this.log.info({ store: persistence.store.kind, ...restored, ms }, 'store opened');
     }
     const configs = this.options.listeners ?? [{}];
+    if (configs.length > 0 && this.openListener === undefined) throw new Error('this broker was made without listener kinds: use createBroker()');
     for (const config of configs) {
-      // A WebSocket message holds at least one packet: its cap follows the packet limit.
-      const ws = config.type === 'ws' || config.type === 'wss';
-      const cfg = ws && config.maxFrameSize === undefined ? { ...config, maxFrameSize: this.limits.maxPacketSize } : config;
-      const l = createListener(cfg, (socket, info, remote, peer) => this.accept(socket, info, remote, peer));
+      const l = this.openListener!(config, this);
       await l.open();
       this.admission.limitListener(l.info.name, config.maxConnections);
       this.servers.push(l);
@@ -236,27 +250,23 @@ export class Broker extends EventEmitter<BrokerEvents> {
     return true;
   }
 
-  /** The session for a client id, created when missing. */
-  session(clientId: string): Session {
-    let s = this.sessions.get(clientId);
-    if (s === undefined) {
-      s = new Session(clientId, this.limits, this.drop, this.persistence);
-      this.sessions.set(clientId, s);
-    }
-    return s;
+  /** Connected clients by client id: network connections and in-process clients. */
+  get clients(): ReadonlyMap<string, ConnectedClient> {
+    return this.sessions.clients;
   }
 
-  /** Adds (or replaces) a subscription of a session: in the index, the session and the store. */
+  /**
+   * A client inside this process (bridges, the dashboard, an embedding program): it
+   * connects like a 5.0 client, publishes and subscribes through the same hooks, and its
+   * session is an ordinary one (persistent when `sessionExpiry` > 0).
+   */
+  client(options: InProcessOptions): Promise<InProcessClient> {
+    return InProcessClient.connect(this, options);
+  }
+
+  /** Adds (or replaces) a subscription of a session: in the router, the session and the store. */
   subscribe(session: Session, sub: StoredSubscription): SubscriptionEntry {
-    const entry: SubscriptionEntry = {
-      session,
-      qos: sub.qos,
-      noLocal: sub.noLocal,
-      retainAsPublished: sub.retainAsPublished,
-      retainHandling: sub.retainHandling,
-      subscriptionId: sub.subscriptionId,
-    };
-    this.index.add(session.clientId, sub.filter, entry);
+    const entry = this.router.subscribe(session, sub);
     session.setSubscription(sub.filter, {
       topicFilter: sub.filter,
       qos: sub.qos,
@@ -272,21 +282,30 @@ export class Broker extends EventEmitter<BrokerEvents> {
   /** Removes a subscription; false when the session had none with this filter. */
   unsubscribe(session: Session, filter: string): boolean {
     if (!session.deleteSubscription(filter)) return false;
-    this.index.remove(session.clientId, filter);
+    this.router.unsubscribe(session, filter);
     this.persistence?.unsubscribed(session, filter);
     return true;
   }
 
-  /** Ends a session: its subscriptions leave the index and its state is gone. */
-  endSession(session: Session): void {
-    if (session.expiryTimer) clearTimeout(session.expiryTimer);
-    session.expiryTimer = undefined;
-    for (const filter of session.subscriptions.keys()) this.index.remove(session.clientId, filter);
-    session.clear();
-    if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
+  /**
+   * Resolves once every change recorded so far is durable (undefined: it is, or there is no
+   * store). Acknowledgements that promise durability wait for it.
+   */
+  durable(): Promise<void> | undefined {
+    return this.persistence?.flush();
   }
 
-  /** A connection closed: publish its will if due, and keep or end its session. */
+  /** The retained messages whose topics match `filter`. */
+  retainedMatching(filter: string): readonly Message[] {
+    return this.retained.match(filter);
+  }
+
+  /** Changes limits at run time (a config reload); the same clamps apply as at start. */
+  setLimits(changes: Partial<Limits>): void {
+    Object.assign(this.limits, clampLimits({ ...this.limits, ...changes }));
+  }
+
+  /** A connection closed: release its session (will, expiry), or log a refused CONNECT. */
   onClose(conn: Connection, wasConnected: boolean, reason: string): void {
     this.connections.delete(conn);
     this.admission.closed(conn);
@@ -299,51 +318,25 @@ export class Broker extends EventEmitter<BrokerEvents> {
       } else this.log.debug({ remote: conn.remoteAddress, reason }, 'connection closed before CONNACK');
       return;
     }
-    if (this.clients.get(conn.id) === conn) this.clients.delete(conn.id);
     // On a takeover the new connection closes this one before it attaches the session, so
     // this path decides the old will and expiry too; the new CONNECT then ends the session
     // (Clean Start, sending a delayed will) or resumes it (cancelling one) [MQTT-3.1.4-3].
-    session.connection = undefined;
     if (conn.willCleared) this.persistence?.willSettled(conn.id);
-    settleWill(this, conn, session);
-    if (session.stored && session.expiryInterval > 0) this.persistence!.sessionSaved(session, Date.now());
-    this.scheduleExpiry(session);
+    this.sessions.release(conn, session, conn.willCleared ? undefined : willMessage(conn), willDelay(conn));
     this.log.info({ clientId: conn.id, remote: conn.remoteAddress, protocolVersion: conn.protocolVersion, reason }, 'client disconnected');
-    if (this.listenerCount('clientDisconnected') > 0) this.emit('clientDisconnected', conn, reason);
-    this.notify(this.hooks.onDisconnect(conn, reason));
+    this.left(conn, reason);
   }
 
-  /** Starts the countdown of a session without a connection; `elapsed` ms have run already. */
-  scheduleExpiry(session: Session, elapsed = 0): void {
-    const expiry = session.expiryInterval;
-    if (expiry === 0) {
-      this.endSession(session);
-      return;
-    }
-    if (expiry >= 0xffffffff) return; // never expires
-    const end = (): void => {
-      session.expiryTimer = undefined;
-      // [MQTT-3.1.2-8] a will still waiting on its delay goes out when the session ends.
-      if (session.willPublish) publishWill(session);
-      this.endSession(session);
-    };
-    longTimeout(Math.max(0, expiry * 1000 - elapsed), end, (t) => (session.expiryTimer = t));
+  /** A connected client (network or in-process) is gone: events and hooks. */
+  left(client: ClientInfo, reason: string): void {
+    if (this.listenerCount('clientDisconnected') > 0) this.emit('clientDisconnected', client, reason);
+    this.notify(this.hooks.onDisconnect(client, reason));
   }
 
-  /**
-   * Start-up: the will of a client that was connected (or whose will delay ran) when the
-   * broker stopped. It goes out after its delay, counted from now, or when its session
-   * ends; a reconnection to the session cancels it.
-   */
-  restoreWill(client: ClientInfo, message: Message, delay: number): void {
-    const session = this.sessions.get(client.id);
-    const send = willClient(this, client, message);
-    if (session === undefined || delay === 0) {
-      send();
-      return;
-    }
-    session.willPublish = send;
-    longTimeout(Math.min(delay, session.expiryInterval) * 1000, () => publishWill(session), (t) => (session.willTimer = t));
+  /** A client was accepted and its CONNACK sent: events and hooks. */
+  joined(client: ClientInfo): void {
+    if (this.listenerCount('clientConnected') > 0) this.emit('clientConnected', client);
+    this.notify(this.hooks.onConnect(client));
   }
 
   /** A store commit failed: nothing more can be acknowledged as durable. */
@@ -407,15 +400,18 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.closing = true;
     if (this.sweep) clearInterval(this.sweep);
     const closing = this.servers.map((l) => l.close());
-    for (const conn of [...this.connections]) conn.disconnect(0x8b, 'server shutting down');
-    for (const s of this.sessions.values()) {
-      if (s.expiryTimer) clearTimeout(s.expiryTimer);
-      if (s.willTimer) clearTimeout(s.willTimer);
-    }
+    for (const client of [...this.connections, ...this.sessions.clients.values()]) client.disconnect(0x8b, 'server shutting down');
+    this.sessions.stopTimers();
     await Promise.all(closing);
     this.ready = false;
     await this.persistence?.store.close();
     this.log.info('broker stopped');
     this.log.flush?.();
   }
+}
+
+/** Limits as the broker applies them: at most 65,535 packet ids can be in flight. */
+function clampLimits(limits: Limits): Limits {
+  if (limits.maxInflight > 65_535) limits.maxInflight = 65_535;
+  return limits;
 }

@@ -13,8 +13,9 @@ import { OutboundAliases } from './flow.js';
 import { dispatch } from './handlers/index.js';
 import { encodeMessage } from './outbound.js';
 import type { Session } from './session.js';
-import type { PeerIdentity } from '../transport/index.js';
-import type { ClientInfo, ListenerInfo, Message } from './types.js';
+import type { Message } from '../message.js';
+import type { ListenerInfo, PeerIdentity } from '../transport/types.js';
+import type { ConnectedClient } from './peer.js';
 
 // Writes made while one input chunk (or timer) is handled are corked and flushed together:
 // one writev per socket per turn instead of one write per message.
@@ -33,7 +34,7 @@ export type ConnectionState = 'new' | 'connecting' | 'connected' | 'closed';
 const CONNECTION = Symbol('starling.connection');
 type Carrier = Duplex & { [CONNECTION]?: Connection };
 
-export class Connection implements ClientInfo {
+export class Connection implements ConnectedClient {
   state: ConnectionState = 'new';
   id = '';
   protocolVersion: ProtocolVersion = 4;
@@ -109,6 +110,10 @@ export class Connection implements ClientInfo {
 
   get listener(): string {
     return this.listenerInfo.name;
+  }
+
+  get connectedAt(): number {
+    return this.acceptedAt;
   }
 
   /** QoS 1/2 publishes received and not yet acknowledged: the Receive Maximum's count. */

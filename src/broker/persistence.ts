@@ -12,7 +12,8 @@ import type { Store, StoredSubscription, Snapshot } from '../store/types.js';
 import type { Broker } from './broker.js';
 import type { Connection } from './connection.js';
 import type { Outbound, Session } from './session.js';
-import type { ClientInfo, Message } from './types.js';
+import type { Message } from '../message.js';
+import type { ClientInfo } from './types.js';
 
 export class Persistence {
   /** Deliveries made in batch `generation` go out once `durable` reaches it. */
@@ -182,7 +183,7 @@ export class Persistence {
   // Start-up.
 
   /** Rebuilds sessions, queues, retained messages and pending wills from the store. */
-  restore(snapshot: Snapshot): { sessions: number; deliveries: number; retained: number; wills: number } {
+  restore(snapshot: Snapshot): { sessions: number; expired: number; deliveries: number; retained: number; wills: number } {
     const broker = this.broker;
     const now = Date.now();
     for (const m of snapshot.retained) {
@@ -190,13 +191,21 @@ export class Persistence {
       else broker.retained.set(m);
     }
     let deliveries = 0;
+    let expired = 0;
     for (const stored of snapshot.sessions) {
-      const session = broker.session(stored.clientId);
-      session.expiryInterval = stored.expiryInterval;
-      session.username = stored.username;
+      // A session whose expiry ran out while the broker was down is gone before any client
+      // can connect: dropped here, not on a timer after listen() (its messages go below,
+      // its will, if still pending, goes out below as its session has ended).
+      const elapsed = stored.disconnectedAt === undefined ? 0 : now - stored.disconnectedAt;
+      if (stored.expiryInterval < 0xffffffff && elapsed >= stored.expiryInterval * 1000) {
+        this.store.deleteSession(stored.clientId);
+        expired++;
+        continue;
+      }
+      const session = broker.sessions.restore(stored.clientId, stored.expiryInterval, stored.username);
+      for (const id of stored.inboundQos2) session.addInboundQos2(id);
       session.stored = true;
       for (const sub of stored.subscriptions) broker.subscribe(session, sub);
-      for (const id of stored.inboundQos2) session.addInboundQos2(id);
       for (const d of stored.deliveries) {
         const message = snapshot.messages.get(d.messageId);
         if (message === undefined) {
@@ -210,7 +219,7 @@ export class Persistence {
         deliveries++;
       }
       // Connected when the broker stopped: the expiry counts from now.
-      broker.scheduleExpiry(session, now - (stored.disconnectedAt ?? now));
+      broker.sessions.scheduleExpiry(session, elapsed);
     }
     for (const id of snapshot.messages.keys()) {
       if (this.nextMessageId <= id) this.nextMessageId = id + 1;
@@ -227,8 +236,8 @@ export class Persistence {
         listener: '',
         keepalive: 0,
       };
-      broker.restoreWill(client, will.message, will.delay);
+      broker.sessions.restoreWill(client, will.message, will.delay);
     }
-    return { sessions: snapshot.sessions.length, deliveries, retained: snapshot.retained.length, wills: snapshot.wills.size };
+    return { sessions: snapshot.sessions.length - expired, expired, deliveries, retained: snapshot.retained.length, wills: snapshot.wills.size };
   }
 }

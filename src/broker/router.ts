@@ -1,27 +1,103 @@
-// Routing: one published message to every matching subscription. A client whose several
-// subscriptions match gets one copy at the highest QoS they grant, with every matching
-// Subscription Identifier [MQTT-3.3.4-2], [MQTT-3.3.4-3]; each shared group gets one copy,
-// given to its members in turn, skipping members that are offline or congested when an
-// online one is available.
+// Routing: the subscription index and one published message to every matching
+// subscription. A client whose several subscriptions match gets one copy at the highest QoS
+// they grant, with every matching Subscription Identifier [MQTT-3.3.4-2], [MQTT-3.3.4-3];
+// each shared group gets one copy, given to its members in turn, skipping members that are
+// offline or congested when an online one is available.
+//
+// `Router` is the seam: the broker calls only these methods, so a decorator (a cluster
+// router announcing its node's filters and forwarding to other nodes) can wrap the local
+// one without the broker telling them apart (test/broker/router.test.ts runs one suite
+// against both).
 
-import { MatchResult, type SharedGroup, type SubscriptionIndex } from '../topics/index.js';
+import { MatchResult, SubscriptionIndex, type SharedGroup } from '../topics/index.js';
 import type { QoS } from '../codec/types.js';
-import type { Session, SubscriptionEntry } from './session.js';
-import type { Message } from './types.js';
+import type { Message } from '../message.js';
+import type { StoredSubscription } from '../store/types.js';
+import type { Session } from './session.js';
 
-export class Router {
+export interface Router {
+  /**
+   * Adds the session's subscription to `sub.filter`, or replaces it [MQTT-3.8.4-3]; the
+   * filter is valid (validated by the caller against the limits in force).
+   */
+  subscribe(session: Session, sub: StoredSubscription): SubscriptionEntry;
+  /** Removes it; false when the session had no subscription to this filter. */
+  unsubscribe(session: Session, filter: string): boolean;
+  /** Hands the message to every matching session; returns how many. */
+  publish(message: Message): number;
+  /** Subscriptions held, shared members included. */
+  readonly size: number;
+}
+
+/** The options of one subscription as the index stores them. */
+export interface SubscriptionEntry {
+  readonly session: Session;
+  readonly qos: QoS;
+  readonly noLocal: boolean;
+  readonly retainAsPublished: boolean;
+  readonly retainHandling: 0 | 1 | 2;
+  readonly subscriptionId: number | undefined;
+  /** Per-session routing scratch, shared by the session's entries (the router's, not the session's). */
+  readonly slot: RouteSlot;
+}
+
+/**
+ * What one publish has decided so far for one session, so overlapping subscriptions merge
+ * into one copy without allocating: valid while `stamp` is the publish's.
+ */
+interface RouteSlot {
+  readonly session: Session;
+  /** Subscriptions of the session in the index that use this slot. */
+  refs: number;
+  stamp: number;
+  qos: QoS;
+  retain: boolean;
+  ids: number[] | undefined;
+}
+
+export class LocalRouter implements Router {
+  readonly index = new SubscriptionIndex<SubscriptionEntry>();
   private stamp = 0;
-  private readonly hits: Session[] = [];
+  private readonly hits: RouteSlot[] = [];
   private readonly result = new MatchResult<SubscriptionEntry>();
   private readonly cursors = new WeakMap<SharedGroup<SubscriptionEntry>, number>();
+  private readonly slots = new Map<Session, RouteSlot>();
 
   constructor(
-    private readonly index: SubscriptionIndex<SubscriptionEntry>,
     /** Read access per delivery (an ACL); undefined costs nothing. */
     private readonly allow?: (session: Session, message: Message) => boolean,
   ) {}
 
-  /** Returns the number of sessions the message was handed to. */
+  get size(): number {
+    return this.index.size;
+  }
+
+  subscribe(session: Session, sub: StoredSubscription): SubscriptionEntry {
+    let slot = this.slots.get(session);
+    if (slot === undefined) {
+      slot = { session, refs: 0, stamp: 0, qos: 0, retain: false, ids: undefined };
+      this.slots.set(session, slot);
+    }
+    const entry: SubscriptionEntry = {
+      session,
+      qos: sub.qos,
+      noLocal: sub.noLocal,
+      retainAsPublished: sub.retainAsPublished,
+      retainHandling: sub.retainHandling,
+      subscriptionId: sub.subscriptionId,
+      slot,
+    };
+    if (this.index.add(session.clientId, sub.filter, entry)) slot.refs++;
+    return entry;
+  }
+
+  unsubscribe(session: Session, filter: string): boolean {
+    if (!this.index.remove(session.clientId, filter)) return false;
+    const slot = this.slots.get(session);
+    if (slot !== undefined && --slot.refs === 0) this.slots.delete(session);
+    return true;
+  }
+
   publish(message: Message): number {
     // Matching fills a reused result; copy out what is needed before delivering, since a
     // delivery may (through a closing connection's will) route another message.
@@ -31,22 +107,22 @@ export class Router {
     const first = hits.length;
     for (const sub of result.subscriptions) {
       const e = sub.value;
-      const s = e.session;
+      const s = e.slot;
       // [MQTT-3.8.3-3] No Local: not back to the client that published it.
-      if (e.noLocal && message.origin === s.clientId) continue;
+      if (e.noLocal && message.origin === s.session.clientId) continue;
       const qos = (e.qos < message.qos ? e.qos : message.qos) as QoS;
       // [MQTT-3.3.1-12], [MQTT-3.3.1-13] Retain As Published, else the flag is cleared.
       const retain = e.retainAsPublished && message.retain;
-      if (s.routeStamp !== stamp) {
-        s.routeStamp = stamp;
-        s.routeQos = qos;
-        s.routeRetain = retain;
-        s.routeIds = e.subscriptionId !== undefined ? [e.subscriptionId] : undefined;
+      if (s.stamp !== stamp) {
+        s.stamp = stamp;
+        s.qos = qos;
+        s.retain = retain;
+        s.ids = e.subscriptionId !== undefined ? [e.subscriptionId] : undefined;
         hits.push(s);
       } else {
-        if (qos > s.routeQos) s.routeQos = qos;
-        if (retain) s.routeRetain = true;
-        if (e.subscriptionId !== undefined) (s.routeIds ??= []).push(e.subscriptionId);
+        if (qos > s.qos) s.qos = qos;
+        if (retain) s.retain = true;
+        if (e.subscriptionId !== undefined) (s.ids ??= []).push(e.subscriptionId);
       }
     }
     const groups = result.groups.length > 0 ? result.groups.slice() : undefined;
@@ -55,8 +131,8 @@ export class Router {
     let count = 0;
     for (let i = first; i < end; i++) {
       const s = hits[i]!;
-      if (allow !== undefined && !allow(s, message)) continue;
-      s.deliver(message, s.routeQos, s.routeRetain, s.routeIds);
+      if (allow !== undefined && !allow(s.session, message)) continue;
+      s.session.deliver(message, s.qos, s.retain, s.ids);
       count++;
     }
     hits.length = first;
@@ -77,8 +153,8 @@ export class Router {
       const session = members[i]!.value.session;
       if (allow !== undefined && !allow(session, message)) continue;
       if (fallback === -1) fallback = i;
-      const conn = session.connection;
-      if (conn !== undefined && !conn.congested) {
+      const peer = session.peer;
+      if (peer !== undefined && !peer.congested) {
         pick = i;
         break;
       }

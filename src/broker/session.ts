@@ -1,21 +1,12 @@
 // A session: the state that outlives one network connection (section 4.1). Subscriptions,
 // outbound QoS 1/2 messages in flight and queued, inbound QoS 2 packet ids awaiting PUBREL,
-// and the session's expiry. It delivers through its connection while there is one.
+// and the session's expiry. It delivers through its peer (peer.ts: a network connection or an
+// in-process client) while there is one.
 
 import type { QoS, Subscription } from '../codec/types.js';
-import type { Connection } from './connection.js';
+import type { Message } from '../message.js';
+import type { DeliveryPeer } from './peer.js';
 import type { Persistence } from './persistence.js';
-import type { Message } from './types.js';
-
-/** The options of one subscription as the index stores them. */
-export interface SubscriptionEntry {
-  readonly session: Session;
-  readonly qos: QoS;
-  readonly noLocal: boolean;
-  readonly retainAsPublished: boolean;
-  readonly retainHandling: 0 | 1 | 2;
-  readonly subscriptionId: number | undefined;
-}
 
 /** One message on its way to this session's client. */
 export interface Outbound {
@@ -57,7 +48,8 @@ export class Session {
   private subs: Map<string, SessionSubscription> | undefined = undefined;
   private outbound: Map<number, Outbound> | undefined = undefined;
   private qos2: Set<number> | undefined = undefined;
-  connection: Connection | undefined = undefined;
+  /** The connected client it delivers to; undefined while none is. */
+  peer: DeliveryPeer | undefined = undefined;
   /** The user name of the connection that last took the session (read-access checks). */
   username: string | undefined = undefined;
   /** Seconds; 0 ends the session with the connection, 0xFFFFFFFF never ends it. */
@@ -68,12 +60,6 @@ export class Session {
   willPublish: (() => void) | undefined = undefined;
   /** Its records are in the store (a persistent session of a broker with a store). */
   stored = false;
-
-  // Routing scratch: lets the router merge overlapping subscriptions without allocating.
-  routeStamp = 0;
-  routeQos: QoS = 0;
-  routeRetain = false;
-  routeIds: number[] | undefined = undefined;
 
   private queue: Outbound[] = NO_QUEUE;
   private queueHead = 0;
@@ -129,11 +115,14 @@ export class Session {
   /** A QoS 2 PUBLISH was received under this id; its PUBREL is to come. */
   addInboundQos2(packetId: number): void {
     (this.qos2 ??= new Set()).add(packetId);
+    this.persistence?.inboundAdded(this, packetId);
   }
 
   /** The PUBREL for this id came; true when the id was waiting for it. */
   releaseInboundQos2(packetId: number): boolean {
-    return this.qos2?.delete(packetId) ?? false;
+    const known = this.qos2?.delete(packetId) ?? false;
+    if (known) this.persistence?.inboundReleased(this, packetId);
+    return known;
   }
 
   private push(out: Outbound): void {
@@ -144,7 +133,7 @@ export class Session {
 
   /** Delivers one message at the QoS and retain flag the router decided for this session. */
   deliver(message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined): void {
-    const conn = this.connection;
+    const conn = this.peer;
     if (qos === 0) {
       if (conn === undefined) this.onDrop('offline_qos0', message);
       else if (conn.congested) this.onDrop('backpressure', message);
@@ -195,7 +184,7 @@ export class Session {
     this.push(out);
   }
 
-  private send(conn: Connection, out: Outbound): void {
+  private send(conn: DeliveryPeer, out: Outbound): void {
     if (out.stored) this.reserved!.delete(out.packetId);
     else out.packetId = this.allocateId();
     const inflight = (this.outbound ??= new Map());
@@ -226,7 +215,7 @@ export class Session {
 
   /** Moves queued messages into flight while the window and the socket allow. */
   pump(): void {
-    const conn = this.connection;
+    const conn = this.peer;
     if (conn === undefined) return;
     const now = Date.now();
     const durable = this.persistence?.durable ?? 0;
@@ -271,7 +260,8 @@ export class Session {
     const out = this.outbound?.get(packetId);
     if (out === undefined || out.qos !== 2) return false;
     if (failed) {
-      // A PUBREC reason code >= 0x80 ends the exchange [MQTT-4.3.3-?]: the id is free again.
+      // A PUBREC reason code >= 0x80 ends the exchange: no PUBREL follows [MQTT-4.3.3-4], and
+      // the packet id is free again (section 2.2.1).
       this.outbound!.delete(packetId);
       this.persistence?.deliveryDone(this, out);
       this.pump();
@@ -283,11 +273,11 @@ export class Session {
   }
 
   /**
-   * A connection takes the session over: unacknowledged PUBLISH packets go again with DUP
+   * A peer takes the session over: unacknowledged PUBLISH packets go again with DUP
    * set and PUBRELs are resent, in their original order [MQTT-4.4.0-1], then the queue moves.
    */
-  resume(conn: Connection): void {
-    this.connection = conn;
+  resume(conn: DeliveryPeer): void {
+    this.peer = conn;
     const inflight = this.outbound;
     if (inflight !== undefined) for (const out of inflight.values()) {
       if (out.state === 'pubrel') conn.sendPubrel(out.packetId);

@@ -4,26 +4,17 @@
 import type {
   ConnectPacket,
   ProtocolVersion,
-  PublishProperties,
   QoS,
   Subscription,
   UserProperty,
 } from '../codec/types.js';
 import type { Store } from '../store/types.js';
+import type { ListenerInfo, ListenerOptions } from '../transport/types.js';
+import type { Message } from '../message.js';
+import type { Router } from './router.js';
 
-/** A message as the broker routes it. Shared by every subscriber it goes to: never mutated. */
-export interface Message {
-  readonly topic: string;
-  readonly payload: Buffer;
-  readonly qos: QoS;
-  readonly retain: boolean;
-  /** 5.0 properties that travel with the message (no Topic Alias, no Subscription Ids). */
-  readonly properties?: Readonly<PublishProperties>;
-  /** Absolute expiry time in ms since the epoch, from the Message Expiry Interval. */
-  readonly expiresAt?: number;
-  /** The publishing client's id, for No Local; undefined for broker-made messages. */
-  readonly origin?: string;
-}
+export type { Message } from '../message.js';
+export type { ListenerInfo, ListenerOptions } from '../transport/types.js';
 
 /** What hooks and events see of a connected client. */
 export interface ClientInfo {
@@ -97,95 +88,6 @@ export interface Hooks {
   onSubscribe?(client: ClientInfo, subs: readonly Subscription[], granted: readonly number[]): void | Promise<void>;
 }
 
-export interface ListenerOptions {
-  /**
-   * The transport. Default 'tcp'. Each kind is built in src/transport/ and only hands the
-   * broker a byte stream: the broker cannot tell them apart.
-   * - 'tcp': plain MQTT over TCP.
-   * - 'tls': MQTT over TLS (certFile and keyFile required).
-   * - 'ws': MQTT over WebSocket (binary frames, subprotocol "mqtt").
-   * - 'wss': MQTT over WebSocket over TLS (the TLS options as for 'tls').
-   * - 'unix': a Unix domain socket at `path` (counts as local for allowAnonymous).
-   */
-  type?: 'tcp' | 'tls' | 'ws' | 'wss' | 'unix';
-  /** Default 1883 (tcp), 8883 (tls), 8083 (ws), 8084 (wss). 0 picks a free port. Not for unix. */
-  port?: number;
-  /** Default 127.0.0.1: a fresh broker is reachable from this machine only. Not for unix. */
-  host?: string;
-  /** unix only: the socket file (required); a stale one is removed at open, ours at close. */
-  path?: string;
-  /** ws, wss only: the URL path WebSocket clients connect to. Default '/mqtt'. */
-  websocketPath?: string;
-  /** A name for logs and hooks; default `{type}:{host}:{port}` (`unix:{path}`). */
-  name?: string;
-  /**
-   * Open connections on this listener (counting those not yet past CONNECT); a CONNECT
-   * beyond it is refused with 0x89 Server busy (3.1.1: 0x03). 0 = unlimited. Default 0.
-   */
-  maxConnections?: number;
-  /**
-   * Anonymous clients (no user name, no authenticate hook allowing them). Default: allowed
-   * only when the listener is bound to a loopback address or is a Unix socket.
-   */
-  allowAnonymous?: boolean;
-
-  // TLS ('tls' and 'wss').
-  /** PEM certificate chain file (server certificate first). Required for tls and wss. */
-  certFile?: string;
-  /** PEM private key file. Required for tls and wss. */
-  keyFile?: string;
-  /** PEM file of the CAs that sign client certificates. Setting it asks clients for one. */
-  caFile?: string;
-  /**
-   * Refuse clients without a certificate signed by caFile. Default false, or true when
-   * certificateAsUsername is set (a user name from a certificate needs a certificate).
-   */
-  requireCertificate?: boolean;
-  /**
-   * The verified client certificate's identity becomes the client's user name: 'cn' the
-   * subject's Common Name, 'san' its first Subject Alternative Name (DNS, email, URI or IP).
-   * A certificate without one is refused. Default: the CONNECT user name is used.
-   */
-  certificateAsUsername?: 'cn' | 'san';
-  /** Lowest TLS version accepted. Default 'TLSv1.2'. */
-  minVersion?: 'TLSv1.3' | 'TLSv1.2' | 'TLSv1.1' | 'TLSv1';
-  /** OpenSSL cipher list for TLS 1.2 and lower. Default: Node's. */
-  ciphers?: string;
-
-  // Before the stream reaches the broker.
-  /**
-   * tcp, tls, ws, wss: every connection starts with a PROXY protocol v1 or v2 header (from a
-   * load balancer such as HAProxy or AWS NLB), whose source address becomes the client's
-   * remote address. A connection without a valid header is closed. Default false: enable
-   * it only behind a proxy, since any client could otherwise claim any address.
-   */
-  proxyProtocol?: boolean;
-  /**
-   * Time allowed for each step before the stream reaches the broker (PROXY header, TLS
-   * handshake, WebSocket upgrade request), ms. Default 10,000.
-   */
-  handshakeTimeout?: number;
-  /**
-   * ws, wss: largest WebSocket message accepted, bytes (a larger one closes the connection
-   * with 1009). Keep it at least limits.maxPacketSize. Default 1 MiB.
-   */
-  maxFrameSize?: number;
-}
-
-export interface ListenerInfo {
-  readonly type: NonNullable<ListenerOptions['type']>;
-  readonly name: string;
-  /** The bound address; for a unix listener, the socket file's path. */
-  readonly host: string;
-  /** The bound port; 0 for a unix listener. */
-  readonly port: number;
-  /** unix: the socket file. */
-  readonly path?: string;
-  /** ws, wss: the URL path WebSocket clients connect to. */
-  readonly websocketPath?: string;
-  readonly allowAnonymous: boolean;
-}
-
 export interface Limits {
   /** Largest packet accepted from a client, fixed header included. Default 1 MiB. */
   maxPacketSize: number;
@@ -254,6 +156,12 @@ export interface BrokerOptions {
   logLevel?: string | false;
   /** Where logs go: a pino destination stream. Default stdout. */
   logDestination?: NodeJS.WritableStream;
+  /**
+   * Wraps the local router (the subscription index and matching on this node) in another
+   * that the broker then routes through, e.g. a cluster's, which announces subscriptions
+   * and forwards messages to other nodes. Default: the local router itself.
+   */
+  router?: (local: Router) => Router;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({

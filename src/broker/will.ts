@@ -7,7 +7,8 @@ import type { Connection } from './connection.js';
 import type { Broker } from './broker.js';
 import type { Session } from './session.js';
 import { longTimeout } from './timers.js';
-import type { ClientInfo, Message } from './types.js';
+import type { Message } from '../message.js';
+import type { ClientInfo } from './types.js';
 
 /**
  * A CONNECT's will as the connection keeps it: the payload and correlation data are slices
@@ -35,11 +36,17 @@ export function willMessage(conn: Connection): Message | undefined {
   return { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain, ...(properties && { properties }), origin: conn.id };
 }
 
-/** Decides the will of a connection that just closed: now, after its delay, or never. */
-export function settleWill(broker: Broker, conn: Connection, session: Session): void {
-  if (conn.willCleared || conn.will === undefined) return;
-  const send = willClient(broker, conn, willMessage(conn)!);
-  const delay = conn.protocolVersion === 5 ? (conn.will.properties?.willDelayInterval ?? 0) : 0;
+/** The 5.0 Will Delay Interval of a connection's will, seconds (0 without one). */
+export function willDelay(conn: Connection): number {
+  return conn.protocolVersion === 5 ? (conn.will?.properties?.willDelayInterval ?? 0) : 0;
+}
+
+/**
+ * Decides the will of a client that just went: now, after its delay, or (when the session
+ * ends first) with the session.
+ */
+export function settleWill(broker: Broker, client: ClientInfo, session: Session, will: Message, delay: number): void {
+  const send = willClient(broker, client, will);
   if (delay === 0 || session.expiryInterval === 0) {
     send();
     return;

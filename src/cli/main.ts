@@ -188,7 +188,7 @@ function reload(broker: Broker, current: LoadedConfig, load: () => LoadedConfig)
   for (const change of diff.live) {
     const [section, key] = change.key.split('.');
     if (section === 'limits' && key !== undefined) {
-      (broker.limits as unknown as Record<string, unknown>)[key] = change.to;
+      broker.setLimits({ [key]: change.to });
     } else if (change.key === 'log.level') {
       broker.log.level = String(change.to);
     }

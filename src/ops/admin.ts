@@ -4,11 +4,8 @@
 // nobody set up for administration exposes none.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import type { Broker } from '../broker/broker.js';
-import type { Connection } from '../broker/connection.js';
-import type { Session } from '../broker/session.js';
 import type { Message } from '../broker/types.js';
 import type { QoS } from '../codec/types.js';
 import { validateTopicFilter, validateTopicName } from '../topics/index.js';
@@ -118,57 +115,36 @@ export class AdminApi {
   }
 
   private listClients(limit: number): unknown {
-    const clients = [...this.broker.clients.values()];
-    return { total: clients.length, clients: clients.slice(0, limit).map((c) => describeConnection(c, false)) };
+    return this.broker.views.clients(limit);
   }
 
   private client(id: string): unknown {
-    const conn = this.broker.clients.get(id);
-    if (conn !== undefined) return describeConnection(conn, true);
-    const session = this.broker.sessions.get(id);
-    if (session === undefined) throw new HttpError(404, `no client or session ${JSON.stringify(id)}`);
-    return { id, connected: false, ...describeSession(session, true) };
+    const view = this.broker.views.client(id);
+    if (view === undefined) throw new HttpError(404, `no client or session ${JSON.stringify(id)}`);
+    return view;
   }
 
   private disconnect(id: string): unknown {
-    const conn = this.broker.clients.get(id);
-    if (conn === undefined) throw new HttpError(404, `no connected client ${JSON.stringify(id)}`);
-    this.broker.log.info({ clientId: id, remote: conn.remoteAddress }, 'disconnecting a client (admin API)');
     // A 5.0 client is told why: DISCONNECT 0x98 Administrative action.
-    conn.disconnect(0x98, 'disconnected by the admin API');
+    if (!this.broker.views.disconnect(id, 0x98)) throw new HttpError(404, `no connected client ${JSON.stringify(id)}`);
     return { disconnected: id };
   }
 
   private subscriptions(clientId: string | undefined, limit: number): unknown {
-    const out: unknown[] = [];
-    let total = 0;
-    const sessions = clientId === undefined ? this.broker.sessions.values() : [this.broker.sessions.get(clientId)].filter((s) => s !== undefined);
-    for (const session of sessions) {
-      for (const sub of session.subscriptions.values()) {
-        total++;
-        if (out.length < limit) out.push({ clientId: session.clientId, ...describeSubscription(sub) });
-      }
-    }
-    return { total, subscriptions: out };
+    return this.broker.views.subscriptions(clientId, limit);
   }
 
   private retained(filter: string, limit: number): unknown {
     const bad = validateTopicFilter(filter);
     if (bad !== undefined) throw new HttpError(400, `filter: ${bad}`);
-    const messages = this.broker.retained.match(filter);
-    return { total: messages.length, messages: messages.slice(0, limit).map(describeMessage) };
+    return this.broker.views.retained(filter, limit);
   }
 
   private deleteRetained(topic: string | null): unknown {
     if (topic === null) throw new HttpError(400, 'the topic query parameter is required');
     const bad = validateTopicName(topic);
     if (bad !== undefined) throw new HttpError(400, `topic: ${bad}`);
-    if (this.broker.retained.match(topic).length === 0) throw new HttpError(404, `no retained message on ${JSON.stringify(topic)}`);
-    // Deleted without a delivery: subscribers are not sent the empty message a client's
-    // delete would route.
-    const empty: Message = { topic, payload: Buffer.alloc(0), qos: 0, retain: true };
-    this.broker.retained.set(empty);
-    this.broker.persistence?.retained(empty);
+    if (!this.broker.views.deleteRetained(topic)) throw new HttpError(404, `no retained message on ${JSON.stringify(topic)}`);
     return { deleted: topic };
   }
 
@@ -219,52 +195,4 @@ function limitOf(q: URLSearchParams): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0) throw new HttpError(400, 'limit: a non-negative integer');
   return n;
-}
-
-function describeConnection(conn: Connection, withSubscriptions: boolean): Record<string, unknown> {
-  return {
-    id: conn.id,
-    connected: true,
-    address: conn.remoteAddress,
-    listener: conn.listener,
-    username: conn.username ?? null,
-    protocolVersion: conn.protocolVersion,
-    keepAlive: conn.keepalive,
-    connectedAt: new Date(conn.acceptedAt).toISOString(),
-    lastSeen: new Date(conn.lastSeen).toISOString(),
-    ...(conn.session !== undefined && describeSession(conn.session, withSubscriptions)),
-  };
-}
-
-function describeSession(session: Session, withSubscriptions: boolean): Record<string, unknown> {
-  return {
-    sessionExpiryInterval: session.expiryInterval,
-    queued: session.queued,
-    inflight: session.inflight.size,
-    subscriptionCount: session.subscriptions.size,
-    ...(withSubscriptions && { subscriptions: [...session.subscriptions.values()].map(describeSubscription) }),
-  };
-}
-
-function describeSubscription(sub: Session['subscriptions'] extends ReadonlyMap<string, infer S> ? S : never): Record<string, unknown> {
-  return {
-    filter: sub.topicFilter,
-    qos: sub.qos,
-    noLocal: sub.noLocal,
-    retainAsPublished: sub.retainAsPublished,
-    retainHandling: sub.retainHandling,
-    ...(sub.subscriptionId !== undefined && { subscriptionId: sub.subscriptionId }),
-  };
-}
-
-function describeMessage(m: Message): Record<string, unknown> {
-  const text = isUtf8(m.payload);
-  return {
-    topic: m.topic,
-    payload: m.payload.toString(text ? 'utf8' : 'base64'),
-    encoding: text ? 'utf8' : 'base64',
-    qos: m.qos,
-    ...(m.expiresAt !== undefined && { expiresAt: new Date(m.expiresAt).toISOString() }),
-    ...(m.properties?.contentType !== undefined && { contentType: m.properties.contentType }),
-  };
 }

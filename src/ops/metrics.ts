@@ -105,7 +105,7 @@ export class Metrics {
     out.gauge('starling_connections', 'Open network connections, connected or not yet.', b.connections.size);
     out.gauge('starling_clients_connected', 'Clients connected (CONNACK sent).', b.clients.size);
     out.gauge('starling_sessions', 'Sessions held, connected or not.', b.sessions.size);
-    out.gauge('starling_subscriptions', 'Subscriptions in the index.', b.index.size);
+    out.gauge('starling_subscriptions', 'Subscriptions in the index.', b.views.subscriptionCount);
     out.gauge('starling_retained_messages', 'Retained messages held.', b.retained.size);
     out.gauge('starling_retained_bytes', 'Payload bytes of the retained messages held.', b.retained.bytes);
     out.counter('starling_connections_accepted_total', 'Network connections accepted.', s.connectionsAccepted);

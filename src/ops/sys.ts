@@ -105,7 +105,7 @@ export class SysTopics {
       'bytes/received': String(s.bytesReceived),
       'bytes/sent': String(s.bytesSent),
       'store/messages/count': String(stored),
-      'subscriptions/count': String(b.index.size),
+      'subscriptions/count': String(b.views.subscriptionCount),
       'retained messages/count': String(b.retained.size),
       'heap/current': String(process.memoryUsage().heapUsed),
     };

@@ -9,7 +9,7 @@
 // record per session.
 
 import type { QoS, ProtocolVersion } from '../codec/types.js';
-import type { Message } from '../broker/types.js';
+import type { Message } from '../message.js';
 
 export interface StoredSubscription {
   readonly filter: string;

@@ -1,40 +1,14 @@
 // Listeners: each kind accepts connections its own way and hands the broker a byte stream
 // (a Duplex), the listener's description, the client's address, and what the transport
 // proved about the client (a verified certificate). The broker knows nothing else about
-// transports.
+// transports: createBroker() (src/index.ts) gives it `createListener`, which looks the kind
+// up in the table below; a new kind is one more entry (or `registerListenerKind`).
 
-import type { Duplex } from 'node:stream';
-import type { ListenerInfo, ListenerOptions } from '../broker/types.js';
+import type { Listener, ListenerFactory, ListenerHost, ListenerOptions } from './types.js';
 import { TcpListener } from './tcp.js';
 import { TlsListener } from './tls.js';
 import { UnixListener } from './unix.js';
 import { WebSocketListener } from './websocket.js';
-
-/** A client's identity as its transport established it: a verified TLS client certificate. */
-export interface PeerIdentity {
-  /** The certificate's subject, e.g. `CN=device-42, O=Acme` (in the certificate's order). */
-  readonly certificateSubject?: string | undefined;
-  /**
-   * Set when the listener has certificateAsUsername: the CN or first SAN. The client's user
-   * name is this, whatever its CONNECT says.
-   */
-  readonly certificateUsername?: string | undefined;
-}
-
-export type OnStream = (stream: Duplex, info: ListenerInfo, remoteAddress: string, peer?: PeerIdentity) => void;
-
-export interface Listener {
-  /** Valid once open() resolved. */
-  readonly info: ListenerInfo;
-  open(): Promise<void>;
-  /** Stops accepting; connections already handed over are the broker's to close. */
-  close(): Promise<void>;
-  /**
-   * tls, wss: re-reads certFile, keyFile and caFile for new connections; open ones are kept.
-   * Rejects (and keeps the old certificates) when a file is unreadable or invalid.
-   */
-  reloadCertificates?(): Promise<void>;
-}
 
 type Kind = NonNullable<ListenerOptions['type']>;
 
@@ -55,27 +29,38 @@ const ONLY_FOR: ReadonlyArray<[keyof ListenerOptions, readonly Kind[]]> = [
   ['maxFrameSize', ['ws', 'wss']],
 ];
 
-export function createListener(options: ListenerOptions, onStream: OnStream): Listener {
+const KINDS = new Map<Kind, ListenerFactory>([
+  ['tcp', (options, host) => new TcpListener(options, (...a) => host.accept(...a))],
+  ['tls', (options, host) => new TlsListener(options, (...a) => host.accept(...a))],
+  // A WebSocket message holds at least one packet: its cap follows the packet limit.
+  ['ws', websocket],
+  ['wss', websocket],
+  ['unix', (options, host) => new UnixListener(options, (...a) => host.accept(...a))],
+]);
+
+function websocket(options: ListenerOptions, host: ListenerHost): Listener {
+  const cfg = options.maxFrameSize === undefined ? { ...options, maxFrameSize: host.limits.maxPacketSize } : options;
+  return new WebSocketListener(cfg, (...a) => host.accept(...a));
+}
+
+/** Adds (or replaces) the factory of a listener kind. */
+export function registerListenerKind(kind: Kind, factory: ListenerFactory): void {
+  KINDS.set(kind, factory);
+}
+
+/** A listener of `options.type` (default tcp), not yet open. */
+export const createListener: ListenerFactory = (options, host) => {
   const kind: Kind = options.type ?? 'tcp';
   for (const [key, kinds] of ONLY_FOR) {
     if (options[key] !== undefined && !kinds.includes(kind)) {
       throw new Error(`listener option ${key} is for ${kinds.join(', ')} listeners, not ${kind}`);
     }
   }
-  switch (kind) {
-    case 'tcp':
-      return new TcpListener(options, onStream);
-    case 'tls':
-      return new TlsListener(options, onStream);
-    case 'ws':
-    case 'wss':
-      return new WebSocketListener(options, onStream);
-    case 'unix':
-      return new UnixListener(options, onStream);
-    default:
-      throw new Error(`unknown listener type ${String(kind)}`);
-  }
-}
+  const factory = KINDS.get(kind);
+  if (factory === undefined) throw new Error(`unknown listener type ${String(kind)}`);
+  return factory(options, host);
+};
 
 export { isLoopback } from './tcp.js';
 export { ProxyProtocolError, parseProxyHeader, type ProxyHeader } from './proxy-protocol.js';
+export type * from './types.js';

@@ -2,8 +2,7 @@
 // the PROXY protocol header when the listener sits behind a load balancer.
 
 import net from 'node:net';
-import type { ListenerInfo, ListenerOptions } from '../broker/types.js';
-import type { Listener, OnStream } from './index.js';
+import type { Listener, ListenerInfo, ListenerOptions, OnStream } from './types.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT, ProxyFront } from './proxy-protocol.js';
 import { closeServer, formatAddress, listenTcp } from './sockets.js';
 

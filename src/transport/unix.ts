@@ -3,8 +3,7 @@
 
 import { lstat, unlink } from 'node:fs/promises';
 import net from 'node:net';
-import type { ListenerInfo, ListenerOptions } from '../broker/types.js';
-import type { Listener, OnStream } from './index.js';
+import type { Listener, ListenerInfo, ListenerOptions, OnStream } from './types.js';
 import { closeServer } from './sockets.js';
 
 export class UnixListener implements Listener {

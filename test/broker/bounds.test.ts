@@ -176,9 +176,9 @@ test('the retained bounds are live, 0 means unlimited, and expired messages make
   const c = await raw(t, b);
   assert.equal(await publishRetained(c, 'live/a', 'a'), 0);
   assert.equal(await publishRetained(c, 'live/b', 'b'), 0x97);
-  b.broker.limits.maxRetainedMessages = 0;
+  b.broker.setLimits({ maxRetainedMessages: 0 });
   assert.equal(await publishRetained(c, 'live/b', 'b'), 0);
-  b.broker.limits.maxRetainedMessages = 2;
+  b.broker.setLimits({ maxRetainedMessages: 2 });
   assert.equal(await publishRetained(c, 'live/c', 'c'), 0x97);
   // [MQTT-3.3.2-5] an expired message is no longer retained: it does not hold a place.
   c.send({ type: 'publish', topic: 'live/b', payload: Buffer.from('b'), qos: 1, retain: true, dup: false, packetId: nextId++, properties: { messageExpiryInterval: 1 } });
@@ -295,9 +295,9 @@ test('limits.maxSessions is live and 0 means unlimited', async (t) => {
   const b = await broker(t, { limits: { maxSessions: 1 } });
   await awaySession(t, b, 'live-1');
   assert.equal((await connackCode(t, b, { clientId: 'live-2' })).code, 0x97);
-  b.broker.limits.maxSessions = 0;
+  b.broker.setLimits({ maxSessions: 0 });
   assert.equal((await connackCode(t, b, { clientId: 'live-2' })).code, 0);
-  b.broker.limits.maxSessions = 3;
+  b.broker.setLimits({ maxSessions: 3 });
   assert.equal((await connackCode(t, b, { clientId: 'live-3' })).code, 0);
   assert.equal((await connackCode(t, b, { clientId: 'live-4' })).code, 0x97);
   assert.equal(b.broker.stats.limited.sessions, 2);

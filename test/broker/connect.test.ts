@@ -116,7 +116,7 @@ test('a SUBSCRIBE as the first packet closes the connection and subscribes nothi
     c.send({ type: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: '#', qos: 0 }] });
     await c.closedByServer();
     assert.deepEqual(c.packets, []);
-    assert.equal(b.broker.index.match('any/topic').subscriptions.length, 0);
+    assert.equal(b.broker.localRouter.index.match('any/topic').subscriptions.length, 0);
   } finally {
     c.destroy();
     await b.close();

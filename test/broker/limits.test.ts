@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ProtocolVersion, Subscription } from '../../src/codec/types.js';
+import type { Connection } from '../../src/broker/connection.js';
 import { RawClient, delay, type TestBroker } from '../helpers/broker.js';
 import { broker, raw, type Ctx } from '../helpers/scenario.js';
 
@@ -78,7 +79,7 @@ test('a subscriber that stops reading cannot make the broker buffer QoS 0 withou
   const slow = await raw(t, b, { clientId: 'stalled-reader' });
   assert.deepEqual(await subscribe(slow, [{ topicFilter: 'lim/flood', qos: 0 }]), [0]);
   slow.socket.pause();
-  const conn = b.broker.clients.get('stalled-reader')!;
+  const conn = b.broker.clients.get('stalled-reader') as Connection;
   const payload = Buffer.alloc(4096, 0x61);
   const before = process.memoryUsage().rss;
   let maxBuffered = 0;

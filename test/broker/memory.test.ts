@@ -3,6 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { Connection } from '../../src/broker/connection.js';
 import { RawClient, delay, startBroker } from '../helpers/broker.js';
 
 test('after the CONNACK a connection keeps its will but not the CONNECT with its password', async () => {
@@ -17,7 +18,7 @@ test('after the CONNACK a connection keeps its will but not the CONNECT with its
       password: Buffer.from('secret'),
       will: { topic: 'mem/will', payload: Buffer.from('gone'), qos: 0, retain: false },
     });
-    const conn = tb.broker.clients.get('mem-idle')!;
+    const conn = tb.broker.clients.get('mem-idle') as Connection;
     assert.equal(conn.connect, undefined);
     assert.equal(conn.will?.payload.toString(), 'gone');
     c.socket.destroy(); // not a normal DISCONNECT: the will goes out [MQTT-3.1.2-8]

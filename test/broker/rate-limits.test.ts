@@ -150,7 +150,7 @@ test('limits are live: a rate set on the running broker applies to a client alre
   const pub = await raw(t, b);
   publishMany(pub, 'rate/live', 5, 1);
   for (let i = 0; i < 5; i++) assert.equal((await pub.expect('puback')).reasonCode ?? 0, 0x10);
-  b.broker.limits.maxPublishRate = 2;
+  b.broker.setLimits({ maxPublishRate: 2 });
   publishMany(pub, 'rate/live', 3, 1);
   const codes = [await pub.expect('puback'), await pub.expect('puback'), await pub.expect('puback')].map((a) => a.reasonCode ?? 0);
   assert.deepEqual(codes, [0x10, 0x10, 0x97]);

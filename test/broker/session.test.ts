@@ -254,7 +254,7 @@ test('5.0: a session is discarded once its expiry interval has passed after the 
     assert.ok(b.broker.sessions.has('exp-one'), 'still kept within the interval');
     await delay(1200);
     assert.equal(b.broker.sessions.has('exp-one'), false, 'gone after it');
-    assert.equal(b.broker.index.match('exp/one').subscriptions.length, 0, 'its subscriptions left the index');
+    assert.equal(b.broker.localRouter.index.match('exp/one').subscriptions.length, 0, 'its subscriptions left the index');
     assert.equal(await sessionPresent(b, { protocolVersion: 5, clientId: 'exp-one', clean: false, properties: { sessionExpiryInterval: 1 } }), false);
   } finally {
     await b.close();

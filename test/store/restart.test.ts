@@ -261,6 +261,23 @@ for (const kind of storeKinds) {
       again.destroy();
     });
 
+    test('hardening 11: a session that expired while the broker was down is dropped during restore, before listen() resolves', async (t) => {
+      const r = new Restarts(kind.fresh());
+      t.after(() => r.end());
+      await r.start();
+      for (const [id, expiry] of [['gone', 1], ['kept', 3600]] as const) {
+        const c = await r.client({ clientId: id, clean: false, properties: { sessionExpiryInterval: expiry } });
+        await c.subscribeAsync(`${id}/x`, { qos: 1 });
+        await c.endAsync();
+      }
+      await r.current!.close();
+      await delay(1100);
+      await r.start();
+      // No timer has had a turn yet: the expired session must already be gone.
+      assert.equal(r.current!.broker.sessions.has('gone'), false);
+      assert.equal(r.current!.broker.sessions.get('kept')?.subscriptions.size, 1, 'the positive control: a live session is restored');
+    });
+
     test('a message for several sessions is stored once, and removed once every session has it', async (t) => {
       const make = kind.fresh();
       const r = new Restarts(make);

@@ -10,7 +10,14 @@ import tls from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import { encode } from '../../src/codec/index.js';
 import type { AuthenticateRequest, ListenerOptions } from '../../src/index.js';
-import { createListener, type Listener, type PeerIdentity } from '../../src/transport/index.js';
+import pino from 'pino';
+import { DEFAULT_LIMITS } from '../../src/broker/types.js';
+import { createListener, type Listener, type ListenerHost, type OnStream, type PeerIdentity } from '../../src/transport/index.js';
+
+/** A listener host that hands every stream to `accept`, as the broker would. */
+function host(accept: OnStream): ListenerHost {
+  return { accept, limits: DEFAULT_LIMITS, log: pino({ enabled: false }) };
+}
 import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { have, mosquittoPub, mosquittoSub, run } from '../helpers/tools.js';
 import { connectMqtt, endMqtt, nextMessage, subscribe } from './clients.js';
@@ -163,10 +170,10 @@ describe('tls listener', () => {
       const seen: Array<PeerIdentity | undefined> = [];
       const listener = createListener(
         { type: 'tls', port: 0, certFile: pki.server.cert, keyFile: pki.server.key, ...options },
-        (stream, _info, _remote, peer) => {
+        host((stream, _info, _remote, peer) => {
           seen.push(peer);
           stream.destroy();
-        },
+        }),
       );
       await listener.open();
       try {
@@ -183,10 +190,10 @@ describe('tls listener', () => {
   test('certificateAsUsername refuses options that could not give a certificate', (t) => {
     if (!have(t, openssl)) return;
     const base = { type: 'tls' as const, port: 0, certFile: pki.server.cert, keyFile: pki.server.key };
-    assert.throws(() => createListener({ ...base, certificateAsUsername: 'cn' }, () => {}), /caFile/);
-    assert.throws(() => createListener({ ...base, caFile: pki.ca, certificateAsUsername: 'cn', requireCertificate: false }, () => {}), /requireCertificate/);
-    assert.throws(() => createListener({ type: 'tls', port: 0 }, () => {}), /certFile and keyFile/);
-    assert.throws(() => createListener({ type: 'tcp', certFile: pki.server.cert }, () => {}), /certFile is for tls, wss/);
+    assert.throws(() => createListener({ ...base, certificateAsUsername: 'cn' }, host(() => {})), /caFile/);
+    assert.throws(() => createListener({ ...base, caFile: pki.ca, certificateAsUsername: 'cn', requireCertificate: false }, host(() => {})), /requireCertificate/);
+    assert.throws(() => createListener({ type: 'tls', port: 0 }, host(() => {})), /certFile and keyFile/);
+    assert.throws(() => createListener({ type: 'tcp', certFile: pki.server.cert }, host(() => {})), /certFile is for tls, wss/);
   });
 
   test(
@@ -259,7 +266,7 @@ describe('tls listener', () => {
       copyFileSync(pki.server.cert, certFile);
       copyFileSync(pki.server.key, keyFile);
       tb = await startBroker();
-      listener = createListener({ type: 'tls', port: 0, certFile, keyFile }, (stream, info, remote) => tb.broker.accept(stream, info, remote));
+      listener = createListener({ type: 'tls', port: 0, certFile, keyFile }, tb.broker);
       await listener.open();
     });
 

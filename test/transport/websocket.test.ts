@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import type { Connection } from '../../src/broker/connection.js';
 import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -215,7 +216,7 @@ describe('ws listener', () => {
         await delay(1);
       }
       assert.ok(tight.broker.stats.dropped.backpressure > 0, 'some QoS 0 messages were dropped');
-      const conn = tight.broker.clients.get('slow-reader')!;
+      const conn = tight.broker.clients.get('slow-reader') as Connection;
       assert.ok(conn.socket.writableLength < 2 * 1024 * 1024, `buffered ${conn.socket.writableLength} bytes`);
       ws.terminate();
     } finally {

@@ -32,7 +32,6 @@ export function handlePubrel(conn: Connection, p: PubrelPacket): void {
   // [MQTT-4.3.3-11] PUBCOMP with the same id; the id may now be reused for a new message.
   const session = conn.session!;
   const known = session.releaseInboundQos2(p.packetId);
-  if (known) conn.broker.persistence?.inboundReleased(session, p.packetId);
   // After PUBCOMP the client may reuse the id for a new message, which a restart that still
   // remembered it would take for a duplicate: the release must be durable first.
   afterDurable(conn, () => {
@@ -47,7 +46,7 @@ export function handlePubrel(conn: Connection, p: PubrelPacket): void {
  * the connection instead: the client will retry what it was not told was done.
  */
 export function afterDurable(conn: Connection, send: () => void): void {
-  const durable = conn.broker.persistence?.flush();
+  const durable = conn.broker.durable();
   if (durable === undefined) return send();
   durable.then(
     () => {

@@ -9,7 +9,7 @@ import type { Session } from '../session.js';
 import { isPromise } from '../hooks.js';
 import { OutboundAliases } from '../flow.js';
 import type { AuthStep, Verdict } from '../types.js';
-import { cancelWill, detachWill, publishWill, willMessage } from '../will.js';
+import { detachWill, willDelay, willMessage } from '../will.js';
 
 export function handleConnect(conn: Connection, p: ConnectPacket): void | Promise<void> {
   const broker = conn.broker;
@@ -137,66 +137,33 @@ export function enhancedStep(conn: Connection, data: Buffer | undefined): void |
 }
 
 /**
- * The connection is accepted: take over the session, record it (and the will) in the store,
- * and once that is durable send CONNACK and resume deliveries.
+ * The connection is accepted: the registry opens its session (new, resumed or taken over),
+ * the session and the will are recorded in the store, and once that is durable CONNACK goes
+ * out and deliveries resume.
  */
 function accept(conn: Connection, assignedId: boolean, authData: Buffer | undefined): void | Promise<void> {
   const broker = conn.broker;
   const p = conn.connect!;
-  const limits = broker.limits;
-  const clientId = conn.id;
-
-  // limits.maxSessions bounds the sessions held, connected or not: a CONNECT that would add
-  // one beyond it is refused (5.0 0x97 Quota exceeded; 3.1/3.1.1 0x03 Server unavailable).
-  // A client resuming or taking over its own session adds none and is never refused.
-  const maxSessions = limits.maxSessions;
-  if (maxSessions > 0 && broker.sessions.size >= maxSessions && !broker.sessions.has(clientId)) {
-    broker.limitHit('sessions', { clientId, remote: conn.remoteAddress, sessions: broker.sessions.size }, 'CONNECT refused: limits.maxSessions reached');
-    return conn.connackAndClose(0x97, p.protocolVersion);
-  }
-
-  // [MQTT-3.1.4-3] an existing connection with this id is closed (5.0: DISCONNECT 0x8E).
-  const existing = broker.clients.get(clientId);
-  if (existing !== undefined && existing !== conn) {
-    existing.disconnect(0x8e, 'session taken over');
-  }
-
-  let session = broker.sessions.get(clientId);
-  if (session !== undefined) {
-    if (session.expiryTimer) clearTimeout(session.expiryTimer);
-    session.expiryTimer = undefined;
-    // A will waiting on its delay: sent if this Clean Start ends the old session,
-    // otherwise cancelled by the reconnection [MQTT-3.1.3-9].
-    if (p.clean) publishWill(session);
-    else cancelWill(session);
-    if (p.clean) {
-      broker.endSession(session);
-      session = undefined;
-    }
-  }
-  const sessionPresent = session !== undefined;
-  session ??= broker.session(clientId);
-
   const requested = p.protocolVersion === 5 ? (p.properties?.sessionExpiryInterval ?? 0) : p.clean ? 0 : 0xffffffff;
-  session.expiryInterval = Math.min(requested, limits.maxSessionExpiry);
+  const opened = broker.sessions.open(conn, { clean: p.clean, expiryInterval: Math.min(requested, broker.limits.maxSessionExpiry) });
+  if (!opened.ok) {
+    broker.log.info({ clientId: conn.id, remote: conn.remoteAddress, username: conn.username }, `CONNECT refused: ${opened.reason}`);
+    return conn.connackAndClose(opened.reasonCode, p.protocolVersion);
+  }
+  const { session, present } = opened;
   conn.session = session;
-  session.username = conn.username;
   conn.state = 'connected';
-  broker.clients.set(clientId, conn);
   const persistence = broker.persistence;
   if (persistence !== undefined) {
-    if (session.expiryInterval > 0 || session.stored) persistence.sessionSaved(session);
-    const delay = p.protocolVersion === 5 ? (p.will?.properties?.willDelayInterval ?? 0) : 0;
-    persistence.connected(conn, willMessage(conn), delay);
+    persistence.connected(conn, willMessage(conn), willDelay(conn));
     const durable = persistence.flush();
     if (durable !== undefined) {
-      const s = session;
       return durable.then(() => {
-        if (conn.state === 'connected') connack(conn, s, sessionPresent, requested, assignedId, authData);
+        if (conn.state === 'connected') connack(conn, session, present, requested, assignedId, authData);
       });
     }
   }
-  connack(conn, session, sessionPresent, requested, assignedId, authData);
+  connack(conn, session, present, requested, assignedId, authData);
 }
 
 function connack(conn: Connection, session: Session, sessionPresent: boolean, requested: number, assignedId: boolean, authData: Buffer | undefined): void {
@@ -238,8 +205,7 @@ function connack(conn: Connection, session: Session, sessionPresent: boolean, re
   );
   // [MQTT-4.4.0-1] unacknowledged messages are sent again, after the CONNACK.
   session.resume(conn);
-  if (broker.listenerCount('clientConnected') > 0) broker.emit('clientConnected', conn);
-  broker.notify(broker.hooks.onConnect(conn));
+  broker.joined(conn);
   // Connected: the CONNECT (password, user name, properties) is not kept any longer.
   conn.connect = undefined;
 }

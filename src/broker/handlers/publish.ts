@@ -116,9 +116,7 @@ function ack(conn: Connection, p: PublishPacket, code: number): void {
   conn.inboundUnacked--;
   // QoS 2: remember the id until PUBREL [MQTT-4.3.3-10]; a refused one is not remembered.
   if (code < 0x80) {
-    const session = conn.session!;
-    session.addInboundQos2(packetId);
-    conn.broker.persistence?.inboundAdded(session, packetId);
+    conn.session!.addInboundQos2(packetId);
   }
   afterDurable(conn, () => conn.send({ type: 'pubrec', packetId, ...(reasonCode !== undefined && { reasonCode }) }));
 }

@@ -9,7 +9,7 @@ export function handleUnsubscribe(conn: Connection, p: UnsubscribePacket): void 
   // 0x11 No subscription existed (5.0).
   const codes = p.topicFilters.map((filter) => (conn.broker.unsubscribe(session, filter) ? 0x00 : 0x11));
   const unsuback = (): void => conn.send({ type: 'unsuback', packetId: p.packetId, reasonCodes: codes });
-  const durable = conn.broker.persistence?.flush();
+  const durable = conn.broker.durable();
   if (durable === undefined) return unsuback();
   return durable.then(unsuback);
 }

@@ -3,7 +3,7 @@
 // what an embedding program (and the shared behaviour tests) rely on. Every write is
 // durable as soon as it is made, so flush() never makes anyone wait.
 
-import type { Message } from '../../broker/types.js';
+import type { Message } from '../../message.js';
 import type {
   Snapshot,
   Store,

@@ -12,7 +12,7 @@
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { Message } from '../../broker/types.js';
+import type { Message } from '../../message.js';
 import type { Snapshot, Store, StoredDelivery, StoredSessionState, StoredSubscription, StoredWill } from '../types.js';
 import { Op, propertiesToJson } from './records.js';
 import { SnapshotBuilder } from './snapshot.js';

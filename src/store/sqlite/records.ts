@@ -2,7 +2,7 @@
 // commit, an op code followed by its fields, so a commit of thousands of records is one
 // structured clone of plain values instead of thousands of small objects.
 
-import type { Message } from '../../broker/types.js';
+import type { Message } from '../../message.js';
 
 export const Op = {
   PutSession: 1,

@@ -2,7 +2,7 @@
 // reads the next ones. Objects are made with one shape each (no conditional spreads): with a
 // million deliveries, that is most of the time spent here.
 
-import type { Message } from '../../broker/types.js';
+import type { Message } from '../../message.js';
 import type { Snapshot, StoredDelivery, StoredSession, StoredSubscription, StoredWill } from '../types.js';
 import { blobs, type ColumnBatch, numbers, runs, smallInts, texts } from './columns.js';
 import { propertiesFromJson } from './records.js';
