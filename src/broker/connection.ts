@@ -9,6 +9,7 @@ import { ProtocolError } from '../codec/errors.js';
 import { reasonCodeName } from '../codec/reason-codes.js';
 import { MAX_PACKET_SIZE, type ConnectPacket, type Packet, type ProtocolVersion, type QoS, type Will } from '../codec/types.js';
 import type { Broker } from './broker.js';
+import { inboundQuotaError } from './bounds.js';
 import { OutboundAliases } from './flow.js';
 import { dispatch } from './handlers/index.js';
 import { encodeMessage } from './outbound.js';
@@ -142,8 +143,9 @@ export class Connection implements ClientInfo {
     if (this.waiting || (this.backlog !== undefined && this.backlog.length > 0)) {
       if (packet.type === 'publish' && packet.qos > 0) {
         // Waiting publishes count against the Receive Maximum too [MQTT-3.3.4-9].
-        if (this.unacknowledged >= this.broker.limits.receiveMaximum) {
-          this.protocolViolation(new ProtocolError(0x93, 'receive maximum exceeded', 'MQTT-3.3.4-9'));
+        const over = inboundQuotaError(this.protocolVersion, this.unacknowledged, this.broker.limits.receiveMaximum);
+        if (over !== undefined) {
+          this.protocolViolation(over);
           return;
         }
         this.backlogUnacked++;

@@ -189,7 +189,11 @@ export interface ListenerInfo {
 export interface Limits {
   /** Largest packet accepted from a client, fixed header included. Default 1 MiB. */
   maxPacketSize: number;
-  /** 5.0 Receive Maximum the broker advertises: QoS 1/2 publishes a client may have unacknowledged. Default 1024. */
+  /**
+   * 5.0 Receive Maximum the broker advertises: QoS 1/2 publishes a 5.0 client may have
+   * unacknowledged. 3.1/3.1.1 have no Receive Maximum and are not held to it: the packet
+   * identifier space bounds them (65,535; one more closes the connection). Default 1024.
+   */
   receiveMaximum: number;
   /** Outbound QoS 1/2 messages in flight per client (further capped by the client's Receive Maximum). Default 1024. */
   maxInflight: number;

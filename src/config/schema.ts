@@ -212,7 +212,8 @@ export const SCHEMA = {
           max: 65_535,
           default: DEFAULT_LIMITS.receiveMaximum,
           reload: 'live',
-          description: '5.0 Receive Maximum the broker advertises: QoS 1 and 2 publishes a client may have unacknowledged.',
+          description:
+            '5.0 Receive Maximum the broker advertises: QoS 1 and 2 publishes a 5.0 client may have unacknowledged; one more gets DISCONNECT 0x93. 3.1/3.1.1 have no Receive Maximum, so their clients are not held to it (as with Mosquitto): what bounds them is the packet identifier space, 65,535 publishes awaiting PUBACK or PUBREL, which a client passes only by reusing identifiers still in use; it is then closed.',
         },
         maxInflight: {
           type: 'integer',

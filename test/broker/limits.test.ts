@@ -127,3 +127,63 @@ for (const [version, name, code] of [[5, '5.0', 0x97], [4, '3.1.1', 0x80]] as Ar
     assert.deepEqual(await subscribe(c, [{ topicFilter: 'lim/s/3', qos: 1 }]), [1]);
   });
 }
+
+// Inbound QoS 1/2 publishes not yet acknowledged. Receive Maximum is a 5.0 notion: a 3.1/3.1.1
+// client was never told one, so it is not held to limits.receiveMaximum; what bounds it is the
+// packet identifier space (65,535), which it can pass only by reusing identifiers.
+
+/** Sends QoS 2 publishes with ids first..last and takes their PUBRECs, without PUBREL. */
+async function unreleased(c: RawClient, first: number, last: number): Promise<void> {
+  for (let id = first; id <= last; id++) c.send({ type: 'publish', topic: 'lim/rm', payload: Buffer.from('x'), qos: 2, retain: false, dup: false, packetId: id });
+  for (let id = first; id <= last; id++) assert.equal((await c.expect('pubrec', 10_000)).packetId, id);
+}
+
+test('hardening 12: a 3.1.1 client is not held to limits.receiveMaximum: 1,100 unreleased QoS 2 publishes are all taken, then completed', async (t) => {
+  const b = await broker(t);
+  assert.equal(b.broker.limits.receiveMaximum, 1024);
+  const sub = await raw(t, b, { clientId: 'rm-sub' });
+  assert.deepEqual(await subscribe(sub, [{ topicFilter: 'lim/rm', qos: 0 }]), [0]);
+  const c = await raw(t, b, { protocolVersion: 4, clientId: 'rm-v311' });
+  await unreleased(c, 1, 1100);
+  assert.equal(c.closed, false);
+  for (let id = 1; id <= 1100; id++) c.send({ type: 'pubrel', packetId: id });
+  for (let id = 1; id <= 1100; id++) assert.equal((await c.expect('pubcomp')).packetId, id);
+  assert.equal(b.broker.sessions.get('rm-v311')!.inboundQos2Count, 0);
+  let got = 0;
+  while (got < 1100) if ((await sub.next()).type === 'publish') got++;
+  assert.equal(b.broker.stats.protocolErrors[0x93], undefined);
+});
+
+test('hardening 12: 3.1.1 publishes waiting behind an async hook are not held to limits.receiveMaximum either', async (t) => {
+  const b = await broker(t, {
+    limits: { receiveMaximum: 2 },
+    hooks: [{ authorizePublish: () => new Promise((resolve) => setTimeout(() => resolve({ ok: true }), 50)) }],
+  });
+  const c = await raw(t, b, { protocolVersion: 4, clientId: 'rm-v311-async' });
+  for (let id = 1; id <= 6; id++) c.send({ type: 'publish', topic: 'lim/rm', payload: Buffer.from('x'), qos: 1, retain: false, dup: false, packetId: id });
+  for (let id = 1; id <= 6; id++) assert.equal((await c.expect('puback', 3000)).packetId, id);
+  assert.equal(c.closed, false);
+});
+
+test('hardening 12: a 3.1.1 client\'s unacknowledged publishes stop at the packet identifier space: with all 65,535 ids awaiting PUBREL, one more publish closes it', async (t) => {
+  const b = await broker(t);
+  const c = await raw(t, b, { protocolVersion: 4, clientId: 'rm-v311-ids' });
+  await unreleased(c, 1, 65_535);
+  // A resent QoS 2 publish (same id) is acknowledged again [MQTT-4.3.3-9], not counted again.
+  c.send({ type: 'publish', topic: 'lim/rm', payload: Buffer.from('x'), qos: 2, retain: false, dup: true, packetId: 7 });
+  assert.equal((await c.expect('pubrec')).packetId, 7);
+  assert.equal(b.broker.sessions.get('rm-v311-ids')!.inboundQos2Count, 65_535);
+  // Any further QoS 1/2 publish reuses an identifier still in use [MQTT-2.3.1-2].
+  c.send({ type: 'publish', topic: 'lim/rm', payload: Buffer.from('x'), qos: 1, retain: false, dup: false, packetId: 7 });
+  await c.closedByServer();
+  assert.equal(b.broker.stats.protocolErrors[0x82], 1);
+});
+
+test('hardening 12: a 5.0 client is still held to limits.receiveMaximum: the publish beyond it gets DISCONNECT 0x93 [MQTT-3.3.4-9]', async (t) => {
+  const b = await broker(t, { limits: { receiveMaximum: 3 } });
+  const c = await raw(t, b, { clientId: 'rm-v5' });
+  await unreleased(c, 1, 3);
+  c.send({ type: 'publish', topic: 'lim/rm', payload: Buffer.from('x'), qos: 2, retain: false, dup: false, packetId: 4 });
+  assert.equal((await c.expect('disconnect')).reasonCode, 0x93);
+  await c.closedByServer();
+});

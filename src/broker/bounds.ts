@@ -1,0 +1,26 @@
+// What one client can make the broker hold, and how it is counted: the bounds that are not
+// simply a limit compared with a count.
+
+import { ProtocolError } from '../codec/errors.js';
+
+/**
+ * Inbound QoS 1/2 publishes a 3.1/3.1.1 client may leave unacknowledged. 3.1.1 has no Receive
+ * Maximum: the bound is the packet identifier space. A client that keeps to [MQTT-2.3.1-2]
+ * (a new publish takes an identifier not in use) cannot go past 65,535, so this closes only a
+ * client that reuses the identifiers of publishes not yet acknowledged; what it bounds is the
+ * broker's memory (the ids awaiting PUBREL, the acknowledgements waiting for the store).
+ */
+export const V3_MAX_UNACKNOWLEDGED = 65_535;
+
+/**
+ * The error that closes a client with `unacknowledged` QoS 1/2 publishes when it sends one
+ * more, or undefined while it may: a 5.0 client is held to the Receive Maximum the broker
+ * advertised [MQTT-3.3.4-9], a 3.1/3.1.1 client to V3_MAX_UNACKNOWLEDGED.
+ */
+export function inboundQuotaError(protocolVersion: number, unacknowledged: number, receiveMaximum: number): ProtocolError | undefined {
+  if (protocolVersion === 5) {
+    return unacknowledged >= receiveMaximum ? new ProtocolError(0x93, 'receive maximum exceeded', 'MQTT-3.3.4-9') : undefined;
+  }
+  if (unacknowledged < V3_MAX_UNACKNOWLEDGED) return undefined;
+  return new ProtocolError(0x82, `more than ${V3_MAX_UNACKNOWLEDGED} unacknowledged QoS 1/2 publishes: packet identifiers reused`, 'MQTT-2.3.1-2');
+}
