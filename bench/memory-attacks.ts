@@ -8,6 +8,7 @@
 //   queue     an offline persistent session on 'q/#' is sent 3,000 QoS 1 messages with 60 KB
 //             topics and a 1-byte payload
 //   connect   400 connections each send all but the last byte of a 1 MiB CONNECT
+//             (--connect-bytes N: of an N-byte one, e.g. one at limits.maxConnectPacketSize)
 // Each line: the RSS before, at the end of the attack, and after a full GC once the attacker
 // has gone (what the broker keeps), and what the broker stored. Figures vary by some MB
 // between runs; the differences that matter here are hundreds of MB.
@@ -27,7 +28,7 @@ type Attack = (typeof ATTACKS)[number];
 const COUNT = 3_000;
 const NAME = 60_000;
 const CONNECTS = 400;
-const CONNECT_SIZE = 1024 * 1024;
+let connectSize = 1024 * 1024;
 
 type ToServer = { cmd: 'sample'; gc: boolean } | { cmd: 'stop' };
 interface Sample {
@@ -165,10 +166,10 @@ async function attack(name: Attack, port: number): Promise<string> {
     case 'connect': {
       // A CONNECT (5.0) declaring 1 MiB, whose body starts as a real one does: the attacker
       // sends all of it but the last byte, and waits.
-      const body = CONNECT_SIZE - 5;
+      const body = connectSize - 5;
       const head = Buffer.from([0x10, 0x80 | (body & 0x7f), 0x80 | ((body >> 7) & 0x7f), 0x80 | ((body >> 14) & 0x7f), body >> 21]);
       const start = Buffer.from([0, 4, 0x4d, 0x51, 0x54, 0x54, 5, 0x02, 0, 0]);
-      const packet = Buffer.concat([head, start, Buffer.alloc(CONNECT_SIZE - head.length - start.length - 1, 0x61)]);
+      const packet = Buffer.concat([head, start, Buffer.alloc(connectSize - head.length - start.length - 1, 0x61)]);
       const sockets: net.Socket[] = [];
       let refused = 0;
       await Promise.all(
@@ -184,7 +185,7 @@ async function attack(name: Attack, port: number): Promise<string> {
       );
       await new Promise((r) => setTimeout(r, 2000));
       (globalThis as { keepSockets?: net.Socket[] }).keepSockets = sockets;
-      return `${CONNECTS} partial CONNECTs of ${CONNECT_SIZE} bytes sent; ${refused} closed by the broker`;
+      return `${CONNECTS} partial CONNECTs of ${connectSize} bytes sent; ${refused} closed by the broker`;
     }
   }
 }
@@ -229,10 +230,11 @@ async function run(name: Attack, limits: Record<string, number>): Promise<void> 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { limits: { type: 'string', default: '{}' }, serve: { type: 'string' } },
+    options: { limits: { type: 'string', default: '{}' }, 'connect-bytes': { type: 'string' }, serve: { type: 'string' } },
   });
   if (values.serve !== undefined) return serve(JSON.parse(values.serve) as Record<string, number>);
   const limits = JSON.parse(values.limits) as Record<string, number>;
+  if (values['connect-bytes'] !== undefined) connectSize = Number(values['connect-bytes']);
   const chosen = positionals.length === 0 ? [...ATTACKS] : positionals;
   for (const a of chosen) {
     if (!(ATTACKS as readonly string[]).includes(a)) throw new Error(`unknown attack ${a}: ${ATTACKS.join(', ')}`);

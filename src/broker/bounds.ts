@@ -2,6 +2,17 @@
 // simply a limit compared with a count.
 
 import { ProtocolError } from '../codec/errors.js';
+import type { Limits } from './types.js';
+
+/**
+ * Largest packet taken from a client not yet connected: its CONNECT (and 5.0 AUTH). Until the
+ * CONNECT is accepted, a client is nobody, yet the decoder holds the whole of a packet it has
+ * begun: at limits.maxPacketSize, 400 unfinished 1 MiB CONNECTs held 400 MB, which the
+ * process did not give back. Mosquitto (100,000 bytes) and EMQX (64 KB) cap CONNECT too.
+ */
+export function connectPacketLimit(limits: Readonly<Limits>): number {
+  return Math.min(limits.maxConnectPacketSize, limits.maxPacketSize);
+}
 
 /**
  * Inbound QoS 1/2 publishes a 3.1/3.1.1 client may leave unacknowledged. 3.1.1 has no Receive

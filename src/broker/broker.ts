@@ -20,7 +20,7 @@ import { publishWill, settleWill, willClient } from './will.js';
 import { Admission } from './rate-limit.js';
 
 /** Why a connection, publish or login was held back by a limit; each has a counter. */
-export type LimitName = 'connections' | 'connect_rate' | 'publish_rate' | 'byte_rate' | 'auth_failure' | 'retained' | 'sessions';
+export type LimitName = 'connections' | 'connect_rate' | 'publish_rate' | 'byte_rate' | 'auth_failure' | 'retained' | 'sessions' | 'connect_packet';
 
 export interface BrokerStats {
   connectionsAccepted: number;
@@ -82,7 +82,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     publishSent: [0, 0, 0],
     dropped: { queue_full: 0, offline_qos0: 0, backpressure: 0, expired: 0, too_large: 0 },
     protocolErrors: {},
-    limited: { connections: 0, connect_rate: 0, publish_rate: 0, byte_rate: 0, auth_failure: 0, retained: 0, sessions: 0 },
+    limited: { connections: 0, connect_rate: 0, publish_rate: 0, byte_rate: 0, auth_failure: 0, retained: 0, sessions: 0, connect_packet: 0 },
   };
 
   private readonly servers: Listener[] = [];

@@ -190,6 +190,12 @@ export interface Limits {
   /** Largest packet accepted from a client, fixed header included. Default 1 MiB. */
   maxPacketSize: number;
   /**
+   * Largest packet accepted from a client before its CONNECT is accepted: the CONNECT itself
+   * and 5.0 AUTH, with will and password (capped by maxPacketSize). A larger one gets CONNACK
+   * 0x95 (5.0); a 3.1/3.1.1 client is closed. Default 64 KiB.
+   */
+  maxConnectPacketSize: number;
+  /**
    * 5.0 Receive Maximum the broker advertises: QoS 1/2 publishes a 5.0 client may have
    * unacknowledged. 3.1/3.1.1 have no Receive Maximum and are not held to it: the packet
    * identifier space bounds them (65,535; one more closes the connection). Default 1024.
@@ -262,6 +268,7 @@ export interface BrokerOptions {
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxPacketSize: 1024 * 1024,
+  maxConnectPacketSize: 64 * 1024,
   receiveMaximum: 1024,
   maxInflight: 1024,
   maxQueuedMessages: 10_000,

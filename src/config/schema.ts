@@ -206,6 +206,16 @@ export const SCHEMA = {
           // The floor is Mosquitto's: below it ordinary packets with small payloads are refused.
           description: 'Largest packet accepted from a client, fixed header included (advertised to 5.0 clients as Maximum Packet Size).',
         },
+        maxConnectPacketSize: {
+          type: 'integer',
+          min: 64,
+          max: 268_435_460,
+          unit: 'bytes',
+          default: DEFAULT_LIMITS.maxConnectPacketSize,
+          reload: 'live',
+          description:
+            "Largest packet accepted from a client not yet connected: its CONNECT (client id, user name, password, will) and 5.0 AUTH packets, and any packet it sends before its CONNECT is accepted. Until then the client is unauthenticated, and each unfinished packet holds memory up to this size. A larger packet gets CONNACK 0x95 Packet too large (3.1/3.1.1: the connection is closed) and is counted (`limited.connect_packet`). At the default a will payload near the protocol's maximum of 65,535 bytes does not fit (about 65,400 bytes do, beside a short client id, will topic and password): raise it for clients with such wills or with long passwords (tokens). `maxPacketSize` applies when it is smaller.",
+        },
         receiveMaximum: {
           type: 'integer',
           min: 1, // [MQTT-3.2.2.3.3] Receive Maximum 0 is a Protocol Error

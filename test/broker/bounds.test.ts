@@ -8,9 +8,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import type { ConnectPacket, ProtocolVersion, QoS } from '../../src/codec/types.js';
+import { encode } from '../../src/codec/index.js';
 import { Metrics } from '../../src/ops/metrics.js';
 import { RawClient, delay, type TestBroker } from '../helpers/broker.js';
-import { broker, raw, type Ctx } from '../helpers/scenario.js';
+import { broker, raw, real, type Ctx } from '../helpers/scenario.js';
 
 let nextId = 1;
 const V: Record<ProtocolVersion, string> = { 3: '3.1', 4: '3.1.1', 5: '5.0' };
@@ -301,4 +302,83 @@ test('limits.maxSessions is live and 0 means unlimited', async (t) => {
   assert.equal((await connackCode(t, b, { clientId: 'live-3' })).code, 0);
   assert.equal((await connackCode(t, b, { clientId: 'live-4' })).code, 0x97);
   assert.equal(b.broker.stats.limited.sessions, 2);
+});
+
+// Packets before CONNECT is accepted (limits.maxConnectPacketSize).
+
+/** The start of a CONNECT declaring `size` bytes in all: fixed header, protocol name and level, flags, keep alive. */
+function connectHead(size: number, version: ProtocolVersion): Buffer {
+  const name = version === 3 ? 'MQIsdp' : 'MQTT';
+  let body = size - 5; // a four-byte Remaining Length
+  const length = [];
+  for (let i = 0; i < 4; i++, body >>= 7) length.push((body & 0x7f) | (i < 3 ? 0x80 : 0));
+  return Buffer.concat([Buffer.from([0x10, ...length, 0, name.length]), Buffer.from(name), Buffer.from([version, 0x02, 0, 0])]);
+}
+
+test('hardening 6: a 5.0 CONNECT larger than limits.maxConnectPacketSize gets CONNACK 0x95 from its first bytes, before the rest is sent', async (t) => {
+  const b = await broker(t);
+  assert.equal(b.broker.limits.maxConnectPacketSize, 64 * 1024);
+  const c = await RawClient.open(b.port, 5);
+  t.after(() => c.destroy());
+  c.sendRaw(connectHead(64 * 1024 + 1, 5));
+  assert.equal((await c.expect('connack')).reasonCode, 0x95);
+  await c.closedByServer();
+  assert.equal(b.broker.stats.limited.connect_packet, 1);
+  assert.equal(b.broker.stats.protocolErrors[0x95], 1);
+});
+
+for (const version of [3, 4] as const) {
+  test(`hardening 6: a ${V[version]} CONNECT larger than limits.maxConnectPacketSize is closed from its first bytes, without CONNACK`, async (t) => {
+    const b = await broker(t);
+    const c = await RawClient.open(b.port, version);
+    t.after(() => c.destroy());
+    c.sendRaw(connectHead(1024 * 1024, version));
+    await c.closedByServer();
+    assert.equal(c.packets.length, 0);
+    assert.equal(b.broker.stats.limited.connect_packet, 1);
+  });
+}
+
+test('hardening 6: the CONNECT bound is live and capped by limits.maxPacketSize; a CONNECT at the bound is accepted', async (t) => {
+  const b = await broker(t, { limits: { maxConnectPacketSize: 200 } });
+  const c = await RawClient.open(b.port, 5);
+  t.after(() => c.destroy());
+  c.sendRaw(connectHead(201, 5));
+  assert.equal((await c.expect('connack')).reasonCode, 0x95);
+  // A CONNECT of exactly 200 bytes: its password fills it up.
+  const fill = { type: 'connect', protocolName: 'MQTT', protocolVersion: 5, clean: true, keepalive: 0, clientId: 'at-bound', username: 'u' } as const;
+  // (A longer Remaining Length takes one more byte: 200 is past the one-byte encoding.)
+  const base = encode({ ...fill, password: Buffer.alloc(0) }, 5).length + 1;
+  const exact = encode({ ...fill, password: Buffer.alloc(200 - base) }, 5);
+  assert.equal(exact.length, 200);
+  const ok = await RawClient.open(b.port, 5);
+  t.after(() => ok.destroy());
+  ok.sendRaw(exact);
+  assert.equal((await ok.expect('connack')).reasonCode, 0);
+  b.broker.limits.maxConnectPacketSize = 64 * 1024;
+  b.broker.limits.maxPacketSize = 100;
+  const small = await RawClient.open(b.port, 5);
+  t.after(() => small.destroy());
+  small.sendRaw(connectHead(101, 5));
+  assert.equal((await small.expect('connack')).reasonCode, 0x95);
+  assert.equal(b.broker.stats.limited.connect_packet, 2);
+});
+
+test('hardening 6: once connected a client may send packets up to limits.maxPacketSize, even right behind its CONNECT (MQTT.js, 60 KB will)', async (t) => {
+  const b = await broker(t);
+  const big = Buffer.alloc(500 * 1024, 0x61);
+  const c = await real(t, b, { clientId: 'big-will', will: { topic: 'cap/will', payload: Buffer.alloc(60_000, 0x62), qos: 0, retain: false } });
+  await c.subscribeAsync('cap/big', { qos: 1 });
+  const got = new Promise<Buffer>((resolve) => c.once('message', (_topic, payload) => resolve(payload)));
+  await c.publishAsync('cap/big', big, { qos: 1 });
+  assert.equal((await got).length, big.length);
+  // Pipelined: a 100 KB PUBLISH in the same write as its CONNECT.
+  const raw = await RawClient.open(b.port, 4);
+  t.after(() => raw.destroy());
+  const connect = encode({ type: 'connect', protocolName: 'MQTT', protocolVersion: 4, clean: true, keepalive: 0, clientId: 'pipelined' }, 4);
+  const publish = encode({ type: 'publish', topic: 'cap/big', payload: Buffer.alloc(100 * 1024), qos: 1, packetId: 1, retain: false, dup: false }, 4);
+  raw.sendRaw(Buffer.concat([connect, publish]));
+  assert.equal((await raw.expect('connack')).reasonCode, 0);
+  assert.equal((await raw.expect('puback')).packetId, 1);
+  assert.equal(b.broker.stats.limited.connect_packet, 0);
 });
