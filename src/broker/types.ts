@@ -226,7 +226,11 @@ export interface Limits {
    * topic beyond it is not stored (5.0 QoS 1/2: refused with 0x97). 0 = unlimited. Default 1,000,000.
    */
   maxRetainedMessages: number;
-  /** Payload bytes of all retained messages together, enforced as maxRetainedMessages. 0 = unlimited. Default 1 GiB. */
+  /**
+   * Bytes of all retained messages together, enforced as maxRetainedMessages: payloads, topics
+   * (one byte a character), 128 bytes a message and 256 a topic level held (the memory they
+   * take). 0 = unlimited. Default 1 GiB.
+   */
   maxRetainedBytes: number;
   /**
    * Sessions held at once, connected or not; a CONNECT that would create one more is refused

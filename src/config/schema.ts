@@ -319,7 +319,8 @@ export const SCHEMA = {
           unit: 'bytes',
           default: DEFAULT_LIMITS.maxRetainedBytes,
           reload: 'live',
-          description: 'Payload bytes of all retained messages together; a retained publish that would store a new topic or a larger message beyond it is handled as for `maxRetainedMessages`. 0 means unlimited.',
+          description:
+            'Bytes of all retained messages together, as they take memory: payloads, topics (one byte a character), 128 bytes a message and 256 bytes a topic level held (a node of the topic tree), so that long or deep topics count as much as payloads. A retained publish that would store a new topic or a larger message beyond it is handled as for `maxRetainedMessages`. 0 means unlimited.',
         },
         maxSessions: {
           type: 'integer',

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import type { ConnectPacket, ProtocolVersion, QoS } from '../../src/codec/types.js';
+import { RETAINED_MESSAGE_OVERHEAD, RETAINED_NODE_OVERHEAD } from '../../src/broker/bounds.js';
 import { encode } from '../../src/codec/index.js';
 import { Metrics } from '../../src/ops/metrics.js';
 import { RawClient, delay, type TestBroker } from '../helpers/broker.js';
@@ -132,22 +133,60 @@ test('at the count bound, replacing a retained message and deleting one still wo
   assert.equal(b.broker.stats.limited.retained, 0);
 });
 
-test('limits.maxRetainedBytes bounds the payload bytes: a new topic or a larger replacement beyond it is refused; one no larger is not', async (t) => {
-  const b = await broker(t, { limits: { maxRetainedBytes: 10 } });
+test('limits.maxRetainedBytes bounds the bytes: a new topic or a larger replacement beyond it is refused; one no larger is not', async (t) => {
+  // by/a adds two trie nodes (by, a); by/b and by/c one each.
+  const first = 5 + 'by/a'.length + RETAINED_MESSAGE_OVERHEAD + 2 * RETAINED_NODE_OVERHEAD;
+  const second = 5 + 'by/b'.length + RETAINED_MESSAGE_OVERHEAD + RETAINED_NODE_OVERHEAD;
+  const b = await broker(t, { limits: { maxRetainedBytes: first + second } });
   const c = await raw(t, b);
   assert.equal(await publishRetained(c, 'by/a', '12345'), 0);
   assert.equal(await publishRetained(c, 'by/b', '12345'), 0);
-  assert.equal(b.broker.retained.bytes, 10);
+  assert.equal(b.broker.retained.bytes, first + second);
   assert.equal(await publishRetained(c, 'by/c', 'x'), 0x97);
   assert.equal(await publishRetained(c, 'by/a', '123456'), 0x97);
   assert.equal(await publishRetained(c, 'by/a', 'abcde'), 0);
   assert.equal(await publishRetained(c, 'by/a', 'abc'), 0);
-  assert.equal(b.broker.retained.bytes, 8);
-  assert.equal(await publishRetained(c, 'by/c', 'xy'), 0);
+  assert.equal(b.broker.retained.bytes, first + second - 2);
   assert.equal(await publishRetained(c, 'by/b', ''), 0);
-  assert.equal(b.broker.retained.bytes, 5);
+  assert.equal(b.broker.retained.bytes, first - 2);
+  assert.equal(await publishRetained(c, 'by/c', 'xy'), 0);
   assert.equal(b.broker.stats.limited.retained, 2);
   assert.deepEqual(await retainedOn(t, b, 'by/#'), ['abc', 'xy']);
+});
+
+test('hardening 5: limits.maxRetainedBytes counts topics: 1-byte retained messages under 60 KB topics stop at the bound', async (t) => {
+  const maxRetainedBytes = 1024 * 1024;
+  const b = await broker(t, { limits: { maxRetainedBytes } });
+  const c = await raw(t, b);
+  let stored = 0;
+  for (let i = 0; i < 40; i++) {
+    const code = await publishRetained(c, `long/${i}/`.padEnd(60_000, 'x'), 'x');
+    if (code === 0x97) break;
+    assert.equal(code, 0);
+    stored++;
+  }
+  // 1 MiB holds 17 of them (60,000 + 1 + 128 + 256 or 512 bytes each).
+  assert.equal(stored, 17);
+  assert.equal(b.broker.retained.size, 17);
+  assert.ok(b.broker.retained.bytes <= maxRetainedBytes);
+  assert.equal(b.broker.stats.limited.retained, 1);
+  // Deleting one makes room for another.
+  assert.equal(await publishRetained(c, 'long/0/'.padEnd(60_000, 'x'), ''), 0);
+  assert.equal(await publishRetained(c, 'long/99/'.padEnd(60_000, 'x'), 'x'), 0);
+});
+
+test('hardening 5: limits.maxRetainedBytes counts the levels a topic adds: 100 levels of 2 bytes cost 100 trie nodes', async (t) => {
+  const b = await broker(t, { limits: { maxRetainedBytes: 64 * 1024 } });
+  const c = await raw(t, b);
+  const deep = (i: number): string => `deep/${i}${'/a'.repeat(100)}`;
+  // Each adds 101 nodes (its own second level and the 100 below it): 26,000 bytes or so.
+  assert.equal(await publishRetained(c, deep(1), 'x'), 0);
+  assert.equal(await publishRetained(c, deep(2), 'x'), 0);
+  assert.equal(await publishRetained(c, deep(3), 'x'), 0x97);
+  assert.equal(b.broker.retained.size, 2);
+  // A topic that shares all its levels with one held adds no node: it fits.
+  assert.equal(await publishRetained(c, `deep/1${'/a'.repeat(50)}`, 'x'), 0);
+  assert.equal(b.broker.retained.size, 3);
 });
 
 test('a will with retain beyond the bound is published but not retained [MQTT-3.1.2-8]', async (t) => {
@@ -210,7 +249,8 @@ test('a refusal is logged at warn at most once a minute, and the counter reaches
   const text = metrics.render();
   assert.match(text, /^starling_limit_hits_total\{limit="retained"\} 3$/m);
   assert.match(text, /^starling_limit_hits_total\{limit="sessions"\} 0$/m);
-  assert.match(text, /^starling_retained_bytes 1$/m);
+  // log/a: a 1-byte payload, its 5-character topic, two trie nodes (log, a).
+  assert.match(text, new RegExp(`^starling_retained_bytes ${1 + 5 + RETAINED_MESSAGE_OVERHEAD + 2 * RETAINED_NODE_OVERHEAD}$`, 'm'));
 });
 
 // Sessions.
