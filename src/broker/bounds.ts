@@ -11,7 +11,7 @@
 // queue, on the delivery path, pays nothing for it.
 
 import { ProtocolError } from '../codec/errors.js';
-import type { Limits } from './types.js';
+import type { Limits, Message } from './types.js';
 
 /**
  * A retained message's fixed cost beside its payload and topic: the message object, its
@@ -26,6 +26,11 @@ export const RETAINED_MESSAGE_OVERHEAD = 128;
  * more than its characters: a 2-byte level ('a/') costs 256.
  */
 export const RETAINED_NODE_OVERHEAD = 256;
+
+/** What a queued message counts against limits.maxQueuedBytes: its payload and its topic. */
+export function queuedSize(message: Message): number {
+  return message.payload.length + message.topic.length;
+}
 
 /**
  * Largest packet taken from a client not yet connected: its CONNECT (and 5.0 AUTH). Until the

@@ -3,6 +3,7 @@
 // and the session's expiry. It delivers through its connection while there is one.
 
 import type { QoS, Subscription } from '../codec/types.js';
+import { queuedSize } from './bounds.js';
 import type { Connection } from './connection.js';
 import type { Persistence } from './persistence.js';
 import type { Message } from './types.js';
@@ -139,7 +140,7 @@ export class Session {
   private push(out: Outbound): void {
     if (this.queue === NO_QUEUE) this.queue = [];
     this.queue.push(out);
-    this.queuedBytes += out.message.payload.length;
+    this.queuedBytes += queuedSize(out.message);
   }
 
   /** Delivers one message at the QoS and retain flag the router decided for this session. */
@@ -184,7 +185,7 @@ export class Session {
   }
 
   private queueFull(out: Outbound): boolean {
-    if (this.queued < this.limits.maxQueuedMessages && this.queuedBytes + out.message.payload.length <= this.limits.maxQueuedBytes) return false;
+    if (this.queued < this.limits.maxQueuedMessages && this.queuedBytes + queuedSize(out.message) <= this.limits.maxQueuedBytes) return false;
     // Overflow policy: the new message is dropped and counted; queued ones keep their order.
     this.onDrop('queue_full', out.message);
     return true;
@@ -234,7 +235,7 @@ export class Session {
       const out = this.queue[this.queueHead]!;
       if (out.generation > durable) break; // its record is not on disk yet
       this.queue[this.queueHead++] = undefined as unknown as Outbound;
-      this.queuedBytes -= out.message.payload.length;
+      this.queuedBytes -= queuedSize(out.message);
       const expiresAt = out.message.expiresAt;
       // [MQTT-3.3.2-5] an expired message not yet on its way to this subscriber is deleted.
       if (expiresAt !== undefined && expiresAt <= now) {

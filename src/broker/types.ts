@@ -205,7 +205,7 @@ export interface Limits {
   maxInflight: number;
   /** Messages queued per session while in flight is full or the client is offline. Default 10,000. */
   maxQueuedMessages: number;
-  /** Payload bytes queued per session. Default 64 MiB. */
+  /** Bytes queued per session: payloads and topics (one byte a character). Default 64 MiB. */
   maxQueuedBytes: number;
   /** Bytes buffered in a socket before QoS 0 messages to it are dropped. Default 4 MiB. */
   maxSocketBuffer: number;

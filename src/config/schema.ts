@@ -246,7 +246,8 @@ export const SCHEMA = {
           unit: 'bytes',
           default: DEFAULT_LIMITS.maxQueuedBytes,
           reload: 'live',
-          description: 'Payload bytes queued per session.',
+          description:
+            "Bytes queued per session: each message's payload and its topic (one byte a character), since a message with a long topic holds that too. Beyond it messages are dropped and counted, as for `maxQueuedMessages`.",
         },
         maxSocketBuffer: {
           type: 'integer',

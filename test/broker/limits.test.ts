@@ -54,13 +54,31 @@ test('an offline persistent session queues at most limits.maxQueuedMessages; the
   assert.deepEqual(await drain(back), ['0', '1', '2', '3', '4']);
 });
 
-test('an offline persistent session queues at most limits.maxQueuedBytes of payload', async (t) => {
-  const b = await broker(t, { limits: { maxQueuedBytes: 100 } });
+test('an offline persistent session queues at most limits.maxQueuedBytes of payload and topic', async (t) => {
+  // Each message counts 30 bytes of payload and 9 of topic ('lim/bytes'): three fit.
+  const b = await broker(t, { limits: { maxQueuedBytes: 3 * 39 } });
   await awaySession(t, b, 'queue-bytes', 'lim/bytes');
   for (let i = 0; i < 10; i++) b.broker.publish({ topic: 'lim/bytes', payload: Buffer.alloc(30, 0x30 + i), qos: 1, retain: false });
   assert.equal(b.broker.stats.dropped.queue_full, 7);
   const back = await reconnect(t, b, 'queue-bytes');
   assert.equal((await drain(back)).length, 3);
+});
+
+test('hardening 5: limits.maxQueuedBytes counts topics: an offline session queues 1-byte messages under 60 KB topics only up to the bound', async (t) => {
+  const b = await broker(t, { limits: { maxQueuedBytes: 1024 * 1024 } });
+  await awaySession(t, b, 'queue-topics', 'lim/long/#');
+  const topic = (i: number): string => `lim/long/${i}/`.padEnd(60_000, 'x');
+  for (let i = 0; i < 40; i++) b.broker.publish({ topic: topic(i), payload: Buffer.from('x'), qos: 1, retain: false });
+  // 1 MiB holds 17 messages of 60,001 bytes.
+  assert.equal(b.broker.sessions.get('queue-topics')!.queued, 17);
+  assert.equal(b.broker.stats.dropped.queue_full, 23);
+  const back = await reconnect(t, b, 'queue-topics');
+  assert.equal((await drain(back)).length, 17);
+  // Drained, the queue takes as many again.
+  back.destroy();
+  await delay(100);
+  for (let i = 0; i < 40; i++) b.broker.publish({ topic: topic(i), payload: Buffer.from('x'), qos: 1, retain: false });
+  assert.equal(b.broker.sessions.get('queue-topics')!.queued, 17);
 });
 
 test('QoS 0 messages are not queued for an offline session; they are counted as offline_qos0', async (t) => {
