@@ -18,9 +18,10 @@ import { DEFAULT_LIMITS, type BrokerOptions, type ClientInfo, type Limits, type 
 import { longTimeout } from './timers.js';
 import { publishWill, settleWill, willClient } from './will.js';
 import { Admission } from './rate-limit.js';
+import { FilterBytes } from './bounds.js';
 
 /** Why a connection, publish or login was held back by a limit; each has a counter. */
-export type LimitName = 'connections' | 'connect_rate' | 'publish_rate' | 'byte_rate' | 'auth_failure' | 'retained' | 'sessions' | 'connect_packet';
+export type LimitName = 'connections' | 'connect_rate' | 'publish_rate' | 'byte_rate' | 'auth_failure' | 'retained' | 'sessions' | 'connect_packet' | 'subscriptions' | 'subscription_bytes';
 
 export interface BrokerStats {
   connectionsAccepted: number;
@@ -70,6 +71,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
   readonly connections = new Set<Connection>();
   /** Connect rate and connection bounds, checked at CONNECT. */
   readonly admission = new Admission(this);
+  /** Filter bytes of all sessions' subscriptions (limits.maxSubscriptionBytes, bounds.ts). */
+  readonly filterBytes = new FilterBytes();
   readonly stats: BrokerStats = {
     connectionsAccepted: 0,
     messagesReceived: 0,
@@ -82,7 +85,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     publishSent: [0, 0, 0],
     dropped: { queue_full: 0, offline_qos0: 0, backpressure: 0, expired: 0, too_large: 0 },
     protocolErrors: {},
-    limited: { connections: 0, connect_rate: 0, publish_rate: 0, byte_rate: 0, auth_failure: 0, retained: 0, sessions: 0, connect_packet: 0 },
+    limited: { connections: 0, connect_rate: 0, publish_rate: 0, byte_rate: 0, auth_failure: 0, retained: 0, sessions: 0, connect_packet: 0, subscriptions: 0, subscription_bytes: 0 },
   };
 
   private readonly servers: Listener[] = [];
@@ -240,7 +243,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   session(clientId: string): Session {
     let s = this.sessions.get(clientId);
     if (s === undefined) {
-      s = new Session(clientId, this.limits, this.drop, this.persistence);
+      s = new Session(clientId, this.limits, this.drop, this.persistence, this.filterBytes);
       this.sessions.set(clientId, s);
     }
     return s;

@@ -3,7 +3,7 @@
 // and the session's expiry. It delivers through its connection while there is one.
 
 import type { QoS, Subscription } from '../codec/types.js';
-import { queuedSize } from './bounds.js';
+import { FilterBytes, queuedSize } from './bounds.js';
 import type { Connection } from './connection.js';
 import type { Persistence } from './persistence.js';
 import type { Message } from './types.js';
@@ -79,6 +79,7 @@ export class Session {
   private queue: Outbound[] = NO_QUEUE;
   private queueHead = 0;
   private queuedBytes = 0;
+  private filterBytes = 0;
   private nextId = 1;
   /** Packet ids of stored deliveries still queued: reserved so a restart resends under the same id. */
   private reserved: Set<number> | undefined = undefined;
@@ -88,6 +89,8 @@ export class Session {
     private readonly limits: SessionLimits,
     private readonly onDrop: (reason: DropReason, message: Message) => void,
     private readonly persistence: Persistence | undefined = undefined,
+    /** The broker's total of filter bytes, which this session's subscriptions count in. */
+    private readonly allFilterBytes: FilterBytes = new FilterBytes(),
   ) {}
 
   /** As a DeliveryTarget. */
@@ -104,13 +107,28 @@ export class Session {
     return this.subs ?? NO_SUBSCRIPTIONS;
   }
 
+  /** Characters of this session's filters (limits.maxSubscriptionBytesPerClient, bounds.ts). */
+  get subscriptionBytes(): number {
+    return this.filterBytes;
+  }
+
   setSubscription(filter: string, sub: SessionSubscription): void {
-    (this.subs ??= new Map()).set(filter, sub);
+    const subs = (this.subs ??= new Map());
+    const size = subs.size;
+    subs.set(filter, sub);
+    if (subs.size > size) this.countFilter(filter.length);
   }
 
   /** False when there was no subscription with this filter. */
   deleteSubscription(filter: string): boolean {
-    return this.subs?.delete(filter) ?? false;
+    if (this.subs?.delete(filter) !== true) return false;
+    this.countFilter(-filter.length);
+    return true;
+  }
+
+  private countFilter(bytes: number): void {
+    this.filterBytes += bytes;
+    this.allFilterBytes.total += bytes;
   }
 
   /** Outbound QoS 1/2 in flight by packet id; Map order is send order, so resends keep it. */
@@ -304,6 +322,7 @@ export class Session {
   clear(): void {
     this.persistence?.forget(this);
     this.reserved = undefined;
+    this.countFilter(-this.filterBytes);
     this.subs = undefined;
     this.outbound = undefined;
     this.qos2 = undefined;

@@ -222,6 +222,14 @@ export interface Limits {
   /** Subscriptions per client. Default 10,000. */
   maxSubscriptionsPerClient: number;
   /**
+   * Bytes of one client's topic filters together (one byte a character); a SUBSCRIBE that
+   * would add a filter beyond it is refused for that filter (5.0: 0x97, 3.1.1: 0x80).
+   * 0 = unlimited. Default 1 MiB.
+   */
+  maxSubscriptionBytesPerClient: number;
+  /** Bytes of all sessions' topic filters together, enforced as maxSubscriptionBytesPerClient. 0 = unlimited. Default 1 GiB. */
+  maxSubscriptionBytes: number;
+  /**
    * Retained messages held at once (one per topic); a retained publish that would add a
    * topic beyond it is not stored (5.0 QoS 1/2: refused with 0x97). 0 = unlimited. Default 1,000,000.
    */
@@ -284,6 +292,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxTopicLength: 65_535,
   maxTopicLevels: 128,
   maxSubscriptionsPerClient: 10_000,
+  maxSubscriptionBytesPerClient: 1024 * 1024,
+  maxSubscriptionBytes: 1024 * 1024 * 1024,
   maxRetainedMessages: 1_000_000,
   maxRetainedBytes: 1024 * 1024 * 1024,
   maxSessions: 1_000_000,

@@ -304,7 +304,25 @@ export const SCHEMA = {
           min: 0,
           default: DEFAULT_LIMITS.maxSubscriptionsPerClient,
           reload: 'live',
-          description: 'Subscriptions one client may hold.',
+          description: 'Subscriptions one client may hold. A SUBSCRIBE beyond it is refused for the filters that do not fit (0x97 Quota exceeded; 3.1.1: 0x80) and counted (`limited.subscriptions`); replacing a subscription the client has always works.',
+        },
+        maxSubscriptionBytesPerClient: {
+          type: 'integer',
+          min: 0,
+          unit: 'bytes',
+          default: DEFAULT_LIMITS.maxSubscriptionBytesPerClient,
+          reload: 'live',
+          description:
+            "Bytes of one client's topic filters together (one byte a character), refused and counted as `maxSubscriptionsPerClient` is. The count alone lets a client hold 10,000 filters of 64 KB; this bounds what the names take. The default holds 10,000 filters of 100 characters. 0 means unlimited.",
+        },
+        maxSubscriptionBytes: {
+          type: 'integer',
+          min: 0,
+          unit: 'bytes',
+          default: DEFAULT_LIMITS.maxSubscriptionBytes,
+          reload: 'live',
+          description:
+            "Bytes of all sessions' topic filters together, connected or not; a filter beyond it is refused as for `maxSubscriptionsPerClient` and counted (`limited.subscription_bytes`). 0 means unlimited.",
         },
         maxRetainedMessages: {
           type: 'integer',

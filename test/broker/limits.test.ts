@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ProtocolVersion, Subscription } from '../../src/codec/types.js';
 import { RawClient, delay, type TestBroker } from '../helpers/broker.js';
-import { broker, raw, type Ctx } from '../helpers/scenario.js';
+import { broker, raw, real, type Ctx } from '../helpers/scenario.js';
 
 let nextId = 1;
 async function subscribe(c: RawClient, subs: Subscription[]): Promise<number[]> {
@@ -143,8 +143,53 @@ for (const [version, name, code] of [[5, '5.0', 0x97], [4, '3.1.1', 0x80]] as Ar
     c.send({ type: 'unsubscribe', packetId: nextId++, topicFilters: ['lim/s/1'] });
     await c.expect('unsuback');
     assert.deepEqual(await subscribe(c, [{ topicFilter: 'lim/s/3', qos: 1 }]), [1]);
+    assert.equal(b.broker.stats.limited.subscriptions, 1);
+  });
+
+  test(`hardening 5: limits.maxSubscriptionBytesPerClient bounds one client's filter bytes: 60 KB filters stop at 1 MiB with 0x${code.toString(16)} (${name})`, async (t) => {
+    const b = await broker(t);
+    assert.equal(b.broker.limits.maxSubscriptionBytesPerClient, 1024 * 1024);
+    const c = await raw(t, b, { protocolVersion: version, clientId: `filters-${version}` });
+    const filter = (i: number): string => `lim/long/${i}/`.padEnd(60_000, 'x');
+    const codes: number[] = [];
+    for (let i = 0; i < 20; i++) codes.push(...(await subscribe(c, [{ topicFilter: filter(i), qos: 0 }])));
+    // 1 MiB holds 17 filters of 60,000 bytes.
+    assert.deepEqual(codes, [...Array<number>(17).fill(0), code, code, code]);
+    const session = b.broker.sessions.get(`filters-${version}`)!;
+    assert.equal(session.subscriptions.size, 17);
+    assert.equal(session.subscriptionBytes, 17 * 60_000);
+    assert.equal(b.broker.stats.limited.subscriptions, 3);
+    // Replacing a filter the client has adds nothing; a short new one still fits; removing one makes room.
+    assert.deepEqual(await subscribe(c, [{ topicFilter: filter(3), qos: 1 }, { topicFilter: 'lim/short', qos: 0 }]), [1, 0]);
+    c.send({ type: 'unsubscribe', packetId: nextId++, topicFilters: [filter(0)] });
+    await c.expect('unsuback');
+    assert.deepEqual(await subscribe(c, [{ topicFilter: filter(17), qos: 0 }]), [0]);
+    assert.equal(session.subscriptionBytes, 17 * 60_000 + 'lim/short'.length);
+    b.broker.publish({ topic: filter(17), payload: Buffer.from('x'), qos: 0, retain: false });
+    assert.equal((await c.expect('publish')).topic, filter(17));
   });
 }
+
+test('hardening 5: limits.maxSubscriptionBytes bounds all sessions\' filter bytes together, and a session that ends gives its bytes back', async (t) => {
+  const b = await broker(t, { limits: { maxSubscriptionBytes: 250_000 } });
+  const filter = (who: string, i: number): string => `lim/all/${who}/${i}/`.padEnd(60_000, 'x');
+  const a = await real(t, b, { clientId: 'all-a', protocolVersion: 4 });
+  for (let i = 0; i < 3; i++) assert.equal((await a.subscribeAsync(filter('a', i), { qos: 1 }))[0]!.qos, 1);
+  const c = await raw(t, b, { clientId: 'all-c' });
+  assert.deepEqual(await subscribe(c, [{ topicFilter: filter('c', 0), qos: 0 }, { topicFilter: filter('c', 1), qos: 0 }]), [0, 0x97]);
+  assert.equal(b.broker.filterBytes.total, 4 * 60_000);
+  assert.equal(b.broker.stats.limited.subscription_bytes, 1);
+  assert.equal(b.broker.stats.limited.subscriptions, 0);
+  // MQTT.js (3.1.1) sees the SUBACK return code 0x80 as a failed subscribe.
+  await assert.rejects(a.subscribeAsync(filter('a', 3), { qos: 1 }), /Unspecified error/);
+  await a.endAsync();
+  await delay(100);
+  assert.equal(b.broker.filterBytes.total, 60_000);
+  assert.deepEqual(await subscribe(c, [{ topicFilter: filter('c', 1), qos: 0 }]), [0]);
+  c.send({ type: 'disconnect', reasonCode: 0 });
+  await c.closedByServer();
+  assert.equal(b.broker.filterBytes.total, 0);
+});
 
 // Inbound QoS 1/2 publishes not yet acknowledged. Receive Maximum is a 5.0 notion: a 3.1/3.1.1
 // client was never told one, so it is not held to limits.receiveMaximum; what bounds it is the

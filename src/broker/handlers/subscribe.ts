@@ -6,6 +6,7 @@
 import type { QoS, SubscribePacket, Subscription } from '../../codec/types.js';
 import { parseSharedFilter, validateTopicFilter } from '../../topics/index.js';
 import type { Connection } from '../connection.js';
+import { admitSubscription } from '../bounds.js';
 import { isPromise } from '../hooks.js';
 import type { SubscriptionEntry } from '../session.js';
 import type { Verdict } from '../types.js';
@@ -43,7 +44,7 @@ function subscribe(conn: Connection, p: SubscribePacket, verdicts: Array<Verdict
       return;
     }
     const existed = session.subscriptions.has(sub.topicFilter);
-    if (!existed && session.subscriptions.size >= limits.maxSubscriptionsPerClient) {
+    if (!existed && !admitSubscription(broker, session, sub.topicFilter)) {
       codes.push(fail(0x97));
       return;
     }
