@@ -1,7 +1,8 @@
 // The streaming decoder: socket chunks in, packets out. It frames packets from the fixed
 // header, rejects a packet whose declared size exceeds the limit before buffering any of its
-// body (of a CONNECT, the 9 bytes that give its protocol version), parses a packet that lies wholly inside one chunk straight from that chunk (payloads
-// are slices of it, not copies), and assembles only packets split across chunks.
+// body (of a CONNECT, the 9 bytes that give its protocol version), parses a packet that lies
+// wholly inside one chunk straight from that chunk (payloads are slices of it, not copies),
+// and assembles only packets split across chunks.
 
 import { malformed, protocolError, ProtocolError } from './errors.js';
 import {
@@ -147,7 +148,7 @@ export class Decoder {
         // A CONNECT too large: only as far as its protocol level is read (parse() refuses
         // it there), so that a 5.0 client can be told why in a CONNACK 0x95.
         this.oversized = size;
-        this.length = CONNECT_LEVEL_END;
+        this.length = Math.min(this.length, CONNECT_LEVEL_END);
       }
       if (n - i >= this.length) {
         const end = i + this.length;
@@ -187,7 +188,7 @@ export class Decoder {
   }
 
   private parse(header: number, buf: Buffer, start: number, end: number): void {
-    if (this.oversized !== 0) this.refuseConnect(buf, start);
+    if (this.oversized !== 0) this.refuseConnect(buf, start, end);
     const type = header >> 4;
     const r = reader;
     r.reset(buf, start, end, this.protocolVersion ?? 4);
@@ -201,9 +202,9 @@ export class Decoder {
   }
 
   /** Takes the protocol version from the start of an oversized CONNECT, then refuses it. */
-  private refuseConnect(buf: Buffer, start: number): never {
-    const nameLength = buf.readUInt16BE(start);
-    if (nameLength === 4 || nameLength === 6) {
+  private refuseConnect(buf: Buffer, start: number, end: number): never {
+    const nameLength = end - start >= 2 ? buf.readUInt16BE(start) : 0;
+    if ((nameLength === 4 || nameLength === 6) && start + 2 + nameLength < end) {
       const name = buf.toString('latin1', start + 2, start + 2 + nameLength);
       const level = buf[start + 2 + nameLength];
       if ((name === 'MQTT' && (level === 4 || level === 5)) || (name === 'MQIsdp' && level === 3)) this.protocolVersion = level;
