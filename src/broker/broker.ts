@@ -21,9 +21,10 @@ import { willDelay, willMessage } from './will.js';
 import { Admission } from './rate-limit.js';
 import { InProcessClient, type InProcessOptions } from './in-process.js';
 import { BrokerViews } from './views.js';
+import { FilterBytes } from './bounds.js';
 
 /** Why a connection, publish or login was held back by a limit; each has a counter. */
-export type LimitName = 'connections' | 'connect_rate' | 'publish_rate' | 'byte_rate' | 'auth_failure' | 'retained' | 'sessions';
+export type LimitName = 'connections' | 'connect_rate' | 'publish_rate' | 'byte_rate' | 'auth_failure' | 'retained' | 'sessions' | 'connect_packet' | 'subscriptions' | 'subscription_bytes';
 
 export interface BrokerStats {
   connectionsAccepted: number;
@@ -77,6 +78,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements ListenerHost {
   readonly connections = new Set<Connection>();
   /** Connect rate and connection bounds, checked at CONNECT. */
   readonly admission = new Admission(this);
+  /** Filter bytes of all sessions' subscriptions (limits.maxSubscriptionBytes, bounds.ts). */
+  readonly filterBytes = new FilterBytes();
   readonly stats: BrokerStats = {
     connectionsAccepted: 0,
     messagesReceived: 0,
@@ -89,7 +92,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements ListenerHost {
     publishSent: [0, 0, 0],
     dropped: { queue_full: 0, offline_qos0: 0, backpressure: 0, expired: 0, too_large: 0 },
     protocolErrors: {},
-    limited: { connections: 0, connect_rate: 0, publish_rate: 0, byte_rate: 0, auth_failure: 0, retained: 0, sessions: 0 },
+    limited: { connections: 0, connect_rate: 0, publish_rate: 0, byte_rate: 0, auth_failure: 0, retained: 0, sessions: 0, connect_packet: 0, subscriptions: 0, subscription_bytes: 0 },
   };
 
   private readonly servers: Listener[] = [];

@@ -9,6 +9,7 @@ import { ProtocolError } from '../codec/errors.js';
 import { reasonCodeName } from '../codec/reason-codes.js';
 import { MAX_PACKET_SIZE, type ConnectPacket, type Packet, type ProtocolVersion, type QoS, type Will } from '../codec/types.js';
 import type { Broker } from './broker.js';
+import { connectPacketLimit, inboundQuotaError } from './bounds.js';
 import { OutboundAliases } from './flow.js';
 import { dispatch } from './handlers/index.js';
 import { encodeMessage } from './outbound.js';
@@ -68,6 +69,8 @@ export class Connection implements ConnectedClient {
   auth: { method: string; step: number; state: Record<string, unknown>; onSuccess: (data: Buffer | undefined) => void | Promise<void> } | undefined = undefined;
 
   private readonly decoder: Decoder;
+  /** Not yet accepted: the decoder takes packets up to limits.maxConnectPacketSize only. */
+  private preConnect = true;
   private isCorked = false;
   private waiting = false;
   /** Packets that arrived while a handler was waiting on a promise; allocated when needed. */
@@ -83,7 +86,7 @@ export class Connection implements ConnectedClient {
   ) {
     this.decoder = new Decoder(this, {
       role: 'server',
-      maxPacketSize: broker.limits.maxPacketSize,
+      maxPacketSize: connectPacketLimit(broker.limits),
     });
     (socket as Carrier)[CONNECTION] = this;
     socket.on('data', Connection.onSocketData);
@@ -129,12 +132,21 @@ export class Connection implements ConnectedClient {
   private onData(chunk: Buffer): void {
     if (this.state === 'closed') return;
     this.broker.stats.bytesReceived += chunk.length;
+    if (this.preConnect && this.state === 'connected') this.connected();
     try {
       this.decoder.push(chunk);
     } catch (err) {
-      if (err instanceof ProtocolError) this.protocolViolation(err);
-      else this.fail(err);
+      if (err instanceof ProtocolError) {
+        if (this.preConnect && err.reasonCode === 0x95) this.broker.countLimit('connect_packet');
+        this.protocolViolation(err);
+      } else this.fail(err);
     }
+  }
+
+  /** Accepted: packets up to limits.maxPacketSize from now on (bounds.ts connectPacketLimit). */
+  private connected(): void {
+    this.preConnect = false;
+    this.decoder.maxPacketSize = this.broker.limits.maxPacketSize;
   }
 
   /** The decoder's sink: each packet, in the order it arrived. */
@@ -147,8 +159,9 @@ export class Connection implements ConnectedClient {
     if (this.waiting || (this.backlog !== undefined && this.backlog.length > 0)) {
       if (packet.type === 'publish' && packet.qos > 0) {
         // Waiting publishes count against the Receive Maximum too [MQTT-3.3.4-9].
-        if (this.unacknowledged >= this.broker.limits.receiveMaximum) {
-          this.protocolViolation(new ProtocolError(0x93, 'receive maximum exceeded', 'MQTT-3.3.4-9'));
+        const over = inboundQuotaError(this.protocolVersion, this.unacknowledged, this.broker.limits.receiveMaximum);
+        if (over !== undefined) {
+          this.protocolViolation(over);
           return;
         }
         this.backlogUnacked++;
@@ -157,6 +170,8 @@ export class Connection implements ConnectedClient {
       return;
     }
     this.run(packet);
+    // A CONNECT accepted at once: the packets after it in this chunk may be large.
+    if (this.preConnect && this.state === 'connected') this.connected();
   }
 
   /** Runs a handler; if it returns a promise, later packets wait for it, in order. */

@@ -51,6 +51,22 @@ export class RetainedTrie {
     }
   }
 
+  /** How many nodes node(topic) would create: the levels of `topic` from the first one missing. */
+  missing(topic: string): number {
+    let node: RetainedNode | undefined = this.root;
+    let start = 0;
+    for (;;) {
+      const slash = topic.indexOf('/', start);
+      node = node.children?.get(slash === -1 ? topic.slice(start) : topic.slice(start, slash));
+      if (node === undefined) break;
+      if (slash === -1) return 0;
+      start = slash + 1;
+    }
+    let levels = 1;
+    for (let i = topic.indexOf('/', start); i !== -1; i = topic.indexOf('/', i + 1)) levels++;
+    return levels;
+  }
+
   /** Unlinks `node`, and then its ancestors, for as long as they hold nothing. */
   prune(node: RetainedNode): void {
     let n = node;

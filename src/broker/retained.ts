@@ -1,11 +1,14 @@
 // Retained messages (section 3.3.1.3): one per topic, replaced by a newer retained publish,
 // deleted by a retained publish with an empty payload [MQTT-3.3.1-10], [MQTT-3.3.1-11], and
 // dropped once their Message Expiry Interval has passed. The store is bounded in count and
-// payload bytes (limits.maxRetainedMessages, maxRetainedBytes): `admits` says whether a
-// message fits, and the broker decides what a message that does not fit becomes. Wildcard
+// bytes (limits.maxRetainedMessages, maxRetainedBytes): `admits` says whether a message fits,
+// and the broker decides what a message that does not fit becomes. The bytes are what the
+// messages cost in memory: payloads, topics, and a fixed cost per message and per trie node
+// (bounds.ts), since a client can put its bytes in topics rather than payloads. Wildcard
 // filters are answered by walking a tree of topic levels (retained-trie.ts), not a scan.
 
 import { parseSharedFilter } from '../topics/index.js';
+import { RETAINED_MESSAGE_OVERHEAD, RETAINED_NODE_OVERHEAD } from './bounds.js';
 import { RetainedTrie, type RetainedNode } from './retained-trie.js';
 import type { Message } from './types.js';
 
@@ -21,7 +24,10 @@ export interface RetainedStore {
    */
   admits(message: Message, maxMessages: number, maxBytes: number): boolean;
   readonly size: number;
-  /** Payload bytes of the messages held. */
+  /**
+   * What the messages held cost, as limits.maxRetainedBytes counts it: payloads, topics,
+   * RETAINED_MESSAGE_OVERHEAD per message and RETAINED_NODE_OVERHEAD per topic level held.
+   */
   readonly bytes: number;
 }
 
@@ -29,7 +35,8 @@ export class MemoryRetainedStore implements RetainedStore {
   /** Topic to its trie node: exact filters, replacements and deletes skip the walk. */
   private readonly messages = new Map<string, RetainedNode>();
   private readonly trie = new RetainedTrie();
-  private payloadBytes = 0;
+  private payloads = 0;
+  private topics = 0;
   /** Messages held with an expiry time: when there are any, a full store is swept for them. */
   private expiring = 0;
   private lastSweep = 0;
@@ -39,7 +46,12 @@ export class MemoryRetainedStore implements RetainedStore {
   }
 
   get bytes(): number {
-    return this.payloadBytes;
+    return this.payloads + this.topics + this.messages.size * RETAINED_MESSAGE_OVERHEAD + this.trie.nodeCount * RETAINED_NODE_OVERHEAD;
+  }
+
+  /** Payload bytes of the messages held. */
+  get payloadBytes(): number {
+    return this.payloads;
   }
 
   /** Trie nodes held (retained-trie.ts): back to 0 once every message is gone. */
@@ -89,11 +101,17 @@ export class MemoryRetainedStore implements RetainedStore {
     if (old !== undefined && size <= old.payload.length) return true;
     // A new topic counts against both bounds; a larger replacement only against the bytes.
     if (old === undefined && maxMessages > 0 && this.messages.size >= maxMessages) return false;
-    return maxBytes === 0 || this.payloadBytes - (old?.payload.length ?? 0) + size <= maxBytes;
+    if (maxBytes === 0) return true;
+    // A replacement grows by its payload; a new topic by its name and the levels it adds too.
+    const growth = old !== undefined
+      ? size - old.payload.length
+      : size + message.topic.length + RETAINED_MESSAGE_OVERHEAD + this.trie.missing(message.topic) * RETAINED_NODE_OVERHEAD;
+    return this.bytes + growth <= maxBytes;
   }
 
   private account(m: Message, sign: 1 | -1): void {
-    this.payloadBytes += sign * m.payload.length;
+    this.payloads += sign * m.payload.length;
+    this.topics += sign * m.topic.length;
     if (m.expiresAt !== undefined) this.expiring += sign;
   }
 

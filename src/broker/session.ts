@@ -6,6 +6,7 @@
 import type { QoS, Subscription } from '../codec/types.js';
 import type { Message } from '../message.js';
 import type { DeliveryPeer } from './peer.js';
+import { FilterBytes, queuedSize } from './bounds.js';
 import type { Persistence } from './persistence.js';
 
 /** One message on its way to this session's client. */
@@ -64,6 +65,7 @@ export class Session {
   private queue: Outbound[] = NO_QUEUE;
   private queueHead = 0;
   private queuedBytes = 0;
+  private filterBytes = 0;
   private nextId = 1;
   /** Packet ids of stored deliveries still queued: reserved so a restart resends under the same id. */
   private reserved: Set<number> | undefined = undefined;
@@ -73,6 +75,8 @@ export class Session {
     private readonly limits: SessionLimits,
     private readonly onDrop: (reason: DropReason, message: Message) => void,
     private readonly persistence: Persistence | undefined = undefined,
+    /** The broker's total of filter bytes, which this session's subscriptions count in. */
+    private readonly allFilterBytes: FilterBytes = new FilterBytes(),
   ) {}
 
   /** As a DeliveryTarget. */
@@ -89,13 +93,28 @@ export class Session {
     return this.subs ?? NO_SUBSCRIPTIONS;
   }
 
+  /** Characters of this session's filters (limits.maxSubscriptionBytesPerClient, bounds.ts). */
+  get subscriptionBytes(): number {
+    return this.filterBytes;
+  }
+
   setSubscription(filter: string, sub: SessionSubscription): void {
-    (this.subs ??= new Map()).set(filter, sub);
+    const subs = (this.subs ??= new Map());
+    const size = subs.size;
+    subs.set(filter, sub);
+    if (subs.size > size) this.countFilter(filter.length);
   }
 
   /** False when there was no subscription with this filter. */
   deleteSubscription(filter: string): boolean {
-    return this.subs?.delete(filter) ?? false;
+    if (this.subs?.delete(filter) !== true) return false;
+    this.countFilter(-filter.length);
+    return true;
+  }
+
+  private countFilter(bytes: number): void {
+    this.filterBytes += bytes;
+    this.allFilterBytes.total += bytes;
   }
 
   /** Outbound QoS 1/2 in flight by packet id; Map order is send order, so resends keep it. */
@@ -128,7 +147,7 @@ export class Session {
   private push(out: Outbound): void {
     if (this.queue === NO_QUEUE) this.queue = [];
     this.queue.push(out);
-    this.queuedBytes += out.message.payload.length;
+    this.queuedBytes += queuedSize(out.message);
   }
 
   /** Delivers one message at the QoS and retain flag the router decided for this session. */
@@ -173,7 +192,7 @@ export class Session {
   }
 
   private queueFull(out: Outbound): boolean {
-    if (this.queued < this.limits.maxQueuedMessages && this.queuedBytes + out.message.payload.length <= this.limits.maxQueuedBytes) return false;
+    if (this.queued < this.limits.maxQueuedMessages && this.queuedBytes + queuedSize(out.message) <= this.limits.maxQueuedBytes) return false;
     // Overflow policy: the new message is dropped and counted; queued ones keep their order.
     this.onDrop('queue_full', out.message);
     return true;
@@ -223,7 +242,7 @@ export class Session {
       const out = this.queue[this.queueHead]!;
       if (out.generation > durable) break; // its record is not on disk yet
       this.queue[this.queueHead++] = undefined as unknown as Outbound;
-      this.queuedBytes -= out.message.payload.length;
+      this.queuedBytes -= queuedSize(out.message);
       const expiresAt = out.message.expiresAt;
       // [MQTT-3.3.2-5] an expired message not yet on its way to this subscriber is deleted.
       if (expiresAt !== undefined && expiresAt <= now) {
@@ -293,6 +312,7 @@ export class Session {
   clear(): void {
     this.persistence?.forget(this);
     this.reserved = undefined;
+    this.countFilter(-this.filterBytes);
     this.subs = undefined;
     this.outbound = undefined;
     this.qos2 = undefined;

@@ -107,7 +107,7 @@ export class SessionRegistry {
     }
     const present = session !== undefined;
     if (session === undefined) {
-      session = new Session(clientId, broker.limits, broker.drop, broker.persistence);
+      session = new Session(clientId, broker.limits, broker.drop, broker.persistence, broker.filterBytes);
       this.sessions.set(clientId, session);
     }
     session.expiryInterval = request.expiryInterval;
@@ -182,7 +182,7 @@ export class SessionRegistry {
 
   /** A session read back from the store (its client is not connected). */
   restore(clientId: string, expiryInterval: number, username: string | undefined): Session {
-    const session = new Session(clientId, this.broker.limits, this.broker.drop, this.broker.persistence);
+    const session = new Session(clientId, this.broker.limits, this.broker.drop, this.broker.persistence, this.broker.filterBytes);
     session.expiryInterval = expiryInterval;
     session.username = username;
     this.sessions.set(clientId, session);

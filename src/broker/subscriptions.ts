@@ -7,6 +7,7 @@
 import type { QoS, Subscription } from '../codec/types.js';
 import { parseSharedFilter, validateTopicFilter } from '../topics/index.js';
 import type { Broker } from './broker.js';
+import { admitSubscription } from './bounds.js';
 import { isPromise } from './hooks.js';
 import type { SubscriptionEntry } from './router.js';
 import type { Session } from './session.js';
@@ -56,7 +57,7 @@ export function addSubscriptions(
       return;
     }
     const existed = session.subscriptions.has(sub.topicFilter);
-    if (!existed && session.subscriptions.size >= limits.maxSubscriptionsPerClient) {
+    if (!existed && !admitSubscription(broker, session, sub.topicFilter)) {
       codes.push(fail(0x97));
       return;
     }

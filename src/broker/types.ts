@@ -91,13 +91,23 @@ export interface Hooks {
 export interface Limits {
   /** Largest packet accepted from a client, fixed header included. Default 1 MiB. */
   maxPacketSize: number;
-  /** 5.0 Receive Maximum the broker advertises: QoS 1/2 publishes a client may have unacknowledged. Default 1024. */
+  /**
+   * Largest packet accepted from a client before its CONNECT is accepted: the CONNECT itself
+   * and 5.0 AUTH, with will and password (capped by maxPacketSize). A larger one gets CONNACK
+   * 0x95 (5.0); a 3.1/3.1.1 client is closed. Default 64 KiB.
+   */
+  maxConnectPacketSize: number;
+  /**
+   * 5.0 Receive Maximum the broker advertises: QoS 1/2 publishes a 5.0 client may have
+   * unacknowledged. 3.1/3.1.1 have no Receive Maximum and are not held to it: the packet
+   * identifier space bounds them (65,535; one more closes the connection). Default 1024.
+   */
   receiveMaximum: number;
   /** Outbound QoS 1/2 messages in flight per client (further capped by the client's Receive Maximum). Default 1024. */
   maxInflight: number;
   /** Messages queued per session while in flight is full or the client is offline. Default 10,000. */
   maxQueuedMessages: number;
-  /** Payload bytes queued per session. Default 64 MiB. */
+  /** Bytes queued per session: payloads and topics (one byte a character). Default 64 MiB. */
   maxQueuedBytes: number;
   /** Bytes buffered in a socket before QoS 0 messages to it are dropped. Default 4 MiB. */
   maxSocketBuffer: number;
@@ -114,11 +124,23 @@ export interface Limits {
   /** Subscriptions per client. Default 10,000. */
   maxSubscriptionsPerClient: number;
   /**
+   * Bytes of one client's topic filters together (one byte a character); a SUBSCRIBE that
+   * would add a filter beyond it is refused for that filter (5.0: 0x97, 3.1.1: 0x80).
+   * 0 = unlimited. Default 1 MiB.
+   */
+  maxSubscriptionBytesPerClient: number;
+  /** Bytes of all sessions' topic filters together, enforced as maxSubscriptionBytesPerClient. 0 = unlimited. Default 1 GiB. */
+  maxSubscriptionBytes: number;
+  /**
    * Retained messages held at once (one per topic); a retained publish that would add a
    * topic beyond it is not stored (5.0 QoS 1/2: refused with 0x97). 0 = unlimited. Default 1,000,000.
    */
   maxRetainedMessages: number;
-  /** Payload bytes of all retained messages together, enforced as maxRetainedMessages. 0 = unlimited. Default 1 GiB. */
+  /**
+   * Bytes of all retained messages together, enforced as maxRetainedMessages: payloads, topics
+   * (one byte a character), 128 bytes a message and 256 a topic level held (the memory they
+   * take). 0 = unlimited. Default 1 GiB.
+   */
   maxRetainedBytes: number;
   /**
    * Sessions held at once, connected or not; a CONNECT that would create one more is refused
@@ -166,6 +188,7 @@ export interface BrokerOptions {
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxPacketSize: 1024 * 1024,
+  maxConnectPacketSize: 64 * 1024,
   receiveMaximum: 1024,
   maxInflight: 1024,
   maxQueuedMessages: 10_000,
@@ -177,6 +200,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxTopicLength: 65_535,
   maxTopicLevels: 128,
   maxSubscriptionsPerClient: 10_000,
+  maxSubscriptionBytesPerClient: 1024 * 1024,
+  maxSubscriptionBytes: 1024 * 1024 * 1024,
   maxRetainedMessages: 1_000_000,
   maxRetainedBytes: 1024 * 1024 * 1024,
   maxSessions: 1_000_000,

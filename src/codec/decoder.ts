@@ -1,7 +1,8 @@
 // The streaming decoder: socket chunks in, packets out. It frames packets from the fixed
 // header, rejects a packet whose declared size exceeds the limit before buffering any of its
-// body, parses a packet that lies wholly inside one chunk straight from that chunk (payloads
-// are slices of it, not copies), and assembles only packets split across chunks.
+// body (of a CONNECT, the 9 bytes that give its protocol version), parses a packet that lies
+// wholly inside one chunk straight from that chunk (payloads are slices of it, not copies),
+// and assembles only packets split across chunks.
 
 import { malformed, protocolError, ProtocolError } from './errors.js';
 import {
@@ -37,6 +38,13 @@ export interface DecoderOptions {
 const NOT_FOR_SERVER = (1 << 2) | (1 << 9) | (1 << 11) | (1 << 13);
 const NOT_FOR_CLIENT = (1 << 1) | (1 << 8) | (1 << 10) | (1 << 12);
 
+// A CONNECT's protocol name and level: a 2-byte length, 'MQTT' (3.1: 'MQIsdp') and one byte.
+const CONNECT_LEVEL_END = 2 + 6 + 1;
+
+function tooLarge(size: number, max: number): ProtocolError {
+  return new ProtocolError(0x95, `packet of ${size} bytes exceeds the maximum of ${max}`);
+}
+
 const PINGREQ: Packet = Object.freeze({ type: 'pingreq' }) as Packet;
 const PINGRESP: Packet = Object.freeze({ type: 'pingresp' }) as Packet;
 
@@ -68,6 +76,8 @@ export class Decoder {
   // Body of a packet split across chunks.
   private body: Buffer | undefined;
   private filled = 0;
+  /** The declared size of a CONNECT over maxPacketSize, of which only the start is read. */
+  private oversized = 0;
 
   constructor(onPacket: ((packet: Packet) => void) | PacketSink, options: DecoderOptions = {}) {
     this.sink = typeof onPacket === 'function' ? { onPacket } : onPacket;
@@ -134,7 +144,11 @@ export class Decoder {
       if (this.lengthBytes > 1 && byte === 0) this.nonMinimal = true;
       const size = 1 + this.lengthBytes + this.length;
       if (size > this.maxPacketSize) {
-        throw new ProtocolError(0x95, `packet of ${size} bytes exceeds the maximum of ${this.maxPacketSize}`);
+        if (this.header >> 4 !== 1) throw tooLarge(size, this.maxPacketSize);
+        // A CONNECT too large: only as far as its protocol level is read (parse() refuses
+        // it there), so that a 5.0 client can be told why in a CONNACK 0x95.
+        this.oversized = size;
+        this.length = Math.min(this.length, CONNECT_LEVEL_END);
       }
       if (n - i >= this.length) {
         const end = i + this.length;
@@ -174,6 +188,7 @@ export class Decoder {
   }
 
   private parse(header: number, buf: Buffer, start: number, end: number): void {
+    if (this.oversized !== 0) this.refuseConnect(buf, start, end);
     const type = header >> 4;
     const r = reader;
     r.reset(buf, start, end, this.protocolVersion ?? 4);
@@ -184,6 +199,17 @@ export class Decoder {
       throw malformed('remaining length not minimally encoded', 'MQTT-1.5.5-1');
     }
     this.sink.onPacket(packet);
+  }
+
+  /** Takes the protocol version from the start of an oversized CONNECT, then refuses it. */
+  private refuseConnect(buf: Buffer, start: number, end: number): never {
+    const nameLength = end - start >= 2 ? buf.readUInt16BE(start) : 0;
+    if ((nameLength === 4 || nameLength === 6) && start + 2 + nameLength < end) {
+      const name = buf.toString('latin1', start + 2, start + 2 + nameLength);
+      const level = buf[start + 2 + nameLength];
+      if ((name === 'MQTT' && (level === 4 || level === 5)) || (name === 'MQIsdp' && level === 3)) this.protocolVersion = level;
+    }
+    throw tooLarge(this.oversized, this.maxPacketSize);
   }
 
   private parseBody(type: number, header: number, r: Reader, start: number, end: number): Packet {

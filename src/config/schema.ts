@@ -206,13 +206,24 @@ export const SCHEMA = {
           // The floor is Mosquitto's: below it ordinary packets with small payloads are refused.
           description: 'Largest packet accepted from a client, fixed header included (advertised to 5.0 clients as Maximum Packet Size).',
         },
+        maxConnectPacketSize: {
+          type: 'integer',
+          min: 64,
+          max: 268_435_460,
+          unit: 'bytes',
+          default: DEFAULT_LIMITS.maxConnectPacketSize,
+          reload: 'live',
+          description:
+            "Largest packet accepted from a client not yet connected: its CONNECT (client id, user name, password, will) and 5.0 AUTH packets, and any packet it sends before its CONNECT is accepted. Until then the client is unauthenticated, and each unfinished packet holds memory up to this size. A larger packet gets CONNACK 0x95 Packet too large (3.1/3.1.1: the connection is closed) and is counted (`limited.connect_packet`). At the default a will payload near the protocol's maximum of 65,535 bytes does not fit (about 65,400 bytes do, beside a short client id, will topic and password): raise it for clients with such wills or with long passwords (tokens). `maxPacketSize` applies when it is smaller.",
+        },
         receiveMaximum: {
           type: 'integer',
           min: 1, // [MQTT-3.2.2.3.3] Receive Maximum 0 is a Protocol Error
           max: 65_535,
           default: DEFAULT_LIMITS.receiveMaximum,
           reload: 'live',
-          description: '5.0 Receive Maximum the broker advertises: QoS 1 and 2 publishes a client may have unacknowledged.',
+          description:
+            '5.0 Receive Maximum the broker advertises: QoS 1 and 2 publishes a 5.0 client may have unacknowledged; one more gets DISCONNECT 0x93. 3.1/3.1.1 have no Receive Maximum, so their clients are not held to it (as with Mosquitto): what bounds them is the packet identifier space, 65,535 publishes awaiting PUBACK or PUBREL, which a client passes only by reusing identifiers still in use; it is then closed.',
         },
         maxInflight: {
           type: 'integer',
@@ -235,7 +246,8 @@ export const SCHEMA = {
           unit: 'bytes',
           default: DEFAULT_LIMITS.maxQueuedBytes,
           reload: 'live',
-          description: 'Payload bytes queued per session.',
+          description:
+            "Bytes queued per session: each message's payload and its topic (one byte a character), since a message with a long topic holds that too. Beyond it messages are dropped and counted, as for `maxQueuedMessages`.",
         },
         maxSocketBuffer: {
           type: 'integer',
@@ -292,7 +304,25 @@ export const SCHEMA = {
           min: 0,
           default: DEFAULT_LIMITS.maxSubscriptionsPerClient,
           reload: 'live',
-          description: 'Subscriptions one client may hold.',
+          description: 'Subscriptions one client may hold. A SUBSCRIBE beyond it is refused for the filters that do not fit (0x97 Quota exceeded; 3.1.1: 0x80) and counted (`limited.subscriptions`); replacing a subscription the client has always works.',
+        },
+        maxSubscriptionBytesPerClient: {
+          type: 'integer',
+          min: 0,
+          unit: 'bytes',
+          default: DEFAULT_LIMITS.maxSubscriptionBytesPerClient,
+          reload: 'live',
+          description:
+            "Bytes of one client's topic filters together (one byte a character), refused and counted as `maxSubscriptionsPerClient` is. The count alone lets a client hold 10,000 filters of 64 KB; this bounds what the names take. The default holds 10,000 filters of 100 characters. 0 means unlimited.",
+        },
+        maxSubscriptionBytes: {
+          type: 'integer',
+          min: 0,
+          unit: 'bytes',
+          default: DEFAULT_LIMITS.maxSubscriptionBytes,
+          reload: 'live',
+          description:
+            "Bytes of all sessions' topic filters together, connected or not; a filter beyond it is refused as for `maxSubscriptionsPerClient` and counted (`limited.subscription_bytes`). 0 means unlimited.",
         },
         maxRetainedMessages: {
           type: 'integer',
@@ -308,7 +338,8 @@ export const SCHEMA = {
           unit: 'bytes',
           default: DEFAULT_LIMITS.maxRetainedBytes,
           reload: 'live',
-          description: 'Payload bytes of all retained messages together; a retained publish that would store a new topic or a larger message beyond it is handled as for `maxRetainedMessages`. 0 means unlimited.',
+          description:
+            'Bytes of all retained messages together, as they take memory: payloads, topics (one byte a character), 128 bytes a message and 256 bytes a topic level held (a node of the topic tree), so that long or deep topics count as much as payloads. A retained publish that would store a new topic or a larger message beyond it is handled as for `maxRetainedMessages`. 0 means unlimited.',
         },
         maxSessions: {
           type: 'integer',

@@ -106,8 +106,9 @@ export class Metrics {
     out.gauge('starling_clients_connected', 'Clients connected (CONNACK sent).', b.clients.size);
     out.gauge('starling_sessions', 'Sessions held, connected or not.', b.sessions.size);
     out.gauge('starling_subscriptions', 'Subscriptions in the index.', b.views.subscriptionCount);
+    out.gauge('starling_subscription_bytes', 'Bytes of all topic filters subscribed to, as limits.maxSubscriptionBytes counts them.', b.filterBytes.total);
     out.gauge('starling_retained_messages', 'Retained messages held.', b.retained.size);
-    out.gauge('starling_retained_bytes', 'Payload bytes of the retained messages held.', b.retained.bytes);
+    out.gauge('starling_retained_bytes', 'Bytes of the retained messages held, as limits.maxRetainedBytes counts them: payloads, topics and overhead.', b.retained.bytes);
     out.counter('starling_connections_accepted_total', 'Network connections accepted.', s.connectionsAccepted);
     out.counter('starling_messages_received_total', 'PUBLISH packets received from clients, by QoS.', byQos(s.publishReceived));
     out.counter('starling_messages_sent_total', 'PUBLISH packets sent to clients, by QoS.', byQos(s.publishSent));

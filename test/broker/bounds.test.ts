@@ -8,9 +8,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import type { ConnectPacket, ProtocolVersion, QoS } from '../../src/codec/types.js';
+import { RETAINED_MESSAGE_OVERHEAD, RETAINED_NODE_OVERHEAD } from '../../src/broker/bounds.js';
+import { encode } from '../../src/codec/index.js';
 import { Metrics } from '../../src/ops/metrics.js';
 import { RawClient, delay, type TestBroker } from '../helpers/broker.js';
-import { broker, raw, type Ctx } from '../helpers/scenario.js';
+import { broker, raw, real, type Ctx } from '../helpers/scenario.js';
 
 let nextId = 1;
 const V: Record<ProtocolVersion, string> = { 3: '3.1', 4: '3.1.1', 5: '5.0' };
@@ -131,22 +133,60 @@ test('at the count bound, replacing a retained message and deleting one still wo
   assert.equal(b.broker.stats.limited.retained, 0);
 });
 
-test('limits.maxRetainedBytes bounds the payload bytes: a new topic or a larger replacement beyond it is refused; one no larger is not', async (t) => {
-  const b = await broker(t, { limits: { maxRetainedBytes: 10 } });
+test('limits.maxRetainedBytes bounds the bytes: a new topic or a larger replacement beyond it is refused; one no larger is not', async (t) => {
+  // by/a adds two trie nodes (by, a); by/b and by/c one each.
+  const first = 5 + 'by/a'.length + RETAINED_MESSAGE_OVERHEAD + 2 * RETAINED_NODE_OVERHEAD;
+  const second = 5 + 'by/b'.length + RETAINED_MESSAGE_OVERHEAD + RETAINED_NODE_OVERHEAD;
+  const b = await broker(t, { limits: { maxRetainedBytes: first + second } });
   const c = await raw(t, b);
   assert.equal(await publishRetained(c, 'by/a', '12345'), 0);
   assert.equal(await publishRetained(c, 'by/b', '12345'), 0);
-  assert.equal(b.broker.retained.bytes, 10);
+  assert.equal(b.broker.retained.bytes, first + second);
   assert.equal(await publishRetained(c, 'by/c', 'x'), 0x97);
   assert.equal(await publishRetained(c, 'by/a', '123456'), 0x97);
   assert.equal(await publishRetained(c, 'by/a', 'abcde'), 0);
   assert.equal(await publishRetained(c, 'by/a', 'abc'), 0);
-  assert.equal(b.broker.retained.bytes, 8);
-  assert.equal(await publishRetained(c, 'by/c', 'xy'), 0);
+  assert.equal(b.broker.retained.bytes, first + second - 2);
   assert.equal(await publishRetained(c, 'by/b', ''), 0);
-  assert.equal(b.broker.retained.bytes, 5);
+  assert.equal(b.broker.retained.bytes, first - 2);
+  assert.equal(await publishRetained(c, 'by/c', 'xy'), 0);
   assert.equal(b.broker.stats.limited.retained, 2);
   assert.deepEqual(await retainedOn(t, b, 'by/#'), ['abc', 'xy']);
+});
+
+test('hardening 5: limits.maxRetainedBytes counts topics: 1-byte retained messages under 60 KB topics stop at the bound', async (t) => {
+  const maxRetainedBytes = 1024 * 1024;
+  const b = await broker(t, { limits: { maxRetainedBytes } });
+  const c = await raw(t, b);
+  let stored = 0;
+  for (let i = 0; i < 40; i++) {
+    const code = await publishRetained(c, `long/${i}/`.padEnd(60_000, 'x'), 'x');
+    if (code === 0x97) break;
+    assert.equal(code, 0);
+    stored++;
+  }
+  // 1 MiB holds 17 of them (60,000 + 1 + 128 + 256 or 512 bytes each).
+  assert.equal(stored, 17);
+  assert.equal(b.broker.retained.size, 17);
+  assert.ok(b.broker.retained.bytes <= maxRetainedBytes);
+  assert.equal(b.broker.stats.limited.retained, 1);
+  // Deleting one makes room for another.
+  assert.equal(await publishRetained(c, 'long/0/'.padEnd(60_000, 'x'), ''), 0);
+  assert.equal(await publishRetained(c, 'long/99/'.padEnd(60_000, 'x'), 'x'), 0);
+});
+
+test('hardening 5: limits.maxRetainedBytes counts the levels a topic adds: 100 levels of 2 bytes cost 100 trie nodes', async (t) => {
+  const b = await broker(t, { limits: { maxRetainedBytes: 64 * 1024 } });
+  const c = await raw(t, b);
+  const deep = (i: number): string => `deep/${i}${'/a'.repeat(100)}`;
+  // Each adds 101 nodes (its own second level and the 100 below it): 26,000 bytes or so.
+  assert.equal(await publishRetained(c, deep(1), 'x'), 0);
+  assert.equal(await publishRetained(c, deep(2), 'x'), 0);
+  assert.equal(await publishRetained(c, deep(3), 'x'), 0x97);
+  assert.equal(b.broker.retained.size, 2);
+  // A topic that shares all its levels with one held adds no node: it fits.
+  assert.equal(await publishRetained(c, `deep/1${'/a'.repeat(50)}`, 'x'), 0);
+  assert.equal(b.broker.retained.size, 3);
 });
 
 test('a will with retain beyond the bound is published but not retained [MQTT-3.1.2-8]', async (t) => {
@@ -209,7 +249,8 @@ test('a refusal is logged at warn at most once a minute, and the counter reaches
   const text = metrics.render();
   assert.match(text, /^starling_limit_hits_total\{limit="retained"\} 3$/m);
   assert.match(text, /^starling_limit_hits_total\{limit="sessions"\} 0$/m);
-  assert.match(text, /^starling_retained_bytes 1$/m);
+  // log/a: a 1-byte payload, its 5-character topic, two trie nodes (log, a).
+  assert.match(text, new RegExp(`^starling_retained_bytes ${1 + 5 + RETAINED_MESSAGE_OVERHEAD + 2 * RETAINED_NODE_OVERHEAD}$`, 'm'));
 });
 
 // Sessions.
@@ -301,4 +342,82 @@ test('limits.maxSessions is live and 0 means unlimited', async (t) => {
   assert.equal((await connackCode(t, b, { clientId: 'live-3' })).code, 0);
   assert.equal((await connackCode(t, b, { clientId: 'live-4' })).code, 0x97);
   assert.equal(b.broker.stats.limited.sessions, 2);
+});
+
+// Packets before CONNECT is accepted (limits.maxConnectPacketSize).
+
+/** The start of a CONNECT declaring `size` bytes in all: fixed header, protocol name and level, flags, keep alive. */
+function connectHead(size: number, version: ProtocolVersion): Buffer {
+  const name = version === 3 ? 'MQIsdp' : 'MQTT';
+  let body = size - 5; // a four-byte Remaining Length
+  const length = [];
+  for (let i = 0; i < 4; i++, body >>= 7) length.push((body & 0x7f) | (i < 3 ? 0x80 : 0));
+  return Buffer.concat([Buffer.from([0x10, ...length, 0, name.length]), Buffer.from(name), Buffer.from([version, 0x02, 0, 0])]);
+}
+
+test('hardening 6: a 5.0 CONNECT larger than limits.maxConnectPacketSize gets CONNACK 0x95 from its first bytes, before the rest is sent', async (t) => {
+  const b = await broker(t);
+  assert.equal(b.broker.limits.maxConnectPacketSize, 64 * 1024);
+  const c = await RawClient.open(b.port, 5);
+  t.after(() => c.destroy());
+  c.sendRaw(connectHead(64 * 1024 + 1, 5));
+  assert.equal((await c.expect('connack')).reasonCode, 0x95);
+  await c.closedByServer();
+  assert.equal(b.broker.stats.limited.connect_packet, 1);
+  assert.equal(b.broker.stats.protocolErrors[0x95], 1);
+});
+
+for (const version of [3, 4] as const) {
+  test(`hardening 6: a ${V[version]} CONNECT larger than limits.maxConnectPacketSize is closed from its first bytes, without CONNACK`, async (t) => {
+    const b = await broker(t);
+    const c = await RawClient.open(b.port, version);
+    t.after(() => c.destroy());
+    c.sendRaw(connectHead(1024 * 1024, version));
+    await c.closedByServer();
+    assert.equal(c.packets.length, 0);
+    assert.equal(b.broker.stats.limited.connect_packet, 1);
+  });
+}
+
+test('hardening 6: the CONNECT bound is live and capped by limits.maxPacketSize; a CONNECT at the bound is accepted', async (t) => {
+  const b = await broker(t, { limits: { maxConnectPacketSize: 200 } });
+  const c = await RawClient.open(b.port, 5);
+  t.after(() => c.destroy());
+  c.sendRaw(connectHead(201, 5));
+  assert.equal((await c.expect('connack')).reasonCode, 0x95);
+  // A CONNECT of exactly 200 bytes: its password fills it up.
+  const fill = { type: 'connect', protocolName: 'MQTT', protocolVersion: 5, clean: true, keepalive: 0, clientId: 'at-bound', username: 'u' } as const;
+  // (A longer Remaining Length takes one more byte: 200 is past the one-byte encoding.)
+  const base = encode({ ...fill, password: Buffer.alloc(0) }, 5).length + 1;
+  const exact = encode({ ...fill, password: Buffer.alloc(200 - base) }, 5);
+  assert.equal(exact.length, 200);
+  const ok = await RawClient.open(b.port, 5);
+  t.after(() => ok.destroy());
+  ok.sendRaw(exact);
+  assert.equal((await ok.expect('connack')).reasonCode, 0);
+  b.broker.setLimits({ maxConnectPacketSize: 64 * 1024, maxPacketSize: 100 });
+  const small = await RawClient.open(b.port, 5);
+  t.after(() => small.destroy());
+  small.sendRaw(connectHead(101, 5));
+  assert.equal((await small.expect('connack')).reasonCode, 0x95);
+  assert.equal(b.broker.stats.limited.connect_packet, 2);
+});
+
+test('hardening 6: once connected a client may send packets up to limits.maxPacketSize, even right behind its CONNECT (MQTT.js, 60 KB will)', async (t) => {
+  const b = await broker(t);
+  const big = Buffer.alloc(500 * 1024, 0x61);
+  const c = await real(t, b, { clientId: 'big-will', will: { topic: 'cap/will', payload: Buffer.alloc(60_000, 0x62), qos: 0, retain: false } });
+  await c.subscribeAsync('cap/big', { qos: 1 });
+  const got = new Promise<Buffer>((resolve) => c.once('message', (_topic, payload) => resolve(payload)));
+  await c.publishAsync('cap/big', big, { qos: 1 });
+  assert.equal((await got).length, big.length);
+  // Pipelined: a 100 KB PUBLISH in the same write as its CONNECT.
+  const raw = await RawClient.open(b.port, 4);
+  t.after(() => raw.destroy());
+  const connect = encode({ type: 'connect', protocolName: 'MQTT', protocolVersion: 4, clean: true, keepalive: 0, clientId: 'pipelined' }, 4);
+  const publish = encode({ type: 'publish', topic: 'cap/big', payload: Buffer.alloc(100 * 1024), qos: 1, packetId: 1, retain: false, dup: false }, 4);
+  raw.sendRaw(Buffer.concat([connect, publish]));
+  assert.equal((await raw.expect('connack')).reasonCode, 0);
+  assert.equal((await raw.expect('puback')).packetId, 1);
+  assert.equal(b.broker.stats.limited.connect_packet, 0);
 });

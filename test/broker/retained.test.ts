@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ProtocolVersion, QoS, Subscription } from '../../src/codec/types.js';
+import { RETAINED_MESSAGE_OVERHEAD, RETAINED_NODE_OVERHEAD } from '../../src/broker/bounds.js';
 import { MemoryRetainedStore } from '../../src/broker/retained.js';
 import type { Message } from '../../src/broker/types.js';
 import { topicMatches } from '../../src/topics/index.js';
@@ -314,6 +315,7 @@ for (const seed of [1, 2, 3]) {
     for (const t of held) store.set(retainedMessage(t, ''));
     assert.equal(store.size, 0);
     assert.equal(store.bytes, 0);
+    assert.equal(store.payloadBytes, 0);
     assert.equal(store.nodeCount, 0);
   });
 }
@@ -356,13 +358,16 @@ test('retained store: deleting messages prunes the emptied branches, and keeps t
   store.set(retainedMessage('a/b', 'pq'));
   store.set(retainedMessage('a/x', 'r'));
   assert.equal(store.nodeCount, 5);
-  assert.equal(store.bytes, 6);
+  assert.equal(store.payloadBytes, 6);
+  // Payloads, topics, a fixed cost per message and per trie node (bounds.ts).
+  assert.equal(store.bytes, 6 + 'a/b/c/d'.length + 'a/b'.length + 'a/x'.length + 3 * RETAINED_MESSAGE_OVERHEAD + 5 * RETAINED_NODE_OVERHEAD);
   store.set(retainedMessage('a/b/c/d', ''));
   // a/b holds a message: the prune stops there.
   assert.equal(store.nodeCount, 3);
   assert.deepEqual(topicsOf(store.match('a/#')), ['a/b', 'a/x']);
   store.set(retainedMessage('a/b', 'longer'));
-  assert.equal(store.bytes, 7);
+  assert.equal(store.payloadBytes, 7);
+  assert.equal(store.bytes, 7 + 'a/b'.length + 'a/x'.length + 2 * RETAINED_MESSAGE_OVERHEAD + 3 * RETAINED_NODE_OVERHEAD);
   store.set(retainedMessage('a/b', ''));
   store.set(retainedMessage('a/x', ''));
   store.set(retainedMessage('never/held', ''));
@@ -379,7 +384,7 @@ test('retained store: a wildcard match drops expired messages and prunes their b
   store.set(retainedMessage('e/kept', 'kept'));
   assert.deepEqual(topicsOf(store.match('e/#')), ['e/kept', 'e/new']);
   assert.equal(store.size, 2);
-  assert.equal(store.bytes, 7);
+  assert.equal(store.payloadBytes, 7);
   assert.equal(store.nodeCount, 3);
   // At the bound, the sweep drops expired messages to make room.
   store.set(retainedMessage('e/new', 'new', Date.now() - 1));
@@ -406,4 +411,24 @@ test('retained store: a topic thousands of levels deep is stored, matched and de
   store.set(retainedMessage(deep, ''));
   store.set(retainedMessage(`${deep}x`, ''));
   assert.equal(store.nodeCount, 0);
+});
+
+test('hardening 5: retained store: admits counts a new topic\'s name and the trie nodes it adds, as bytes then counts them', () => {
+  const store = new MemoryRetainedStore();
+  store.set(retainedMessage('s/a/b', 'x'));
+  const held = store.bytes;
+  assert.equal(held, 1 + 5 + RETAINED_MESSAGE_OVERHEAD + 3 * RETAINED_NODE_OVERHEAD);
+  // s/a/c adds one node (c); s/z/y/x three.
+  const near = 1 + 5 + RETAINED_MESSAGE_OVERHEAD + RETAINED_NODE_OVERHEAD;
+  assert.equal(store.admits(retainedMessage('s/a/c', 'x'), 0, held + near), true);
+  assert.equal(store.admits(retainedMessage('s/a/c', 'x'), 0, held + near - 1), false);
+  const far = 1 + 7 + RETAINED_MESSAGE_OVERHEAD + 3 * RETAINED_NODE_OVERHEAD;
+  assert.equal(store.admits(retainedMessage('s/z/y/x', 'x'), 0, held + far), true);
+  assert.equal(store.admits(retainedMessage('s/z/y/x', 'x'), 0, held + far - 1), false);
+  // s/a holds no message but its node exists: it adds no node.
+  assert.equal(store.admits(retainedMessage('s/a', 'x'), 0, held + 1 + 3 + RETAINED_MESSAGE_OVERHEAD), true);
+  store.set(retainedMessage('s/a', 'x'));
+  assert.equal(store.bytes, held + 1 + 3 + RETAINED_MESSAGE_OVERHEAD);
+  // A replacement no larger always fits, even over the bound.
+  assert.equal(store.admits(retainedMessage('s/a/b', 'y'), 0, 1), true);
 });

@@ -98,7 +98,7 @@ test('wrong type: what was expected and what was given', () => {
     'starling.yaml:2:20: mqtt.retainAvailable: expected true or false, got "yes" (YAML 1.2 reads that as text: write true or false)',
   ]);
   assert.deepEqual(problems('limits: 5\n'), [
-    'starling.yaml:1:9: limits: expected a mapping of maxPacketSize, receiveMaximum, maxInflight, maxQueuedMessages, maxQueuedBytes, maxSocketBuffer, topicAliasMaximum, maxKeepAlive, maxSessionExpiry, maxTopicLength, maxTopicLevels, maxSubscriptionsPerClient, maxRetainedMessages, maxRetainedBytes, maxSessions, maxConnections, connectTimeout, maxConnectRate, maxPublishRate, maxByteRate, got 5',
+    'starling.yaml:1:9: limits: expected a mapping of maxPacketSize, maxConnectPacketSize, receiveMaximum, maxInflight, maxQueuedMessages, maxQueuedBytes, maxSocketBuffer, topicAliasMaximum, maxKeepAlive, maxSessionExpiry, maxTopicLength, maxTopicLevels, maxSubscriptionsPerClient, maxSubscriptionBytesPerClient, maxSubscriptionBytes, maxRetainedMessages, maxRetainedBytes, maxSessions, maxConnections, connectTimeout, maxConnectRate, maxPublishRate, maxByteRate, got 5',
   ]);
   assert.deepEqual(problems('listeners:\n  port: 1883\n'), ['starling.yaml:2:3: listeners: expected a list (each entry starting with "- "), got a mapping']);
   assert.deepEqual(problems('mqtt:\n  serverReference: 42\n'), ['starling.yaml:2:20: mqtt.serverReference: expected a string, got 42 (quote it: "42")']);

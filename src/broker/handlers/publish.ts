@@ -8,6 +8,7 @@ import type { PublishPacket, PublishProperties } from '../../codec/types.js';
 import { validateTopicName } from '../../topics/index.js';
 import type { Connection } from '../connection.js';
 import { afterDurable } from './acks.js';
+import { inboundQuotaError } from '../bounds.js';
 import { admitPublish, holdReading, publishDelay } from '../rate-limit.js';
 import type { Message } from '../types.js';
 
@@ -45,10 +46,9 @@ export function handlePublish(conn: Connection, p: PublishPacket): void | Promis
   }
   if (p.qos > 0) {
     // [MQTT-3.3.4-9] no more unacknowledged QoS 1/2 publishes than our Receive Maximum: those
-    // being processed, and QoS 2 ones awaiting PUBREL.
-    if (conn.unacknowledged >= broker.limits.receiveMaximum) {
-      throw new ProtocolError(0x93, 'receive maximum exceeded', 'MQTT-3.3.4-9');
-    }
+    // being processed, and QoS 2 ones awaiting PUBREL. 3.1/3.1.1 have none (bounds.ts).
+    const over = inboundQuotaError(conn.protocolVersion, conn.unacknowledged, broker.limits.receiveMaximum);
+    if (over !== undefined) throw over;
     conn.inboundUnacked++;
   }
 
