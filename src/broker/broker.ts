@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { SubscriptionIndex } from '../topics/index.js';
-import { createListener, type Listener, type PeerIdentity } from '../transport/index.js';
+import { createListener, TransportGuard, type Listener, type PeerIdentity } from '../transport/index.js';
 import { Connection } from './connection.js';
 import { HookRunner, isPromise, type MaybePromise } from './hooks.js';
 import { Persistence } from './persistence.js';
@@ -70,6 +70,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
   readonly connections = new Set<Connection>();
   /** Connect rate and connection bounds, checked at CONNECT. */
   readonly admission = new Admission(this);
+  /** Open sockets over all listeners (limits.maxSockets), checked at accept; refusals before CONNECT. */
+  readonly transport = new TransportGuard(this);
   readonly stats: BrokerStats = {
     connectionsAccepted: 0,
     messagesReceived: 0,
@@ -126,7 +128,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       // A WebSocket message holds at least one packet: its cap follows the packet limit.
       const ws = config.type === 'ws' || config.type === 'wss';
       const cfg = ws && config.maxFrameSize === undefined ? { ...config, maxFrameSize: this.limits.maxPacketSize } : config;
-      const l = createListener(cfg, (socket, info, remote, peer) => this.accept(socket, info, remote, peer));
+      const l = createListener(cfg, (socket, info, remote, peer) => this.accept(socket, info, remote, peer), this.transport);
       await l.open();
       this.admission.limitListener(l.info.name, config.maxConnections);
       this.servers.push(l);

@@ -325,6 +325,14 @@ export const SCHEMA = {
           reload: 'live',
           description: 'Concurrent connections over all listeners; 0 means unlimited.',
         },
+        maxSockets: {
+          type: 'integer',
+          min: 0,
+          reload: 'live',
+          defaultText: 'the open-file limit (`ulimit -n`) less 128, or half of it if that is more; unlimited when the limit is unknown',
+          description:
+            'Open client sockets over all listeners, counted from accept, before the PROXY header, TLS, the WebSocket upgrade and CONNECT. One more is closed at once and counted (`starling_transport_refused_total{reason="sockets"}`). Each socket is a file descriptor: the default keeps 128 for the store, logs, listeners and the HTTP server, so a flood of connections is refused instead of starving the process of descriptors. The value in force is logged at start-up. 0 means unlimited.',
+        },
         connectTimeout: {
           type: 'integer',
           min: 1,
@@ -475,6 +483,22 @@ export const SCHEMA = {
           default: DEFAULT_HOST,
           reload: 'restart',
           description: 'Address to bind. Metrics and health need no token: open them to the network (`0.0.0.0`) only where that is wanted.',
+        },
+        maxConnections: {
+          type: 'integer',
+          min: 1,
+          default: 64,
+          reload: 'restart',
+          description:
+            'Connections open at once. A new one beyond it closes the oldest connection that has no request in progress, so a health probe gets through a flood of idle connections; only when every one is busy is the new one refused.',
+        },
+        idleTimeout: {
+          type: 'integer',
+          min: 100,
+          unit: 'ms',
+          default: 10_000,
+          reload: 'restart',
+          description: 'A connection with nothing sent either way for this long is closed; it also bounds the wait for request headers (keep-alive waits at most 5 s).',
         },
         adminToken: {
           type: 'string',

@@ -5,6 +5,7 @@
 
 import type { Duplex } from 'node:stream';
 import type { ListenerInfo, ListenerOptions } from '../broker/types.js';
+import type { TransportGuard } from './guard.js';
 import { TcpListener } from './tcp.js';
 import { TlsListener } from './tls.js';
 import { UnixListener } from './unix.js';
@@ -55,7 +56,11 @@ const ONLY_FOR: ReadonlyArray<[keyof ListenerOptions, readonly Kind[]]> = [
   ['maxFrameSize', ['ws', 'wss']],
 ];
 
-export function createListener(options: ListenerOptions, onStream: OnStream): Listener {
+/**
+ * `guard` is shared by a broker's listeners: it bounds their open sockets together and
+ * counts what they refuse. Without one, nothing is bounded.
+ */
+export function createListener(options: ListenerOptions, onStream: OnStream, guard?: TransportGuard): Listener {
   const kind: Kind = options.type ?? 'tcp';
   for (const [key, kinds] of ONLY_FOR) {
     if (options[key] !== undefined && !kinds.includes(kind)) {
@@ -64,18 +69,19 @@ export function createListener(options: ListenerOptions, onStream: OnStream): Li
   }
   switch (kind) {
     case 'tcp':
-      return new TcpListener(options, onStream);
+      return new TcpListener(options, onStream, guard);
     case 'tls':
-      return new TlsListener(options, onStream);
+      return new TlsListener(options, onStream, guard);
     case 'ws':
     case 'wss':
-      return new WebSocketListener(options, onStream);
+      return new WebSocketListener(options, onStream, guard);
     case 'unix':
-      return new UnixListener(options, onStream);
+      return new UnixListener(options, onStream, guard);
     default:
       throw new Error(`unknown listener type ${String(kind)}`);
   }
 }
 
-export { isLoopback } from './tcp.js';
+export { isLoopback } from './sockets.js';
+export { DESCRIPTOR_RESERVE, derivedMaxSockets, openFileLimit, TransportGuard, type TransportRefusal } from './guard.js';
 export { ProxyProtocolError, parseProxyHeader, type ProxyHeader } from './proxy-protocol.js';

@@ -198,8 +198,10 @@ export class ProxyFront {
   readonly server: net.Server;
   private readonly sources = new Map<string, string>();
 
-  constructor(timeoutMs: number, next: (socket: net.Socket) => void) {
+  /** `admit` sees each socket as accepted, before its header; false closes it (it did already). */
+  constructor(timeoutMs: number, next: (socket: net.Socket) => void, admit: (socket: net.Socket) => boolean = () => true) {
     this.server = net.createServer({ noDelay: true }, (socket) => {
+      if (!admit(socket)) return;
       socket.on('error', () => {}); // errors before the hand-over just close it
       readProxyHeader(socket, timeoutMs).then(
         (header) => {

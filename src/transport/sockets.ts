@@ -1,6 +1,13 @@
-// Small helpers every listener shares: opening and closing a server, and printing a peer.
+// Small helpers every listener shares: opening and closing a server, printing a peer, and
+// telling a local address from a remote one.
 
 import type net from 'node:net';
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+|localhost)$/;
+
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.test(host);
+}
 
 /** `host:port`, with an IPv6 host in brackets so the port stays readable. */
 export function formatAddress(host: string | undefined, port: number | undefined): string {

@@ -3,15 +3,12 @@
 
 import net from 'node:net';
 import type { ListenerInfo, ListenerOptions } from '../broker/types.js';
+import { TransportGuard } from './guard.js';
 import type { Listener, OnStream } from './index.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT, ProxyFront } from './proxy-protocol.js';
-import { closeServer, formatAddress, listenTcp } from './sockets.js';
+import { closeServer, formatAddress, isLoopback, listenTcp } from './sockets.js';
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+|localhost)$/;
-
-export function isLoopback(host: string): boolean {
-  return LOOPBACK.test(host);
-}
+export { isLoopback } from './sockets.js';
 
 export class TcpListener implements Listener {
   private readonly server: net.Server;
@@ -24,23 +21,30 @@ export class TcpListener implements Listener {
   constructor(
     options: ListenerOptions,
     private readonly onSocket: OnStream,
+    private readonly guard: TransportGuard = new TransportGuard(),
   ) {
     this.host = options.host ?? '127.0.0.1';
     this.port = options.port ?? 1883;
     this.name = options.name;
     // Secure default: anonymous clients only on a listener this machine alone can reach.
     this.allowAnonymous = options.allowAnonymous ?? isLoopback(this.host);
+    const admit = (socket: net.Socket): boolean => guard.admit(socket, this.info.name);
     if (options.proxyProtocol === true) {
-      const front = new ProxyFront(options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT, (socket) => {
-        socket.setNoDelay(true);
-        this.onSocket(socket, this.info, front.remoteAddress(socket));
-        // The header was read in paused mode; the broker's 'data' listener alone would not
-        // restart an explicitly paused stream.
-        socket.resume();
-      });
+      const front = new ProxyFront(
+        options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT,
+        (socket) => {
+          socket.setNoDelay(true);
+          this.onSocket(socket, this.info, front.remoteAddress(socket));
+          // The header was read in paused mode; the broker's 'data' listener alone would not
+          // restart an explicitly paused stream.
+          socket.resume();
+        },
+        admit,
+      );
       this.server = front.server;
     } else {
       this.server = net.createServer({ noDelay: true }, (socket) => {
+        if (!admit(socket)) return;
         this.onSocket(socket, this.info, formatAddress(socket.remoteAddress, socket.remotePort));
       });
     }
@@ -60,6 +64,7 @@ export class TcpListener implements Listener {
       port,
       allowAnonymous: this.allowAnonymous,
     };
+    this.guard.watch(this.server, this.address.name);
   }
 
   close(): Promise<void> {

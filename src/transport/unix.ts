@@ -4,6 +4,7 @@
 import { lstat, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import type { ListenerInfo, ListenerOptions } from '../broker/types.js';
+import { TransportGuard } from './guard.js';
 import type { Listener, OnStream } from './index.js';
 import { closeServer } from './sockets.js';
 
@@ -15,11 +16,14 @@ export class UnixListener implements Listener {
   constructor(
     private readonly options: ListenerOptions,
     onStream: OnStream,
+    private readonly guard: TransportGuard = new TransportGuard(),
   ) {
     if (options.path === undefined || options.path === '') throw new Error('a unix listener needs a path');
     this.path = options.path;
     const remote = `unix:${this.path}`;
-    this.server = net.createServer((socket) => onStream(socket, this.info, remote));
+    this.server = net.createServer((socket) => {
+      if (guard.admit(socket, this.info.name)) onStream(socket, this.info, remote);
+    });
   }
 
   get info(): ListenerInfo {
@@ -45,6 +49,7 @@ export class UnixListener implements Listener {
       // Only this machine's processes reach it, like a loopback address.
       allowAnonymous: this.options.allowAnonymous ?? true,
     };
+    this.guard.watch(this.server, this.address.name);
   }
 
   async close(): Promise<void> {

@@ -4,15 +4,15 @@
 
 import http from 'node:http';
 import https from 'node:https';
-import type net from 'node:net';
+import net from 'node:net';
 import { Duplex } from 'node:stream';
 import type tls from 'node:tls';
 import { WebSocket, WebSocketServer, type RawData, type ServerOptions } from 'ws';
 import type { ListenerInfo, ListenerOptions } from '../broker/types.js';
 import type { Listener, OnStream, PeerIdentity } from './index.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT, ProxyFront } from './proxy-protocol.js';
-import { closeServer, formatAddress, listenTcp, peerKey } from './sockets.js';
-import { isLoopback } from './tcp.js';
+import { TransportGuard } from './guard.js';
+import { closeServer, formatAddress, isLoopback, listenTcp, peerKey } from './sockets.js';
 import { closeOnTlsError, TlsSettings } from './tls.js';
 
 /** Largest WebSocket message by default: the broker's default maximum packet size. */
@@ -91,7 +91,10 @@ function pathOf(url: string | undefined): string | undefined {
 
 export class WebSocketListener implements Listener {
   private readonly http: http.Server | https.Server;
-  /** The listening server: the HTTP(S) server itself, or the PROXY protocol front. */
+  /**
+   * The listening server, a plain TCP one (or the PROXY protocol front): each socket is
+   * admitted by the guard before the HTTP(S) server sees it.
+   */
   private readonly server: net.Server;
   private readonly wss: WebSocketServer;
   private readonly tls: TlsSettings | undefined;
@@ -107,6 +110,7 @@ export class WebSocketListener implements Listener {
   constructor(
     private readonly options: ListenerOptions,
     private readonly onStream: OnStream,
+    private readonly guard: TransportGuard = new TransportGuard(),
   ) {
     this.type = options.type === 'wss' ? 'wss' : 'ws';
     this.host = options.host ?? '127.0.0.1';
@@ -118,7 +122,7 @@ export class WebSocketListener implements Listener {
     if (this.http instanceof https.Server) closeOnTlsError(this.http);
     // From accept to upgrade, TLS handshake included, each connection has `timeout`. Node's
     // headersTimeout would not do: it is checked every 30 s, and only on a server that
-    // listens itself (not behind the PROXY front).
+    // listens itself (this one never does: a plain TCP server or the PROXY front does).
     this.http.on('connection', (raw: net.Socket) => {
       const key = peerKey(raw);
       const timer = setTimeout(() => raw.destroy(), timeout);
@@ -142,16 +146,23 @@ export class WebSocketListener implements Listener {
       closeTimeout: CLOSE_TIMEOUT,
     };
     this.wss = new WebSocketServer(wsOptions);
+    const admit = (raw: net.Socket): boolean => guard.admit(raw, this.info.name);
     if (options.proxyProtocol === true) {
-      this.front = new ProxyFront(timeout, (raw) => {
-        this.http.emit('connection', raw);
-        // HTTP reads with 'data' listeners, which do not restart a paused socket.
-        if (this.tls === undefined) raw.resume();
-      });
+      this.front = new ProxyFront(
+        timeout,
+        (raw) => {
+          this.http.emit('connection', raw);
+          // HTTP reads with 'data' listeners, which do not restart a paused socket.
+          if (this.tls === undefined) raw.resume();
+        },
+        admit,
+      );
       this.server = this.front.server;
     } else {
       this.front = undefined;
-      this.server = this.http;
+      this.server = net.createServer({ noDelay: true }, (raw) => {
+        if (admit(raw)) this.http.emit('connection', raw);
+      });
     }
   }
 
@@ -170,6 +181,7 @@ export class WebSocketListener implements Listener {
       websocketPath: this.path,
       allowAnonymous: this.options.allowAnonymous ?? isLoopback(this.host),
     };
+    this.guard.watch(this.server, this.address.name);
   }
 
   close(): Promise<void> {
