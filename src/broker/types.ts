@@ -183,6 +183,12 @@ export interface ListenerInfo {
   readonly path?: string;
   /** ws, wss: the URL path WebSocket clients connect to. */
   readonly websocketPath?: string;
+  /**
+   * Whether anonymous clients are accepted. As a connection sees it (the authenticate hook's
+   * `listener`), false for a client the transport found not to be local (a PROXY header or a
+   * WebSocket forwarding header names another host) when the listener allows anonymous
+   * clients only by default, for being on loopback.
+   */
   readonly allowAnonymous: boolean;
 }
 

@@ -131,7 +131,8 @@ const listener = {
       type: 'boolean',
       reload: 'restart',
       defaultText: 'true on a loopback host or a unix socket, false otherwise',
-      description: 'Accept anonymous clients: those that give no user name and that no authenticate hook accepts.',
+      description:
+        'Accept anonymous clients: those that give no user name and that no authenticate hook accepts. The default looks at the client too: on a loopback listener a client is not local, and not let in anonymously, when a PROXY protocol header names another address or a WebSocket upgrade carries `Forwarded`, `X-Forwarded-For` or `X-Real-IP` (a reverse proxy forwarded it). Set it explicitly to decide for every client of the listener.',
     },
     proxyProtocol: {
       type: 'boolean',

@@ -22,6 +22,11 @@ export interface PeerIdentity {
   readonly certificateUsername?: string | undefined;
 }
 
+/**
+ * `info` is the listener's description as this connection sees it: for a client the
+ * transport found not to be local (a PROXY header or a forwarding header names another
+ * host) on a listener anonymous only because it is on loopback, allowAnonymous is false.
+ */
 export type OnStream = (stream: Duplex, info: ListenerInfo, remoteAddress: string, peer?: PeerIdentity) => void;
 
 export interface Listener {

@@ -6,7 +6,7 @@ import type { ListenerInfo, ListenerOptions } from '../broker/types.js';
 import { TransportGuard } from './guard.js';
 import type { Listener, OnStream } from './index.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT, ProxyFront } from './proxy-protocol.js';
-import { closeServer, formatAddress, isLoopback, listenTcp } from './sockets.js';
+import { closeServer, formatAddress, isLoopback, listenTcp, remoteView } from './sockets.js';
 
 export { isLoopback } from './sockets.js';
 
@@ -17,9 +17,11 @@ export class TcpListener implements Listener {
   private readonly allowAnonymous: boolean;
   private readonly name: string | undefined;
   private address: ListenerInfo | undefined;
+  /** `address` for a client the PROXY header places off this machine. */
+  private remote: ListenerInfo | undefined;
 
   constructor(
-    options: ListenerOptions,
+    private readonly options: ListenerOptions,
     private readonly onSocket: OnStream,
     private readonly guard: TransportGuard = new TransportGuard(),
   ) {
@@ -34,7 +36,8 @@ export class TcpListener implements Listener {
         options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT,
         (socket) => {
           socket.setNoDelay(true);
-          this.onSocket(socket, this.info, front.remoteAddress(socket));
+          // On loopback behind a proxy, the client is as local as its header says.
+          this.onSocket(socket, front.isLocal(socket) ? this.info : this.remote!, front.remoteAddress(socket));
           // The header was read in paused mode; the broker's 'data' listener alone would not
           // restart an explicitly paused stream.
           socket.resume();
@@ -64,6 +67,7 @@ export class TcpListener implements Listener {
       port,
       allowAnonymous: this.allowAnonymous,
     };
+    this.remote = remoteView(this.address, this.options.allowAnonymous);
     this.guard.watch(this.server, this.address.name);
   }
 

@@ -10,7 +10,7 @@ import type { ListenerInfo, ListenerOptions } from '../broker/types.js';
 import type { Listener, OnStream, PeerIdentity } from './index.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT, ProxyFront } from './proxy-protocol.js';
 import { TransportGuard } from './guard.js';
-import { closeServer, formatAddress, isLoopback, listenTcp } from './sockets.js';
+import { closeServer, formatAddress, isLoopback, listenTcp, remoteView } from './sockets.js';
 
 interface TlsFiles {
   cert: Buffer;
@@ -185,6 +185,8 @@ export class TlsListener implements Listener {
   private readonly host: string;
   private readonly port: number;
   private address: ListenerInfo | undefined;
+  /** `address` for a client the PROXY header places off this machine. */
+  private remote: ListenerInfo | undefined;
 
   constructor(
     private readonly options: ListenerOptions,
@@ -227,6 +229,7 @@ export class TlsListener implements Listener {
       port,
       allowAnonymous: this.options.allowAnonymous ?? isLoopback(this.host),
     };
+    this.remote = remoteView(this.address, this.options.allowAnonymous);
     this.guard.watch(this.server, this.address.name);
   }
 
@@ -244,7 +247,11 @@ export class TlsListener implements Listener {
       socket.destroy();
       return;
     }
-    const remote = this.front?.remoteAddress(socket) ?? formatAddress(socket.remoteAddress, socket.remotePort);
-    this.onStream(socket, this.info, remote, who.peer);
+    const front = this.front;
+    if (front === undefined) {
+      this.onStream(socket, this.info, formatAddress(socket.remoteAddress, socket.remotePort), who.peer);
+      return;
+    }
+    this.onStream(socket, front.isLocal(socket) ? this.info : this.remote!, front.remoteAddress(socket), who.peer);
   }
 }

@@ -1,6 +1,7 @@
 // MQTT over WebSocket ('ws', and 'wss' over TLS), section 6 of both specifications: an HTTP
 // server that upgrades requests for one path, selects the "mqtt" subprotocol, and hands the
-// broker each WebSocket as a byte stream of its binary messages.
+// broker each WebSocket as a byte stream of its binary messages. A request a reverse proxy
+// forwarded is not a local client, whatever address the proxy connects from.
 
 import http from 'node:http';
 import https from 'node:https';
@@ -12,7 +13,7 @@ import type { ListenerInfo, ListenerOptions } from '../broker/types.js';
 import type { Listener, OnStream, PeerIdentity } from './index.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT, ProxyFront } from './proxy-protocol.js';
 import { TransportGuard } from './guard.js';
-import { closeServer, formatAddress, isLoopback, listenTcp, peerKey } from './sockets.js';
+import { closeServer, formatAddress, isLoopback, listenTcp, peerKey, remoteView } from './sockets.js';
 import { closeOnTlsError, TlsSettings } from './tls.js';
 
 /** Largest WebSocket message by default: the broker's default maximum packet size. */
@@ -81,6 +82,13 @@ function selectProtocol(offered: Set<string>): string | false {
   return false;
 }
 
+/**
+ * Headers by which a reverse proxy names the client it forwards (RFC 7239 and the common
+ * de facto ones). Their presence says the client is elsewhere; their content is the
+ * client's to forge, so it is not used as an address.
+ */
+const FORWARDING_HEADERS = ['forwarded', 'x-forwarded-for', 'x-real-ip'] as const;
+
 function pathOf(url: string | undefined): string | undefined {
   try {
     return new URL(url ?? '', 'http://localhost').pathname;
@@ -106,6 +114,8 @@ export class WebSocketListener implements Listener {
   /** Connections not upgraded yet, by peerKey: each is closed when its time is up. */
   private readonly pending = new Map<string, NodeJS.Timeout>();
   private address: ListenerInfo | undefined;
+  /** `address` for a client that is not on this machine (PROXY header, forwarding headers). */
+  private remote: ListenerInfo | undefined;
 
   constructor(
     private readonly options: ListenerOptions,
@@ -181,6 +191,7 @@ export class WebSocketListener implements Listener {
       websocketPath: this.path,
       allowAnonymous: this.options.allowAnonymous ?? isLoopback(this.host),
     };
+    this.remote = remoteView(this.address, this.options.allowAnonymous);
     this.guard.watch(this.server, this.address.name);
   }
 
@@ -208,12 +219,14 @@ export class WebSocketListener implements Listener {
       }
       peer = who.peer;
     }
+    const local = (this.front?.isLocal(socket) ?? true) && !FORWARDING_HEADERS.some((h) => req.headers[h] !== undefined);
+    const info = local ? this.info : this.remote!;
     const remote = this.front?.remoteAddress(socket) ?? formatAddress(socket.remoteAddress, socket.remotePort);
     const key = peerKey(socket);
     clearTimeout(this.pending.get(key));
     this.pending.delete(key);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      this.onStream(new WebSocketStream(ws), this.info, remote, peer);
+      this.onStream(new WebSocketStream(ws), info, remote, peer);
     });
   }
 }

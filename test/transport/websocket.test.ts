@@ -268,3 +268,54 @@ describe('wss listener', () => {
     assert.equal(outcome, 'error');
   });
 });
+
+/** The status an upgrade request gets: 101 once open, else the refusal's status code. */
+async function upgradeStatus(url: string, protocols: string[] | undefined, options: WebSocket.ClientOptions = {}): Promise<{ status: number; ws: WebSocket }> {
+  const ws = protocols === undefined ? new WebSocket(url, options) : new WebSocket(url, protocols, options);
+  ws.on('error', () => {});
+  return new Promise((resolve) => {
+    ws.once('open', () => resolve({ status: 101, ws }));
+    ws.once('unexpected-response', (_req: http.ClientRequest, res: http.IncomingMessage) => {
+      res.resume();
+      resolve({ status: res.statusCode ?? 0, ws });
+    });
+  });
+}
+
+/** CONNECT without credentials over an open WebSocket: the CONNACK reason code. */
+async function anonymousConnack(ws: WebSocket): Promise<number> {
+  const peer = new StreamPeer(createWebSocketStream(ws));
+  const code = (await peer.connect()).reasonCode;
+  ws.terminate();
+  return code;
+}
+
+describe('who may connect over WebSocket', () => {
+  let tb: TestBroker;
+  let url: string;
+
+  before(async () => {
+    tb = await startBroker({ listeners: [{ type: 'ws', port: 0, host: '127.0.0.1' }] });
+    url = `ws://127.0.0.1:${tb.port}/mqtt`;
+  });
+
+  after(() => tb.close());
+
+  test('hardening 7: an upgrade a reverse proxy forwarded (Forwarded, X-Forwarded-For, X-Real-IP) is not a local client on a loopback listener', async () => {
+    const forwarding: Record<string, string>[] = [{ 'X-Forwarded-For': '203.0.113.5' }, { Forwarded: 'for=203.0.113.5;proto=https' }, { 'X-Real-IP': '203.0.113.5' }];
+    for (const headers of forwarding) {
+      const { status, ws } = await upgradeStatus(url, ['mqtt'], { headers });
+      assert.equal(status, 101);
+      assert.equal(await anonymousConnack(ws), 0x87, JSON.stringify(headers));
+    }
+    const { ws } = await upgradeStatus(url, ['mqtt']);
+    assert.equal(await anonymousConnack(ws), 0, 'a direct local client is anonymous as before');
+    const explicit = await startBroker({ listeners: [{ type: 'ws', port: 0, host: '127.0.0.1', allowAnonymous: true }] });
+    try {
+      const forwarded = await upgradeStatus(`ws://127.0.0.1:${explicit.port}/mqtt`, ['mqtt'], { headers: { 'X-Forwarded-For': '203.0.113.5' } });
+      assert.equal(await anonymousConnack(forwarded.ws), 0, 'allowAnonymous: true holds for forwarded clients');
+    } finally {
+      await explicit.close();
+    }
+  });
+});
