@@ -170,6 +170,13 @@ export interface ListenerOptions {
    * with 1009). Keep it at least limits.maxPacketSize. Default 1 MiB.
    */
   maxFrameSize?: number;
+  /**
+   * ws, wss: origins (`https://app.example`) whose pages may open a session on a listener
+   * that allows anonymous clients, besides loopback origins and the listener's own host;
+   * `*` allows any. A browser upgrade from another origin is refused (403) there. Requests
+   * without an Origin header (programs, not pages) are not checked. Default none.
+   */
+  allowedOrigins?: readonly string[];
 }
 
 export interface ListenerInfo {

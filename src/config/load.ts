@@ -198,6 +198,10 @@ function toListenerOptions(l: ListenerConfig): ListenerOptions {
     proxyProtocol: l.proxyProtocol,
     handshakeTimeout: l.handshakeTimeout,
     maxFrameSize: l.maxFrameSize,
+    allowedOrigins: l.allowedOrigins
+      ?.split(',')
+      .map((o) => o.trim())
+      .filter((o) => o !== ''),
     certFile: t?.cert,
     keyFile: t?.key,
     caFile: t?.ca,

@@ -157,6 +157,17 @@ const listener = {
       defaultText: '1048576 (1 MiB) (ws, wss)',
       description: 'ws and wss only: largest WebSocket message accepted (a larger one closes the connection with 1009). Keep it at least `limits.maxPacketSize`.',
     },
+    allowedOrigins: {
+      type: 'string',
+      reload: 'restart',
+      defaultText: 'none: pages from loopback origins and from the listener\'s own host only (ws, wss)',
+      pattern: {
+        regex: /^\s*(\*|null|[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^\s/,]+\/?)(\s*,\s*(\*|null|[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^\s/,]+\/?))*\s*$/,
+        expected: 'origins separated by commas, each scheme://host[:port], "null" or "*"',
+      },
+      description:
+        'ws and wss only: comma-separated origins (`https://app.example, http://localhost:3000`) whose web pages may connect where the connection would be allowed anonymously; `*` allows any. A browser sends its page\'s origin with the upgrade; one from elsewhere is refused with 403 on a listener that lets it in anonymously, so no web site a user visits can use a broker on the user\'s machine. Clients that send no Origin (programs, not pages) are not checked, nor are pages where anonymous clients are refused (they need credentials).',
+    },
     tls,
   },
 } as const satisfies ObjectSpec;

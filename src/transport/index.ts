@@ -59,6 +59,7 @@ const ONLY_FOR: ReadonlyArray<[keyof ListenerOptions, readonly Kind[]]> = [
   ['ciphers', ['tls', 'wss']],
   ['proxyProtocol', ['tcp', 'tls', 'ws', 'wss']],
   ['maxFrameSize', ['ws', 'wss']],
+  ['allowedOrigins', ['ws', 'wss']],
 ];
 
 /**

@@ -1,7 +1,9 @@
 // MQTT over WebSocket ('ws', and 'wss' over TLS), section 6 of both specifications: an HTTP
 // server that upgrades requests for one path, selects the "mqtt" subprotocol, and hands the
-// broker each WebSocket as a byte stream of its binary messages. A request a reverse proxy
-// forwarded is not a local client, whatever address the proxy connects from.
+// broker each WebSocket as a byte stream of its binary messages. Before the upgrade it
+// decides what a browser may do: a page from a foreign origin gets no anonymous session
+// (any site a user visits could otherwise use a broker on the user's machine), and a request
+// a reverse proxy forwarded is not a local client, whatever address the proxy connects from.
 
 import http from 'node:http';
 import https from 'node:https';
@@ -72,14 +74,26 @@ export class WebSocketStream extends Duplex {
   }
 }
 
+/** What the broker speaks: [MQTT-6.0.0-4] "mqtt", and "mqttv3.1", which MQTT 3.1 clients offer. */
+const SUBPROTOCOLS = ['mqtt', 'mqttv3.1'] as const;
+
 /**
- * [MQTT-6.0.0-4] the server selects "mqtt"; "mqttv3.1" is what MQTT 3.1 clients offer. A
- * client offering neither is still served, without a subprotocol (lenient to old clients).
+ * [MQTT-6.0.0-4] the server selects "mqtt" (or "mqttv3.1"). Only called when the client
+ * offered one of them: a client offering only others was refused before the upgrade; one
+ * offering none at all is served without a subprotocol (old clients send no header).
  */
 function selectProtocol(offered: Set<string>): string | false {
-  if (offered.has('mqtt')) return 'mqtt';
-  if (offered.has('mqttv3.1')) return 'mqttv3.1';
-  return false;
+  return SUBPROTOCOLS.find((p) => offered.has(p)) ?? false;
+}
+
+/**
+ * True when a Sec-WebSocket-Protocol header is absent or offers a subprotocol we speak. A
+ * client must offer "mqtt" [MQTT-6.0.0-3]; one offering only others is not an MQTT client,
+ * and upgrading it without a subprotocol would only make a browser fail the connection.
+ */
+export function subprotocolAcceptable(header: string | undefined): boolean {
+  if (header === undefined) return true;
+  return header.split(',').some((p) => (SUBPROTOCOLS as readonly string[]).includes(p.trim()));
 }
 
 /**
@@ -88,6 +102,58 @@ function selectProtocol(offered: Set<string>): string | false {
  * client's to forge, so it is not used as an address.
  */
 const FORWARDING_HEADERS = ['forwarded', 'x-forwarded-for', 'x-real-ip'] as const;
+
+/** An origin as compared: scheme://host[:port] lowercased without a default port, or 'null'. */
+export function normalizeOrigin(text: string): string {
+  const t = text.trim();
+  if (t === '*' || t.toLowerCase() === 'null') return t.toLowerCase();
+  try {
+    const url = new URL(t);
+    // URL gives non-special schemes (a browser extension's) the origin 'null': keep them whole.
+    return url.origin !== 'null' ? url.origin : `${url.protocol}//${url.host}`.toLowerCase();
+  } catch {
+    return t.toLowerCase();
+  }
+}
+
+/**
+ * Which browser pages may open an anonymous session: those from a loopback origin, from
+ * the listener's own address, and from the listed origins (`*`: any). Requests without an
+ * Origin header come from programs, not pages, and are not a browser's to police.
+ */
+export class OriginPolicy {
+  private readonly listed: ReadonlySet<string>;
+  private readonly host: string | undefined;
+
+  constructor(allowed: readonly string[] | undefined, listenerHost: string) {
+    this.listed = new Set((allowed ?? []).map(normalizeOrigin));
+    for (const o of this.listed) {
+      if (o !== '*' && o !== 'null' && !/^[a-z][a-z0-9+.-]*:\/\/[^/\s]+$/.test(o)) {
+        throw new Error(`allowedOrigins: "${o}" is not an origin (scheme://host[:port], "null" or "*")`);
+      }
+    }
+    // A wildcard bind names no host a page could come from.
+    this.host = listenerHost === '0.0.0.0' || listenerHost === '::' ? undefined : listenerHost.replace(/^\[|\]$/g, '').toLowerCase();
+  }
+
+  allows(origin: string): boolean {
+    const o = normalizeOrigin(origin);
+    if (this.listed.has('*') || this.listed.has(o)) return true;
+    let hostname: string;
+    try {
+      hostname = new URL(o).hostname.replace(/^\[|\]$/g, '');
+    } catch {
+      return false; // 'null' and what does not parse: only when listed
+    }
+    return isLoopback(hostname) || hostname === this.host;
+  }
+}
+
+/** A bodyful refusal of an upgrade request, then the socket is closed. */
+function refuseUpgrade(socket: net.Socket, status: string, message: string): void {
+  const body = `${message}\n`;
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+}
 
 function pathOf(url: string | undefined): string | undefined {
   try {
@@ -113,6 +179,7 @@ export class WebSocketListener implements Listener {
   private readonly path: string;
   /** Connections not upgraded yet, by peerKey: each is closed when its time is up. */
   private readonly pending = new Map<string, NodeJS.Timeout>();
+  private readonly origins: OriginPolicy;
   private address: ListenerInfo | undefined;
   /** `address` for a client that is not on this machine (PROXY header, forwarding headers). */
   private remote: ListenerInfo | undefined;
@@ -126,6 +193,7 @@ export class WebSocketListener implements Listener {
     this.host = options.host ?? '127.0.0.1';
     this.port = options.port ?? (this.type === 'wss' ? 8084 : 8083);
     this.path = options.websocketPath ?? '/mqtt';
+    this.origins = new OriginPolicy(options.allowedOrigins, this.host);
     const timeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
     this.tls = this.type === 'wss' ? new TlsSettings(options) : undefined;
     this.http = this.tls === undefined ? http.createServer() : https.createServer(this.tls.serverOptions(timeout));
@@ -219,8 +287,22 @@ export class WebSocketListener implements Listener {
       }
       peer = who.peer;
     }
+    const offered = req.headers['sec-websocket-protocol'];
+    if (!subprotocolAcceptable(offered)) {
+      this.guard.refuse('subprotocol', { listener: this.info.name, offered }, 'WebSocket upgrade refused: no subprotocol MQTT speaks offered');
+      refuseUpgrade(socket, '400 Bad Request', `MQTT over WebSocket: offer subprotocol ${SUBPROTOCOLS.join(' or ')}`);
+      return;
+    }
     const local = (this.front?.isLocal(socket) ?? true) && !FORWARDING_HEADERS.some((h) => req.headers[h] !== undefined);
     const info = local ? this.info : this.remote!;
+    const origin = req.headers.origin;
+    // RFC 6455 section 10.2 leaves the Origin check to the server. Only anonymous access is
+    // at stake: a page that needs credentials to get in can do no more than any client can.
+    if (origin !== undefined && info.allowAnonymous && !this.origins.allows(origin)) {
+      this.guard.refuse('origin', { listener: this.info.name, origin }, 'WebSocket upgrade refused: a page from a foreign origin on a listener that allows anonymous clients');
+      refuseUpgrade(socket, '403 Forbidden', 'pages from this origin may not connect anonymously (listener allowedOrigins)');
+      return;
+    }
     const remote = this.front?.remoteAddress(socket) ?? formatAddress(socket.remoteAddress, socket.remotePort);
     const key = peerKey(socket);
     clearTimeout(this.pending.get(key));

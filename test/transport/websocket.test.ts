@@ -9,6 +9,8 @@ import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import WebSocket, { createWebSocketStream } from 'ws';
 import { encode, type Packet } from '../../src/codec/index.js';
+import { loadConfig, toBrokerOptions } from '../../src/config/index.js';
+import { createListener } from '../../src/transport/index.js';
 import { delay, startBroker, type TestBroker } from '../helpers/broker.js';
 import { connectMqtt, endMqtt, nextMessage, StreamPeer, subscribe } from './clients.js';
 import { makePki, openssl, type Pki } from './pki.js';
@@ -317,5 +319,67 @@ describe('who may connect over WebSocket', () => {
     } finally {
       await explicit.close();
     }
+  });
+
+  test('hardening 8: a page from a foreign origin gets 403 where it would be anonymous; loopback origins and programs without Origin do not', async () => {
+    const refusedBefore = tb.broker.transport.refused.origin;
+    const foreign = await upgradeStatus(url, ['mqtt'], { origin: 'https://evil.example' });
+    assert.equal(foreign.status, 403);
+    foreign.ws.terminate();
+    assert.equal(tb.broker.transport.refused.origin, refusedBefore + 1);
+    for (const origin of ['http://localhost:3000', 'http://127.0.0.1:8080', 'http://[::1]:5173']) {
+      const local = await upgradeStatus(url, ['mqtt'], { origin });
+      assert.equal(local.status, 101, origin);
+      assert.equal(await anonymousConnack(local.ws), 0, origin);
+    }
+    const program = await upgradeStatus(url, ['mqtt']);
+    assert.equal(await anonymousConnack(program.ws), 0);
+  });
+
+  test('hardening 8: allowedOrigins lets the listed origins (or * any) in; a listener without anonymous access does not check', async () => {
+    const listed = await startBroker({ listeners: [{ type: 'ws', port: 0, host: '127.0.0.1', allowedOrigins: ['https://App.Example:443', 'https://other.example:8443'] }] });
+    const any = await startBroker({ listeners: [{ type: 'ws', port: 0, host: '127.0.0.1', allowedOrigins: ['*'] }] });
+    const authOnly = await startBroker({ listeners: [{ type: 'ws', port: 0, host: '127.0.0.1', allowAnonymous: false }] });
+    try {
+      const at = (b: TestBroker): string => `ws://127.0.0.1:${b.port}/mqtt`;
+      const app = await upgradeStatus(at(listed), ['mqtt'], { origin: 'https://app.example' });
+      assert.equal(app.status, 101, 'a listed origin (compared as scheme://host:port, default port dropped)');
+      assert.equal(await anonymousConnack(app.ws), 0);
+      assert.equal((await upgradeStatus(at(listed), ['mqtt'], { origin: 'https://other.example:8443' })).status, 101);
+      assert.equal((await upgradeStatus(at(listed), ['mqtt'], { origin: 'http://app.example' })).status, 403, 'another scheme is another origin');
+      assert.equal((await upgradeStatus(at(listed), ['mqtt'], { origin: 'null' })).status, 403);
+      assert.equal((await upgradeStatus(at(any), ['mqtt'], { origin: 'https://evil.example' })).status, 101);
+      const noAnon = await upgradeStatus(at(authOnly), ['mqtt'], { origin: 'https://evil.example' });
+      assert.equal(noAnon.status, 101, 'it needs credentials like any client');
+      assert.equal(await anonymousConnack(noAnon.ws), 0x87);
+    } finally {
+      await Promise.all([listed.close(), any.close(), authOnly.close()]);
+    }
+    assert.throws(() => createListener({ type: 'ws', allowedOrigins: ['app.example'] }, () => {}), /not an origin/);
+    assert.throws(() => createListener({ type: 'tcp', allowedOrigins: ['*'] }, () => {}), /allowedOrigins is for ws, wss/);
+  });
+
+  test('hardening 8: the config key is a comma-separated list of origins', () => {
+    const { options } = toBrokerOptions(
+      loadConfig({ text: 'listeners:\n  - type: ws\n    port: 0\n    allowedOrigins: "https://a.example, http://localhost:3000"\n', env: {} }).config,
+    );
+    assert.deepEqual(options.listeners![0]!.allowedOrigins, ['https://a.example', 'http://localhost:3000']);
+    assert.throws(() => loadConfig({ text: 'listeners:\n  - type: ws\n    allowedOrigins: "a.example"\n', env: {} }), /allowedOrigins: expected origins separated by commas/);
+    assert.throws(() => loadConfig({ text: 'listeners:\n  - type: tcp\n    allowedOrigins: "*"\n', env: {} }), /allowedOrigins: is for ws and wss listeners/);
+  });
+
+  test('hardening 14: an upgrade offering only subprotocols MQTT does not speak is refused (400); offering none at all is still served', async () => {
+    const before = tb.broker.transport.refused.subprotocol;
+    const unknown = await upgradeStatus(url, ['graphql-ws', 'soap']);
+    assert.equal(unknown.status, 400);
+    unknown.ws.terminate();
+    assert.equal(tb.broker.transport.refused.subprotocol, before + 1);
+    const none = await upgradeStatus(url, undefined);
+    assert.equal(none.status, 101);
+    assert.equal(none.ws.protocol, '');
+    assert.equal(await anonymousConnack(none.ws), 0);
+    const mixed = await upgradeStatus(url, ['soap', 'mqttv3.1']);
+    assert.equal(mixed.ws.protocol, 'mqttv3.1');
+    mixed.ws.terminate();
   });
 });
