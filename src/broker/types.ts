@@ -149,6 +149,13 @@ export interface Limits {
   maxSessions: number;
   /** Concurrent connections over all listeners; 0 = unlimited. Default 0. */
   maxConnections: number;
+  /**
+   * Open client sockets over all listeners, counted from accept (before the PROXY header,
+   * TLS, the WebSocket upgrade and CONNECT); one more is closed at once. 0 = unlimited.
+   * Default (undefined): the open-file limit less 128 (or half of it, if more), unbounded
+   * when the limit is unknown; see transport/guard.ts.
+   */
+  maxSockets?: number | undefined;
   /** CONNECTs per second from one source address (IPv6: per /64), burst one second's worth; 0 = off. Default 0. */
   maxConnectRate: number;
   /** PUBLISH packets per second from one client, burst one second's worth; 0 = off. Default 0. */

@@ -172,7 +172,13 @@ export function toBrokerOptions(config: StarlingConfig): BrokerSetup {
   const ops: OpsOptions = {
     sysInterval: config.sys.interval,
     ...(http.port !== undefined && {
-      http: { port: http.port, host: http.host, ...(http.adminToken !== undefined && { adminToken: http.adminToken }) },
+      http: {
+        port: http.port,
+        host: http.host,
+        maxConnections: http.maxConnections,
+        idleTimeout: http.idleTimeout,
+        ...(http.adminToken !== undefined && { adminToken: http.adminToken }),
+      },
     }),
   };
   return { options, auth: config.auth, persistence: config.persistence, log: config.log, ops };
@@ -192,6 +198,10 @@ function toListenerOptions(l: ListenerConfig): ListenerOptions {
     proxyProtocol: l.proxyProtocol,
     handshakeTimeout: l.handshakeTimeout,
     maxFrameSize: l.maxFrameSize,
+    allowedOrigins: l.allowedOrigins
+      ?.split(',')
+      .map((o) => o.trim())
+      .filter((o) => o !== ''),
     certFile: t?.cert,
     keyFile: t?.key,
     caFile: t?.ca,

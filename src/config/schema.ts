@@ -131,7 +131,8 @@ const listener = {
       type: 'boolean',
       reload: 'restart',
       defaultText: 'true on a loopback host or a unix socket, false otherwise',
-      description: 'Accept anonymous clients: those that give no user name and that no authenticate hook accepts.',
+      description:
+        'Accept anonymous clients: those that give no user name and that no authenticate hook accepts. The default looks at the client too: on a loopback listener a client is not local, and not let in anonymously, when a PROXY protocol header names another address or a WebSocket upgrade carries `Forwarded`, `X-Forwarded-For` or `X-Real-IP` (a reverse proxy forwarded it). Set it explicitly to decide for every client of the listener.',
     },
     proxyProtocol: {
       type: 'boolean',
@@ -155,6 +156,17 @@ const listener = {
       reload: 'restart',
       defaultText: '1048576 (1 MiB) (ws, wss)',
       description: 'ws and wss only: largest WebSocket message accepted (a larger one closes the connection with 1009). Keep it at least `limits.maxPacketSize`.',
+    },
+    allowedOrigins: {
+      type: 'string',
+      reload: 'restart',
+      defaultText: 'none: pages from loopback origins and from the listener\'s own host only (ws, wss)',
+      pattern: {
+        regex: /^\s*(\*|null|[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^\s/,]+\/?)(\s*,\s*(\*|null|[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^\s/,]+\/?))*\s*$/,
+        expected: 'origins separated by commas, each scheme://host[:port], "null" or "*"',
+      },
+      description:
+        'ws and wss only: comma-separated origins (`https://app.example, http://localhost:3000`) whose web pages may connect where the connection would be allowed anonymously; `*` allows any. A browser sends its page\'s origin with the upgrade; one from elsewhere is refused with 403 on a listener that lets it in anonymously, so no web site a user visits can use a broker on the user\'s machine. Clients that send no Origin (programs, not pages) are not checked, nor are pages where anonymous clients are refused (they need credentials).',
     },
     tls,
   },
@@ -356,6 +368,14 @@ export const SCHEMA = {
           reload: 'live',
           description: 'Concurrent connections over all listeners; 0 means unlimited.',
         },
+        maxSockets: {
+          type: 'integer',
+          min: 0,
+          reload: 'live',
+          defaultText: 'the open-file limit (`ulimit -n`) less 128, or half of it if that is more; unlimited when the limit is unknown',
+          description:
+            'Open client sockets over all listeners, counted from accept, before the PROXY header, TLS, the WebSocket upgrade and CONNECT. One more is closed at once and counted (`starling_transport_refused_total{reason="sockets"}`). Each socket is a file descriptor: the default keeps 128 for the store, logs, listeners and the HTTP server, so a flood of connections is refused instead of starving the process of descriptors. The value in force is logged at start-up. 0 means unlimited.',
+        },
         connectTimeout: {
           type: 'integer',
           min: 1,
@@ -506,6 +526,22 @@ export const SCHEMA = {
           default: DEFAULT_HOST,
           reload: 'restart',
           description: 'Address to bind. Metrics and health need no token: open them to the network (`0.0.0.0`) only where that is wanted.',
+        },
+        maxConnections: {
+          type: 'integer',
+          min: 1,
+          default: 64,
+          reload: 'restart',
+          description:
+            'Connections open at once. A new one beyond it closes the oldest connection that has no request in progress, so a health probe gets through a flood of idle connections; only when every one is busy is the new one refused.',
+        },
+        idleTimeout: {
+          type: 'integer',
+          min: 100,
+          unit: 'ms',
+          default: 10_000,
+          reload: 'restart',
+          description: 'A connection with nothing sent either way for this long is closed; it also bounds the wait for request headers (keep-alive waits at most 5 s).',
         },
         adminToken: {
           type: 'string',

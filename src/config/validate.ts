@@ -191,6 +191,7 @@ const ONLY_FOR: ReadonlyArray<readonly [string, readonly ListenerType[]]> = [
   ['websocketPath', ['ws', 'wss']],
   ['proxyProtocol', ['tcp', 'tls', 'ws', 'wss']],
   ['maxFrameSize', ['ws', 'wss']],
+  ['allowedOrigins', ['ws', 'wss']],
   ['tls', ['tls', 'wss']],
 ];
 

@@ -4,8 +4,11 @@
 // perf_hooks.monitorEventLoopDelay, so nothing is added to the message path here.
 
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 import type { Broker } from '../broker/broker.js';
 import { reasonCodeName } from '../codec/reason-codes.js';
+import { guardFor } from '../transport/guard.js';
+import type { HttpConnectionStats } from './types.js';
 
 export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -83,12 +86,28 @@ export class Metrics {
     this.commitRecords += records;
   };
 
+  /** The last memory figures read: what is shown while /proc cannot be read (no descriptors left). */
+  private lastMemory: NodeJS.MemoryUsage | undefined;
+
   constructor(
     private readonly broker: Broker,
     private readonly version: string,
+    /** The ops HTTP server's connections, when it has one. */
+    private readonly http?: Readonly<HttpConnectionStats>,
   ) {
     broker.on('storeCommit', this.onCommit);
     this.loop.enable();
+  }
+
+  private memory(): NodeJS.MemoryUsage {
+    try {
+      this.lastMemory = process.memoryUsage();
+    } catch {
+      // EMFILE reading /proc/self: the heap figures come from V8 itself, rss stays as last read.
+      const heap = getHeapStatistics();
+      this.lastMemory = { rss: 0, external: 0, arrayBuffers: 0, ...this.lastMemory, heapUsed: heap.used_heap_size, heapTotal: heap.total_heap_size };
+    }
+    return this.lastMemory;
   }
 
   stop(): void {
@@ -110,6 +129,19 @@ export class Metrics {
     out.gauge('starling_retained_messages', 'Retained messages held.', b.retained.size);
     out.gauge('starling_retained_bytes', 'Bytes of the retained messages held, as limits.maxRetainedBytes counts them: payloads, topics and overhead.', b.retained.bytes);
     out.counter('starling_connections_accepted_total', 'Network connections accepted.', s.connectionsAccepted);
+    const t = guardFor(b);
+    out.gauge('starling_open_sockets', 'Client sockets open over all listeners, from accept (before any handshake).', t.open);
+    out.gauge('starling_max_sockets', 'limits.maxSockets in force (set, or derived from the open-file limit); 0 for none.', t.maxSockets);
+    out.counter('starling_transport_refused_total', 'Connections closed before reaching the broker, by reason: sockets (limits.maxSockets), accept_error (EMFILE and the like), origin and subprotocol (WebSocket upgrades).', entries(t.refused, 'reason'));
+    if (this.http !== undefined) {
+      const h = this.http;
+      out.gauge('starling_http_connections', 'Connections open to the ops HTTP server.', h.open);
+      out.counter(
+        'starling_http_connections_closed_total',
+        'Ops HTTP connections closed by the server, by reason: idle (http.idleTimeout), evicted (the oldest idle one, for a new one beyond http.maxConnections), refused (all busy), accept_error.',
+        entries(h.closed, 'reason'),
+      );
+    }
     out.counter('starling_messages_received_total', 'PUBLISH packets received from clients, by QoS.', byQos(s.publishReceived));
     out.counter('starling_messages_sent_total', 'PUBLISH packets sent to clients, by QoS.', byQos(s.publishSent));
     out.counter('starling_messages_routed_total', 'Messages routed: client publishes, wills and program publishes.', s.messagesReceived);
@@ -144,7 +176,7 @@ export class Metrics {
       ['', '', '', '_sum', '_count'],
     );
     out.gauge('starling_event_loop_delay_max_seconds', 'Longest event-loop delay since start.', finite(loop.max));
-    const mem = process.memoryUsage();
+    const mem = this.memory();
     out.gauge('starling_process_resident_memory_bytes', 'Resident set size.', mem.rss);
     out.gauge('starling_process_heap_used_bytes', 'V8 heap in use.', mem.heapUsed);
     out.gauge('starling_process_heap_total_bytes', 'V8 heap allocated.', mem.heapTotal);

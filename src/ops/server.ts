@@ -5,12 +5,12 @@
 
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Broker } from '../broker/broker.js';
 import { AdminApi, API_PREFIX, HttpError } from './admin.js';
 import { CONTENT_TYPE, Metrics } from './metrics.js';
 import { SysTopics } from './sys.js';
-import type { OpsOptions } from './types.js';
+import type { HttpConnectionStats, OpsOptions } from './types.js';
 
 const DEFAULT_MAX_BODY = 1024 * 1024;
 
@@ -31,13 +31,16 @@ function version(): string {
   return packageVersion;
 }
 
-/** Open connections to the HTTP listener at once; more are closed on accept. */
-const MAX_HTTP_CONNECTIONS = 128;
+/** Connections to the HTTP server at once: scrapers and operators need a handful. */
+const DEFAULT_MAX_CONNECTIONS = 64;
+/** Quiet time after which an HTTP connection is closed, ms: a probe takes milliseconds. */
+const DEFAULT_IDLE_TIMEOUT = 10_000;
 
 export function createOpsServer(broker: Broker, options: OpsOptions = {}): OpsServer {
   const v = options.version ?? version();
   const sys = new SysTopics(broker, options.sysInterval ?? 10, v);
-  const metrics = new Metrics(broker, v);
+  const httpStats: HttpConnectionStats = { open: 0, closed: { idle: 0, evicted: 0, refused: 0, accept_error: 0 } };
+  const metrics = new Metrics(broker, v, options.http === undefined ? undefined : httpStats);
   const admin = new AdminApi(broker, options, options.http?.adminToken);
   const maxBody = options.http?.maxBodySize ?? DEFAULT_MAX_BODY;
   let storeFailed = false;
@@ -75,16 +78,26 @@ export function createOpsServer(broker: Broker, options: OpsOptions = {}): OpsSe
       sys.start();
       const http = options.http;
       if (http === undefined || server !== undefined) return;
-      const s = createServer((req, res) => {
-        handle(req, res).catch((err: unknown) => {
-          if (err instanceof HttpError) return json(res, err.status, { error: err.message }, err.headers);
-          if (err instanceof URIError) return json(res, 400, { error: 'malformed percent-encoding in the path' });
-          broker.log.error({ err }, 'HTTP request failed');
-          return json(res, 500, { error: 'internal error' });
-        });
-      });
-      // Scrapers and operators need a handful of connections; a flood gets no more than this.
-      s.maxConnections = MAX_HTTP_CONNECTIONS;
+      const idle = http.idleTimeout ?? DEFAULT_IDLE_TIMEOUT;
+      const s = createServer(
+        {
+          // Node's defaults (60 s for headers, 5 min for a request, checked every 30 s) let a
+          // few hundred idle sockets hold the port for minutes; health probes need it now.
+          headersTimeout: idle,
+          requestTimeout: Math.max(idle, 30_000),
+          keepAliveTimeout: Math.min(idle, 5_000),
+          connectionsCheckingInterval: Math.min(idle, 1_000),
+        },
+        (req, res) => {
+          handle(req, res).catch((err: unknown) => {
+            if (err instanceof HttpError) return json(res, err.status, { error: err.message }, err.headers);
+            if (err instanceof URIError) return json(res, 400, { error: 'malformed percent-encoding in the path' });
+            broker.log.error({ err }, 'HTTP request failed');
+            return json(res, 500, { error: 'internal error' });
+          });
+        },
+      );
+      boundConnections(s, http.maxConnections ?? DEFAULT_MAX_CONNECTIONS, idle, httpStats, broker);
       server = s;
       await new Promise<void>((resolve, reject) => {
         s.once('error', reject);
@@ -109,6 +122,62 @@ export function createOpsServer(broker: Broker, options: OpsOptions = {}): OpsSe
       await closed;
     },
   };
+}
+
+/**
+ * Keeps the HTTP port answering under a flood of idle connections: a connection quiet for
+ * `idleTimeout` is closed, and a new one beyond `max` closes the oldest connection that has
+ * no request in progress, so a probe always finds room (net.Server's maxConnections would
+ * refuse the probe instead). Only when every connection is busy is the new one refused.
+ */
+function boundConnections(s: Server, max: number, idleTimeout: number, stats: HttpConnectionStats, broker: Broker): void {
+  /** Requests in progress per connection; insertion order is age. */
+  const open = new Map<Socket, { busy: number }>();
+  s.timeout = idleTimeout;
+  s.on('timeout', (socket: Socket) => {
+    stats.closed.idle++;
+    socket.destroy();
+  });
+  s.on('connection', (socket: Socket) => {
+    if (open.size >= max) {
+      let idle: Socket | undefined;
+      for (const [c, state] of open) {
+        if (state.busy === 0) {
+          idle = c;
+          break;
+        }
+      }
+      if (idle === undefined) {
+        stats.closed.refused++;
+        socket.destroy();
+        return;
+      }
+      stats.closed.evicted++;
+      open.delete(idle);
+      idle.destroy();
+    }
+    open.set(socket, { busy: 0 });
+    stats.open = open.size;
+    socket.once('close', () => {
+      open.delete(socket);
+      stats.open = open.size;
+    });
+  });
+  s.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const state = open.get(req.socket);
+    if (state === undefined) return;
+    state.busy++;
+    res.once('close', () => state.busy--);
+  });
+  // After listen(), 'error' is a failed accept (EMFILE): unhandled it would end the process.
+  let warned = 0;
+  s.on('error', (err: NodeJS.ErrnoException) => {
+    if (!s.listening) return;
+    stats.closed.accept_error++;
+    if (Date.now() - warned < 60_000) return;
+    warned = Date.now();
+    broker.log.warn({ code: err.code, failures: stats.closed.accept_error }, `http accept failed: ${err.message}`);
+  });
 }
 
 function readiness(broker: Broker, storeFailed: boolean): Record<string, unknown> & { ready: boolean } {

@@ -4,6 +4,7 @@
 // as Mosquitto does. Load averages are Mosquitto's too: per-minute rates smoothed with an
 // exponential moving average over 1, 5 and 15 minutes.
 
+import { getHeapStatistics } from 'node:v8';
 import type { Broker } from '../broker/broker.js';
 import { sessionTotals } from './metrics.js';
 
@@ -39,6 +40,7 @@ export class SysTopics {
   private readonly published = new Map<string, string>();
   private readonly loads = new Map<string, LoadState>();
   private lastTick = Date.now();
+  private lastFailureLogged = 0;
   private readonly onConnect = (): void => {
     if (this.broker.clients.size > this.maxClients) this.maxClients = this.broker.clients.size;
   };
@@ -55,8 +57,8 @@ export class SysTopics {
 
   start(): void {
     if (this.interval <= 0 || this.timer !== undefined) return;
-    this.tick();
-    this.timer = setInterval(() => this.tick(), this.interval * 1000);
+    this.safeTick();
+    this.timer = setInterval(() => this.safeTick(), this.interval * 1000);
     this.timer.unref();
   }
 
@@ -64,6 +66,22 @@ export class SysTopics {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
     this.broker.off('clientConnected', this.onConnect);
+  }
+
+  /**
+   * A timer's tick may not take the broker down: whatever fails (a value that needs a file
+   * while the process is out of descriptors) is logged, at most once a minute, and the
+   * next tick tries again.
+   */
+  private safeTick(): void {
+    try {
+      this.tick();
+    } catch (err) {
+      const now = Date.now();
+      if (now - this.lastFailureLogged < 60_000) return;
+      this.lastFailureLogged = now;
+      this.broker.log.error({ err: (err as Error).message }, '$SYS publish failed; retrying at the next interval');
+    }
   }
 
   /** Updates the load averages and publishes every topic whose value changed. */
@@ -107,7 +125,8 @@ export class SysTopics {
       'store/messages/count': String(stored),
       'subscriptions/count': String(b.views.subscriptionCount),
       'retained messages/count': String(b.retained.size),
-      'heap/current': String(process.memoryUsage().heapUsed),
+      // From V8 itself: process.memoryUsage() reads /proc, which fails when descriptors run out.
+      'heap/current': String(getHeapStatistics().used_heap_size),
     };
     for (const [name, state] of this.loads) {
       WINDOWS.forEach(([label], i) => (v[`load/${name}/${label}`] = state.averages[i]!.toFixed(2)));

@@ -11,6 +11,22 @@ export interface HttpOptions {
   readonly adminToken?: string;
   /** Largest request body accepted (a publish's JSON), bytes. Default 1 MiB. */
   readonly maxBodySize?: number;
+  /**
+   * Connections open at once. A new one beyond it closes the oldest connection that has no
+   * request in progress (or, when every one is busy, is itself closed). Default 64.
+   */
+  readonly maxConnections?: number;
+  /**
+   * A connection with nothing sent either way for this long is closed, ms; it bounds the
+   * wait for a request's headers and between keep-alive requests too. Default 10,000.
+   */
+  readonly idleTimeout?: number;
+}
+
+/** The ops HTTP server's connections, for /metrics. */
+export interface HttpConnectionStats {
+  open: number;
+  readonly closed: Record<'idle' | 'evicted' | 'refused' | 'accept_error', number>;
 }
 
 /** What a reload did, as POST /api/v1/reload reports it. */

@@ -5,6 +5,7 @@
 // up in the table below; a new kind is one more entry (or `registerListenerKind`).
 
 import type { Listener, ListenerFactory, ListenerHost, ListenerOptions } from './types.js';
+import { guardFor } from './guard.js';
 import { TcpListener } from './tcp.js';
 import { TlsListener } from './tls.js';
 import { UnixListener } from './unix.js';
@@ -27,20 +28,23 @@ const ONLY_FOR: ReadonlyArray<[keyof ListenerOptions, readonly Kind[]]> = [
   ['ciphers', ['tls', 'wss']],
   ['proxyProtocol', ['tcp', 'tls', 'ws', 'wss']],
   ['maxFrameSize', ['ws', 'wss']],
+  ['allowedOrigins', ['ws', 'wss']],
 ];
 
+// Every listener of one broker shares one guard (guardFor): it bounds their open sockets
+// together (limits.maxSockets) and counts what they refuse.
 const KINDS = new Map<Kind, ListenerFactory>([
-  ['tcp', (options, host) => new TcpListener(options, (...a) => host.accept(...a))],
-  ['tls', (options, host) => new TlsListener(options, (...a) => host.accept(...a))],
+  ['tcp', (options, host) => new TcpListener(options, (...a) => host.accept(...a), guardFor(host))],
+  ['tls', (options, host) => new TlsListener(options, (...a) => host.accept(...a), guardFor(host))],
   // A WebSocket message holds at least one packet: its cap follows the packet limit.
   ['ws', websocket],
   ['wss', websocket],
-  ['unix', (options, host) => new UnixListener(options, (...a) => host.accept(...a))],
+  ['unix', (options, host) => new UnixListener(options, (...a) => host.accept(...a), guardFor(host))],
 ]);
 
 function websocket(options: ListenerOptions, host: ListenerHost): Listener {
   const cfg = options.maxFrameSize === undefined ? { ...options, maxFrameSize: host.limits.maxPacketSize } : options;
-  return new WebSocketListener(cfg, (...a) => host.accept(...a));
+  return new WebSocketListener(cfg, (...a) => host.accept(...a), guardFor(host));
 }
 
 /** Adds (or replaces) the factory of a listener kind. */
@@ -61,6 +65,7 @@ export const createListener: ListenerFactory = (options, host) => {
   return factory(options, host);
 };
 
-export { isLoopback } from './tcp.js';
+export { isLoopback } from './sockets.js';
+export { DESCRIPTOR_RESERVE, derivedMaxSockets, openFileLimit, TransportGuard, type TransportRefusal } from './guard.js';
 export { ProxyProtocolError, parseProxyHeader, type ProxyHeader } from './proxy-protocol.js';
 export type * from './types.js';

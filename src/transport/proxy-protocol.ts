@@ -4,7 +4,7 @@
 // the broker; a connection without a valid one is closed and never handed over.
 
 import net from 'node:net';
-import { formatAddress, peerKey } from './sockets.js';
+import { formatAddress, isLoopback, peerKey } from './sockets.js';
 
 /** Time allowed for a PROXY header, a TLS handshake or a WebSocket upgrade, ms. */
 export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
@@ -196,17 +196,21 @@ export function readProxyHeader(socket: net.Socket, timeoutMs: number): Promise<
  */
 export class ProxyFront {
   readonly server: net.Server;
-  private readonly sources = new Map<string, string>();
+  private readonly sources = new Map<string, { readonly address: string; readonly local: boolean }>();
 
-  constructor(timeoutMs: number, next: (socket: net.Socket) => void) {
+  /** `admit` sees each socket as accepted, before its header; false closes it (it did already). */
+  constructor(timeoutMs: number, next: (socket: net.Socket) => void, admit: (socket: net.Socket) => boolean = () => true) {
     this.server = net.createServer({ noDelay: true }, (socket) => {
+      if (!admit(socket)) return;
       socket.on('error', () => {}); // errors before the hand-over just close it
       readProxyHeader(socket, timeoutMs).then(
         (header) => {
           if (socket.destroyed) return;
           if (header.source !== undefined) {
             const key = peerKey(socket);
-            this.sources.set(key, formatSource(header.source));
+            // A unix socket is on the proxy's machine; for a loopback listener that is this one.
+            const local = 'path' in header.source || isLoopback(header.source.host);
+            this.sources.set(key, { address: formatSource(header.source), local });
             socket.once('close', () => this.sources.delete(key));
           }
           next(socket);
@@ -218,6 +222,14 @@ export class ProxyFront {
 
   /** The client's address: the one its PROXY header named, else the socket's own. */
   remoteAddress(socket: net.Socket): string {
-    return this.sources.get(peerKey(socket)) ?? formatAddress(socket.remoteAddress, socket.remotePort);
+    return this.sources.get(peerKey(socket))?.address ?? formatAddress(socket.remoteAddress, socket.remotePort);
+  }
+
+  /**
+   * Whether the client is on this machine, by the address its header named; without one
+   * (LOCAL, UNKNOWN) the connection's own address stands, as it does for remoteAddress().
+   */
+  isLocal(socket: net.Socket): boolean {
+    return this.sources.get(peerKey(socket))?.local ?? isLoopback(socket.remoteAddress ?? '');
   }
 }

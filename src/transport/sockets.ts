@@ -1,6 +1,24 @@
-// Small helpers every listener shares: opening and closing a server, and printing a peer.
+// Small helpers every listener shares: opening and closing a server, printing a peer, and
+// telling a local client from a remote one.
 
 import type net from 'node:net';
+import type { ListenerInfo } from '../broker/types.js';
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+|localhost)$/;
+
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.test(host);
+}
+
+/**
+ * The listener's description as one connection sees it when the transport learnt that its
+ * client is not on this machine (a PROXY header or a forwarding header named another host).
+ * A listener that allows anonymous clients only because it is bound to loopback does not
+ * allow them then; an explicit allowAnonymous stands as written.
+ */
+export function remoteView(info: ListenerInfo, explicitAnonymous: boolean | undefined): ListenerInfo {
+  return explicitAnonymous === undefined && info.allowAnonymous ? Object.freeze({ ...info, allowAnonymous: false }) : info;
+}
 
 /** `host:port`, with an IPv6 host in brackets so the port stays readable. */
 export function formatAddress(host: string | undefined, port: number | undefined): string {

@@ -4,12 +4,12 @@
 
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import type net from 'node:net';
+import net from 'node:net';
 import tls from 'node:tls';
 import type { Listener, ListenerInfo, ListenerOptions, OnStream, PeerIdentity } from './types.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT, ProxyFront } from './proxy-protocol.js';
-import { closeServer, formatAddress, listenTcp } from './sockets.js';
-import { isLoopback } from './tcp.js';
+import { TransportGuard } from './guard.js';
+import { closeServer, formatAddress, isLoopback, listenTcp, remoteView } from './sockets.js';
 
 interface TlsFiles {
   cert: Buffer;
@@ -174,17 +174,23 @@ export function firstSubjectAltName(san: string | undefined): string | undefined
 
 export class TlsListener implements Listener {
   private readonly tlsServer: tls.Server;
-  /** The listening server: the TLS server itself, or the PROXY protocol front. */
+  /**
+   * The listening server, a plain TCP one (or the PROXY protocol front): each socket is
+   * admitted by the guard before the TLS server sees it, so a refused one costs no handshake.
+   */
   private readonly server: net.Server;
   private readonly settings: TlsSettings;
   private readonly front: ProxyFront | undefined;
   private readonly host: string;
   private readonly port: number;
   private address: ListenerInfo | undefined;
+  /** `address` for a client the PROXY header places off this machine. */
+  private remote: ListenerInfo | undefined;
 
   constructor(
     private readonly options: ListenerOptions,
     private readonly onStream: OnStream,
+    private readonly guard: TransportGuard = new TransportGuard(),
   ) {
     this.host = options.host ?? '127.0.0.1';
     this.port = options.port ?? 8883;
@@ -192,13 +198,19 @@ export class TlsListener implements Listener {
     const timeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
     this.tlsServer = tls.createServer(this.settings.serverOptions(timeout), (socket) => this.secured(socket));
     closeOnTlsError(this.tlsServer);
+    const admit = (raw: net.Socket): boolean => guard.admit(raw, this.info.name);
+    const handOver = (raw: net.Socket): void => {
+      this.tlsServer.emit('connection', raw);
+    };
     if (options.proxyProtocol === true) {
       // The header comes before the TLS handshake, on the raw TCP connection.
-      this.front = new ProxyFront(timeout, (raw) => this.tlsServer.emit('connection', raw));
+      this.front = new ProxyFront(timeout, handOver, admit);
       this.server = this.front.server;
     } else {
       this.front = undefined;
-      this.server = this.tlsServer;
+      this.server = net.createServer({ noDelay: true }, (raw) => {
+        if (admit(raw)) handOver(raw);
+      });
     }
   }
 
@@ -216,6 +228,8 @@ export class TlsListener implements Listener {
       port,
       allowAnonymous: this.options.allowAnonymous ?? isLoopback(this.host),
     };
+    this.remote = remoteView(this.address, this.options.allowAnonymous);
+    this.guard.watch(this.server, this.address.name);
   }
 
   close(): Promise<void> {
@@ -232,7 +246,11 @@ export class TlsListener implements Listener {
       socket.destroy();
       return;
     }
-    const remote = this.front?.remoteAddress(socket) ?? formatAddress(socket.remoteAddress, socket.remotePort);
-    this.onStream(socket, this.info, remote, who.peer);
+    const front = this.front;
+    if (front === undefined) {
+      this.onStream(socket, this.info, formatAddress(socket.remoteAddress, socket.remotePort), who.peer);
+      return;
+    }
+    this.onStream(socket, front.isLocal(socket) ? this.info : this.remote!, front.remoteAddress(socket), who.peer);
   }
 }

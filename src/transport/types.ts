@@ -80,6 +80,13 @@ export interface ListenerOptions {
    * with 1009). Keep it at least limits.maxPacketSize. Default 1 MiB.
    */
   maxFrameSize?: number;
+  /**
+   * ws, wss: origins (`https://app.example`) whose pages may open a session on a listener
+   * that allows anonymous clients, besides loopback origins and the listener's own host;
+   * `*` allows any. A browser upgrade from another origin is refused (403) there. Requests
+   * without an Origin header (programs, not pages) are not checked. Default none.
+   */
+  allowedOrigins?: readonly string[];
 }
 
 export interface ListenerInfo {
@@ -93,6 +100,12 @@ export interface ListenerInfo {
   readonly path?: string;
   /** ws, wss: the URL path WebSocket clients connect to. */
   readonly websocketPath?: string;
+  /**
+   * Whether anonymous clients are accepted. As a connection sees it (the authenticate hook's
+   * `listener`), false for a client the transport found not to be local (a PROXY header or a
+   * WebSocket forwarding header names another host) when the listener allows anonymous
+   * clients only by default, for being on loopback.
+   */
   readonly allowAnonymous: boolean;
 }
 
@@ -107,6 +120,11 @@ export interface PeerIdentity {
   readonly certificateUsername?: string | undefined;
 }
 
+/**
+ * `info` is the listener's description as this connection sees it: for a client the
+ * transport found not to be local (a PROXY header or a forwarding header names another
+ * host) on a listener anonymous only because it is on loopback, allowAnonymous is false.
+ */
 export type OnStream = (stream: Duplex, info: ListenerInfo, remoteAddress: string, peer?: PeerIdentity) => void;
 
 export interface Listener {

@@ -4,6 +4,7 @@
 import { lstat, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import type { Listener, ListenerInfo, ListenerOptions, OnStream } from './types.js';
+import { TransportGuard } from './guard.js';
 import { closeServer } from './sockets.js';
 
 export class UnixListener implements Listener {
@@ -14,11 +15,14 @@ export class UnixListener implements Listener {
   constructor(
     private readonly options: ListenerOptions,
     onStream: OnStream,
+    private readonly guard: TransportGuard = new TransportGuard(),
   ) {
     if (options.path === undefined || options.path === '') throw new Error('a unix listener needs a path');
     this.path = options.path;
     const remote = `unix:${this.path}`;
-    this.server = net.createServer((socket) => onStream(socket, this.info, remote));
+    this.server = net.createServer((socket) => {
+      if (guard.admit(socket, this.info.name)) onStream(socket, this.info, remote);
+    });
   }
 
   get info(): ListenerInfo {
@@ -44,6 +48,7 @@ export class UnixListener implements Listener {
       // Only this machine's processes reach it, like a loopback address.
       allowAnonymous: this.options.allowAnonymous ?? true,
     };
+    this.guard.watch(this.server, this.address.name);
   }
 
   async close(): Promise<void> {

@@ -322,3 +322,97 @@ describe('tls and ws listeners with proxyProtocol', () => {
     }
   });
 });
+
+describe('anonymous clients behind a proxy on a loopback listener', () => {
+  /** The CONNACK reason code an anonymous 5.0 client gets after `header`. */
+  async function anonymousAfter(port: number, header: Buffer): Promise<number> {
+    const c = await connectAfter(port, header);
+    try {
+      return (await c.expect('connack')).reasonCode;
+    } finally {
+      c.destroy();
+    }
+  }
+
+  test('hardening 7: a PROXY header naming a remote client is not a local client: no anonymous session by default', async () => {
+    const tb = await startBroker({ listeners: [{ type: 'tcp', port: 0, host: '127.0.0.1', proxyProtocol: true }] });
+    try {
+      assert.equal(tb.broker.addresses[0]!.allowAnonymous, true, 'the listener itself is on loopback');
+      assert.equal(await anonymousAfter(tb.port, v1('PROXY TCP4 203.0.113.5 127.0.0.1 5000 1883')), 0x87);
+      assert.equal(await anonymousAfter(tb.port, v2(1, 0x21, inet6('20010db8000000000000000000000005', 5000))), 0x87);
+      // The client as the header names it decides, not the proxy's own loopback address.
+      assert.equal(await anonymousAfter(tb.port, v1('PROXY TCP4 127.0.0.1 127.0.0.1 5001 1883')), 0);
+      assert.equal(await anonymousAfter(tb.port, v1('PROXY TCP6 ::1 ::1 5002 1883')), 0);
+      // LOCAL (the proxy's health check) keeps the connection's own, loopback, address.
+      assert.equal(await anonymousAfter(tb.port, v2(0, 0, Buffer.alloc(0))), 0);
+    } finally {
+      await tb.close();
+    }
+  });
+
+  test('hardening 7: an authenticate hook sees the connection\'s anonymous policy in its listener', async () => {
+    const seen: AuthenticateRequest[] = [];
+    const hook = { authenticate: (r: AuthenticateRequest) => (seen.push(r), r.username !== undefined || r.listener.allowAnonymous ? { ok: true as const } : { ok: false as const, reasonCode: 0x87 }) };
+    const tb = await startBroker({ listeners: [{ type: 'tcp', port: 0, host: '127.0.0.1', proxyProtocol: true }], hooks: [hook] });
+    try {
+      assert.equal(await anonymousAfter(tb.port, v1('PROXY TCP4 203.0.113.5 127.0.0.1 5000 1883')), 0x87);
+      assert.equal(seen.at(-1)!.listener.allowAnonymous, false);
+      assert.equal(seen.at(-1)!.listener.name, tb.broker.addresses[0]!.name);
+      assert.equal(await anonymousAfter(tb.port, v1('PROXY TCP4 127.0.0.1 127.0.0.1 5001 1883')), 0);
+      assert.equal(seen.at(-1)!.listener.allowAnonymous, true);
+    } finally {
+      await tb.close();
+    }
+  });
+
+  test('hardening 7: allowAnonymous set explicitly holds for every client, wherever its header places it', async () => {
+    const open = await startBroker({ listeners: [{ type: 'tcp', port: 0, host: '127.0.0.1', proxyProtocol: true, allowAnonymous: true }] });
+    const closed = await startBroker({ listeners: [{ type: 'tcp', port: 0, host: '127.0.0.1', proxyProtocol: true, allowAnonymous: false }] });
+    try {
+      assert.equal(await anonymousAfter(open.port, v1('PROXY TCP4 203.0.113.5 127.0.0.1 5000 1883')), 0);
+      assert.equal(await anonymousAfter(closed.port, v1('PROXY TCP4 127.0.0.1 127.0.0.1 5000 1883')), 0x87);
+    } finally {
+      await open.close();
+      await closed.close();
+    }
+  });
+
+  test('hardening 7: tls and ws listeners with proxyProtocol follow the header too', async (t) => {
+    const ws = await startBroker({ listeners: [{ type: 'ws', port: 0, host: '127.0.0.1', proxyProtocol: true }] });
+    try {
+      for (const [header, expected] of [
+        [v1('PROXY TCP4 198.51.100.3 127.0.0.1 4000 8083'), 0x87],
+        [v1('PROXY TCP4 127.0.0.1 127.0.0.1 4001 8083'), 0],
+      ] as const) {
+        const raw = net.connect(ws.port, '127.0.0.1');
+        raw.on('error', () => {});
+        await once(raw, 'connect');
+        raw.write(header);
+        const sock = new WebSocket(`ws://127.0.0.1:${ws.port}/mqtt`, ['mqtt'], { createConnection: () => raw });
+        sock.on('error', () => {});
+        await once(sock, 'open');
+        const peer = new StreamPeer(createWebSocketStream(sock));
+        assert.equal((await peer.connect()).reasonCode, expected);
+        sock.terminate();
+      }
+    } finally {
+      await ws.close();
+    }
+    if (!have(t, openssl)) return;
+    const pki = makePki();
+    const tb = await startBroker({ listeners: [{ type: 'tls', port: 0, host: '127.0.0.1', proxyProtocol: true, certFile: pki.server.cert, keyFile: pki.server.key }] });
+    try {
+      const raw = net.connect(tb.port, '127.0.0.1');
+      raw.on('error', () => {});
+      await once(raw, 'connect');
+      raw.write(v1('PROXY TCP4 198.51.100.4 127.0.0.1 4002 8883'));
+      const secure = tls.connect({ socket: raw, ca: pki.caPem, servername: 'localhost' });
+      await once(secure, 'secureConnect');
+      assert.equal((await new StreamPeer(secure).connect()).reasonCode, 0x87);
+      secure.destroy();
+    } finally {
+      await tb.close();
+      pki.remove();
+    }
+  });
+});

@@ -10,14 +10,8 @@ import tls from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import { encode } from '../../src/codec/index.js';
 import type { AuthenticateRequest, ListenerOptions } from '../../src/index.js';
-import pino from 'pino';
-import { DEFAULT_LIMITS } from '../../src/broker/types.js';
-import { createListener, type Listener, type ListenerHost, type OnStream, type PeerIdentity } from '../../src/transport/index.js';
-
-/** A listener host that hands every stream to `accept`, as the broker would. */
-function host(accept: OnStream): ListenerHost {
-  return { accept, limits: DEFAULT_LIMITS, log: pino({ enabled: false }) };
-}
+import { createListener, type Listener, type PeerIdentity } from '../../src/transport/index.js';
+import { host } from './host.js';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { have, mosquittoPub, mosquittoSub, run } from '../helpers/tools.js';
 import { connectMqtt, endMqtt, nextMessage, subscribe } from './clients.js';

@@ -5,11 +5,15 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { Connection } from '../../src/broker/connection.js';
+import { guardFor } from '../../src/transport/guard.js';
 import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import WebSocket, { createWebSocketStream } from 'ws';
 import { encode, type Packet } from '../../src/codec/index.js';
+import { loadConfig, toBrokerOptions } from '../../src/config/index.js';
+import { createListener } from '../../src/transport/index.js';
+import { host } from './host.js';
 import { delay, startBroker, type TestBroker } from '../helpers/broker.js';
 import { connectMqtt, endMqtt, nextMessage, StreamPeer, subscribe } from './clients.js';
 import { makePki, openssl, type Pki } from './pki.js';
@@ -267,5 +271,118 @@ describe('wss listener', () => {
       rogue.once('error', () => resolve('error'));
     });
     assert.equal(outcome, 'error');
+  });
+});
+
+/** The status an upgrade request gets: 101 once open, else the refusal's status code. */
+async function upgradeStatus(url: string, protocols: string[] | undefined, options: WebSocket.ClientOptions = {}): Promise<{ status: number; ws: WebSocket }> {
+  const ws = protocols === undefined ? new WebSocket(url, options) : new WebSocket(url, protocols, options);
+  ws.on('error', () => {});
+  return new Promise((resolve) => {
+    ws.once('open', () => resolve({ status: 101, ws }));
+    ws.once('unexpected-response', (_req: http.ClientRequest, res: http.IncomingMessage) => {
+      res.resume();
+      resolve({ status: res.statusCode ?? 0, ws });
+    });
+  });
+}
+
+/** CONNECT without credentials over an open WebSocket: the CONNACK reason code. */
+async function anonymousConnack(ws: WebSocket): Promise<number> {
+  const peer = new StreamPeer(createWebSocketStream(ws));
+  const code = (await peer.connect()).reasonCode;
+  ws.terminate();
+  return code;
+}
+
+describe('who may connect over WebSocket', () => {
+  let tb: TestBroker;
+  let url: string;
+
+  before(async () => {
+    tb = await startBroker({ listeners: [{ type: 'ws', port: 0, host: '127.0.0.1' }] });
+    url = `ws://127.0.0.1:${tb.port}/mqtt`;
+  });
+
+  after(() => tb.close());
+
+  test('hardening 7: an upgrade a reverse proxy forwarded (Forwarded, X-Forwarded-For, X-Real-IP) is not a local client on a loopback listener', async () => {
+    const forwarding: Record<string, string>[] = [{ 'X-Forwarded-For': '203.0.113.5' }, { Forwarded: 'for=203.0.113.5;proto=https' }, { 'X-Real-IP': '203.0.113.5' }];
+    for (const headers of forwarding) {
+      const { status, ws } = await upgradeStatus(url, ['mqtt'], { headers });
+      assert.equal(status, 101);
+      assert.equal(await anonymousConnack(ws), 0x87, JSON.stringify(headers));
+    }
+    const { ws } = await upgradeStatus(url, ['mqtt']);
+    assert.equal(await anonymousConnack(ws), 0, 'a direct local client is anonymous as before');
+    const explicit = await startBroker({ listeners: [{ type: 'ws', port: 0, host: '127.0.0.1', allowAnonymous: true }] });
+    try {
+      const forwarded = await upgradeStatus(`ws://127.0.0.1:${explicit.port}/mqtt`, ['mqtt'], { headers: { 'X-Forwarded-For': '203.0.113.5' } });
+      assert.equal(await anonymousConnack(forwarded.ws), 0, 'allowAnonymous: true holds for forwarded clients');
+    } finally {
+      await explicit.close();
+    }
+  });
+
+  test('hardening 8: a page from a foreign origin gets 403 where it would be anonymous; loopback origins and programs without Origin do not', async () => {
+    const refusedBefore = guardFor(tb.broker).refused.origin;
+    const foreign = await upgradeStatus(url, ['mqtt'], { origin: 'https://evil.example' });
+    assert.equal(foreign.status, 403);
+    foreign.ws.terminate();
+    assert.equal(guardFor(tb.broker).refused.origin, refusedBefore + 1);
+    for (const origin of ['http://localhost:3000', 'http://127.0.0.1:8080', 'http://[::1]:5173']) {
+      const local = await upgradeStatus(url, ['mqtt'], { origin });
+      assert.equal(local.status, 101, origin);
+      assert.equal(await anonymousConnack(local.ws), 0, origin);
+    }
+    const program = await upgradeStatus(url, ['mqtt']);
+    assert.equal(await anonymousConnack(program.ws), 0);
+  });
+
+  test('hardening 8: allowedOrigins lets the listed origins (or * any) in; a listener without anonymous access does not check', async () => {
+    const listed = await startBroker({ listeners: [{ type: 'ws', port: 0, host: '127.0.0.1', allowedOrigins: ['https://App.Example:443', 'https://other.example:8443'] }] });
+    const any = await startBroker({ listeners: [{ type: 'ws', port: 0, host: '127.0.0.1', allowedOrigins: ['*'] }] });
+    const authOnly = await startBroker({ listeners: [{ type: 'ws', port: 0, host: '127.0.0.1', allowAnonymous: false }] });
+    try {
+      const at = (b: TestBroker): string => `ws://127.0.0.1:${b.port}/mqtt`;
+      const app = await upgradeStatus(at(listed), ['mqtt'], { origin: 'https://app.example' });
+      assert.equal(app.status, 101, 'a listed origin (compared as scheme://host:port, default port dropped)');
+      assert.equal(await anonymousConnack(app.ws), 0);
+      assert.equal((await upgradeStatus(at(listed), ['mqtt'], { origin: 'https://other.example:8443' })).status, 101);
+      assert.equal((await upgradeStatus(at(listed), ['mqtt'], { origin: 'http://app.example' })).status, 403, 'another scheme is another origin');
+      assert.equal((await upgradeStatus(at(listed), ['mqtt'], { origin: 'null' })).status, 403);
+      assert.equal((await upgradeStatus(at(any), ['mqtt'], { origin: 'https://evil.example' })).status, 101);
+      const noAnon = await upgradeStatus(at(authOnly), ['mqtt'], { origin: 'https://evil.example' });
+      assert.equal(noAnon.status, 101, 'it needs credentials like any client');
+      assert.equal(await anonymousConnack(noAnon.ws), 0x87);
+    } finally {
+      await Promise.all([listed.close(), any.close(), authOnly.close()]);
+    }
+    assert.throws(() => createListener({ type: 'ws', allowedOrigins: ['app.example'] }, host()), /not an origin/);
+    assert.throws(() => createListener({ type: 'tcp', allowedOrigins: ['*'] }, host()), /allowedOrigins is for ws, wss/);
+  });
+
+  test('hardening 8: the config key is a comma-separated list of origins', () => {
+    const { options } = toBrokerOptions(
+      loadConfig({ text: 'listeners:\n  - type: ws\n    port: 0\n    allowedOrigins: "https://a.example, http://localhost:3000"\n', env: {} }).config,
+    );
+    assert.deepEqual(options.listeners![0]!.allowedOrigins, ['https://a.example', 'http://localhost:3000']);
+    assert.throws(() => loadConfig({ text: 'listeners:\n  - type: ws\n    allowedOrigins: "a.example"\n', env: {} }), /allowedOrigins: expected origins separated by commas/);
+    assert.throws(() => loadConfig({ text: 'listeners:\n  - type: tcp\n    allowedOrigins: "*"\n', env: {} }), /allowedOrigins: is for ws and wss listeners/);
+  });
+
+  test('hardening 14: an upgrade offering only subprotocols MQTT does not speak is refused (400); offering none at all is still served', async () => {
+    const before = guardFor(tb.broker).refused.subprotocol;
+    const unknown = await upgradeStatus(url, ['graphql-ws', 'soap']);
+    assert.equal(unknown.status, 400);
+    unknown.ws.terminate();
+    assert.equal(guardFor(tb.broker).refused.subprotocol, before + 1);
+    const none = await upgradeStatus(url, undefined);
+    assert.equal(none.status, 101);
+    assert.equal(none.ws.protocol, '');
+    assert.equal(await anonymousConnack(none.ws), 0);
+    const mixed = await upgradeStatus(url, ['soap', 'mqttv3.1']);
+    assert.equal(mixed.ws.protocol, 'mqttv3.1');
+    mixed.ws.terminate();
   });
 });
