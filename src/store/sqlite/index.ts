@@ -75,7 +75,8 @@ export class SqliteStore implements Store {
     const worker = new Worker(new URL('./worker.js', import.meta.url));
     this.worker = worker;
     worker.on('message', (reply: Reply) => this.onReply(reply));
-    worker.on('error', (err) => this.fail(err));
+    // @types/node 22+ types a worker's 'error' as unknown: a worker can throw a non-Error.
+    worker.on('error', (err: unknown) => this.fail(err instanceof Error ? err : new Error(`store worker: ${String(err)}`)));
     worker.on('exit', (code) => {
       if (this.worker === worker) this.fail(new Error(`store worker exited with code ${code}`));
     });
