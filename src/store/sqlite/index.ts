@@ -320,6 +320,15 @@ function advice(file: string, code: string, message: string): string {
     return `cannot open ${file} for reading and writing (${message}). Check the directory's permissions and free space.`;
   }
   if (code === 'FORMAT') return `${file} cannot be read: ${message}. Run the Starling version that wrote it, or move the directory aside to start empty.`;
+  // better-sqlite3 built for another Node.js (typically a Node upgrade without a rebuild): the
+  // file was never opened, and advice to recover a "damaged" one could cost the operator data.
+  if (code === 'ERR_DLOPEN_FAILED') {
+    return (
+      `the SQLite module (better-sqlite3) did not load on Node.js ${process.version}, so ${file} was not opened (${message}). ` +
+      'Rebuild it for this Node.js with "npm rebuild better-sqlite3" where Starling is installed (for a Node.js installed from npm ' +
+      'or unpacked by hand, with npm_config_nodedir set to its directory), or run the Node.js it was built for.'
+    );
+  }
   return (
     `${file} is damaged and was not opened (${code}: ${message}). Starling does not start over data it cannot read. ` +
     `To recover: stop, copy the directory somewhere safe, then try "sqlite3 ${file} .recover | sqlite3 recovered.db" and put recovered.db in its place, ` +
