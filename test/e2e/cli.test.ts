@@ -163,6 +163,26 @@ test('--from-mosquitto converts a mosquitto.conf and lists what it could not con
   assert.match(exit.stderr, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4: .*connection_messages`));
 });
 
+// `starling --from-mosquitto m.conf > starling.yaml` is a file a user edits and appends to:
+// it ends in one newline, whether it ends in a value, the "Not converted" comment or is empty.
+test('hardening 14: --from-mosquitto writes YAML that ends in exactly one newline', async () => {
+  const fixture = fileURLToPath(new URL('../../../test/config/fixtures/mosquitto.conf', import.meta.url));
+  const cases: Record<string, string> = {
+    'values only': 'listener 1884 127.0.0.1\nallow_anonymous true',
+    'ends with the unconverted list': 'listener 1884 127.0.0.1\nconnection_messages true\n',
+    'nothing converted': 'frobnicate 3\n',
+    empty: '',
+  };
+  for (const [name, text] of [...Object.entries(cases), ['the plant broker fixture', readFileSync(fixture, 'utf8')] as const]) {
+    const file = join(dir, `newline-${name.replace(/\W+/g, '-')}.conf`);
+    writeFileSync(file, text);
+    const exit = await run(process.execPath, [CLI, '--from-mosquitto', file]);
+    assert.equal(exit.code, 0, `${name}: ${exit.stderr}`);
+    assert.match(exit.stdout, /[^\n]\n$/, `${name}: output ends ${JSON.stringify(exit.stdout.slice(-40))}`);
+    if (exit.stderr !== '') assert.match(exit.stderr, /\n$/, `${name}: the report ends ${JSON.stringify(exit.stderr.slice(-40))}`);
+  }
+});
+
 test('a SIGTERM sent the moment the listening line appears still stops the broker gracefully', async () => {
   const { proc } = await serve([]);
   proc.kill('SIGTERM');

@@ -167,8 +167,9 @@ class WorkerHandle {
       else this.inbox.push(m);
       this.waiter?.();
     });
-    this.worker.on('error', (err) => {
-      this.failure = err;
+    // @types/node 22+ types a worker's 'error' as unknown: a worker can throw a non-Error.
+    this.worker.on('error', (err: unknown) => {
+      this.failure = err instanceof Error ? err : new Error(`worker: ${String(err)}`);
       this.waiter?.();
     });
     this.worker.on('exit', (code) => {

@@ -75,7 +75,8 @@ export class SqliteStore implements Store {
     const worker = new Worker(new URL('./worker.js', import.meta.url));
     this.worker = worker;
     worker.on('message', (reply: Reply) => this.onReply(reply));
-    worker.on('error', (err) => this.fail(err));
+    // @types/node 22+ types a worker's 'error' as unknown: a worker can throw a non-Error.
+    worker.on('error', (err: unknown) => this.fail(err instanceof Error ? err : new Error(`store worker: ${String(err)}`)));
     worker.on('exit', (code) => {
       if (this.worker === worker) this.fail(new Error(`store worker exited with code ${code}`));
     });
@@ -319,6 +320,15 @@ function advice(file: string, code: string, message: string): string {
     return `cannot open ${file} for reading and writing (${message}). Check the directory's permissions and free space.`;
   }
   if (code === 'FORMAT') return `${file} cannot be read: ${message}. Run the Starling version that wrote it, or move the directory aside to start empty.`;
+  // better-sqlite3 built for another Node.js (typically a Node upgrade without a rebuild): the
+  // file was never opened, and advice to recover a "damaged" one could cost the operator data.
+  if (code === 'ERR_DLOPEN_FAILED') {
+    return (
+      `the SQLite module (better-sqlite3) did not load on Node.js ${process.version}, so ${file} was not opened (${message}). ` +
+      'Rebuild it for this Node.js with "npm rebuild better-sqlite3" where Starling is installed (for a Node.js installed from npm ' +
+      'or unpacked by hand, with npm_config_nodedir set to its directory), or run the Node.js it was built for.'
+    );
+  }
   return (
     `${file} is damaged and was not opened (${code}: ${message}). Starling does not start over data it cannot read. ` +
     `To recover: stop, copy the directory somewhere safe, then try "sqlite3 ${file} .recover | sqlite3 recovered.db" and put recovered.db in its place, ` +
