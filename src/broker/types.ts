@@ -7,7 +7,6 @@ import type {
   PublishProperties,
   QoS,
   Subscription,
-  UserProperty,
 } from '../codec/types.js';
 import type { Store } from '../store/types.js';
 
@@ -278,5 +277,3 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxByteRate: 0,
   connectTimeout: 10_000,
 });
-
-export type { UserProperty };
