@@ -8,6 +8,7 @@ import type { ProtocolVersion, QoS, Subscription } from '../../src/codec/types.j
 import type { ClientInfo, Hooks, Message } from '../../src/index.js';
 import { RawClient, delay, startBroker } from '../helpers/broker.js';
 import { broker, raw, real } from '../helpers/scenario.js';
+import { until } from '../helpers/wait.js';
 
 let nextId = 1;
 async function subscribe(c: RawClient, subs: Subscription[]): Promise<number[]> {
@@ -17,14 +18,6 @@ async function subscribe(c: RawClient, subs: Subscription[]): Promise<number[]> 
 
 function publish(c: RawClient, topic: string, payload: string, qos: QoS = 1, retain = false): void {
   c.send({ type: 'publish', topic, payload: Buffer.from(payload), qos, retain, dup: false, ...(qos > 0 && { packetId: nextId++ }) });
-}
-
-async function until(cond: () => boolean, ms = 2000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
-    await delay(5);
-  }
 }
 
 const denySecret: Hooks = {
@@ -128,7 +121,7 @@ test('onPublish can rewrite a message: subscribers get the new payload', async (
   await sub.subscribeAsync('rewrite/t', { qos: 1 });
   const pub = await real(t, b);
   await pub.publishAsync('rewrite/t', 'quiet', { qos: 1 });
-  await until(() => got.length === 1);
+  await until('the rewritten message', () => got.length === 1);
   assert.deepEqual(got, ['QUIET']);
 });
 
@@ -241,7 +234,7 @@ test('onConnect, onSubscribe and onDisconnect hooks that throw or reject do not 
   await c.expect('publish');
   c.send({ type: 'disconnect' });
   await c.closedByServer();
-  await until(() => calls.length === 3);
+  await until('three hook calls', () => calls.length === 3);
   assert.deepEqual(calls, ['connect noisy-hooks', 'subscribe noisy/t 1', 'disconnect noisy-hooks']);
   const again = await raw(t, b);
   again.send({ type: 'pingreq' });
@@ -260,7 +253,7 @@ test('broker.publish() from the program reaches subscribers and returns how many
   }
   const handed = b.broker.publish({ topic: 'embed/t', payload: Buffer.from('hello'), qos: 1, retain: false });
   assert.equal(handed, 2);
-  await until(() => got.length === 2);
+  await until('both subscribers to get the message', () => got.length === 2);
   assert.deepEqual(got.sort((x, y) => x[2] - y[2]), [['embed/t', 'hello', 0], ['embed/t', 'hello', 1]]);
   assert.equal(b.broker.publish({ topic: 'embed-nobody/t', payload: Buffer.from('x'), qos: 0, retain: false }), 0);
 });
@@ -275,7 +268,7 @@ test('the broker emits clientConnected, published and clientDisconnected', async
   await c.publishAsync('events/t', 'from client', { qos: 1 });
   b.broker.publish({ topic: 'events/t', payload: Buffer.from('from program'), qos: 0, retain: false });
   await c.endAsync();
-  await until(() => events.length === 4);
+  await until('four broker events', () => events.length === 4);
   assert.deepEqual(events, ['connected evented v4', 'published events/t from client by evented', 'published events/t from program by program', 'disconnected evented']);
 });
 

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import mqtt, { type IClientOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { PublishPacket } from '../../src/codec/index.js';
 import { RawClient, delay, startBroker, type TestBroker } from '../helpers/broker.js';
+import { until } from '../helpers/wait.js';
 
 interface Received {
   topic: string;
@@ -33,13 +34,9 @@ async function mqttjs(url: string, opts: IClientOptions): Promise<{ client: Mqtt
   }
 }
 
-/** Waits until `list` holds `n` items (fails after `ms`). */
-async function waitFor<T>(list: T[], n: number, ms = 2000): Promise<T[]> {
-  const deadline = Date.now() + ms;
-  while (list.length < n) {
-    if (Date.now() > deadline) throw new Error(`got ${list.length} of ${n} within ${ms} ms`);
-    await delay(10);
-  }
+/** Waits until `list` holds `n` items, and returns it. */
+async function waitFor<T>(list: T[], n: number): Promise<T[]> {
+  await until(`${n} message(s)`, () => list.length >= n);
   return list;
 }
 

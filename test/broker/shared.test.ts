@@ -7,19 +7,12 @@ import assert from 'node:assert/strict';
 import type { Subscription } from '../../src/codec/types.js';
 import { RawClient, delay } from '../helpers/broker.js';
 import { broker, raw, real } from '../helpers/scenario.js';
+import { until } from '../helpers/wait.js';
 
 let nextId = 1;
 async function subscribe(c: RawClient, sub: Subscription): Promise<void> {
   c.send({ type: 'subscribe', packetId: nextId++, subscriptions: [sub] });
   assert.deepEqual((await c.expect('suback')).reasonCodes, [sub.qos]);
-}
-
-async function until(cond: () => boolean, ms = 2000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
-    await delay(5);
-  }
 }
 
 test('a shared group gets one copy of each message, balanced across its members: 10 messages to 2 members give 5 each', async (t) => {
@@ -32,7 +25,7 @@ test('a shared group gets one copy of each message, balanced across its members:
   }
   const pub = await real(t, b);
   for (let i = 0; i < 10; i++) await pub.publishAsync('jobs/new', String(i), { qos: 1 });
-  await until(() => counts[0]! + counts[1]! >= 10);
+  await until('the group to get 10 messages', () => counts[0]! + counts[1]! >= 10);
   await delay(100);
   assert.deepEqual(counts, [5, 5]);
 });

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import type { QoS, Subscription } from '../../src/codec/types.js';
 import { RawClient, delay } from '../helpers/broker.js';
 import { broker, raw, real } from '../helpers/scenario.js';
+import { until } from '../helpers/wait.js';
 
 let nextId = 1;
 async function subscribe(c: RawClient, subs: Subscription[], subscriptionIdentifier?: number): Promise<number[]> {
@@ -97,8 +98,7 @@ test('a 3.1.1 re-subscription keeps the flow of publications: no message lost or
     if (i === 100) acks.push(sub.subscribeAsync('resub/flow', { qos: 1 }));
   }
   await Promise.all(acks);
-  const deadline = Date.now() + 2000;
-  while (got.length < 200 && Date.now() < deadline) await delay(5);
+  await until('200 messages', () => got.length >= 200);
   await delay(100);
   assert.deepEqual(got, Array.from({ length: 200 }, (_, i) => i));
 });
@@ -146,8 +146,7 @@ test('MQTT.js receives the Subscription Identifier of its subscription with each
   c.on('message', (_topic, _payload, packet) => ids.push(packet.properties?.subscriptionIdentifier));
   await c.subscribeAsync('mqttjs/ids', { qos: 1, properties: { subscriptionIdentifier: 42 } });
   b.broker.publish({ topic: 'mqttjs/ids', payload: Buffer.from('x'), qos: 1, retain: false });
-  const deadline = Date.now() + 2000;
-  while (ids.length === 0 && Date.now() < deadline) await delay(5);
+  await until('the message', () => ids.length > 0);
   assert.equal(Array.isArray(ids[0]) ? (ids[0] as number[])[0] : ids[0], 42);
 });
 
