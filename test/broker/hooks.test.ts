@@ -43,13 +43,19 @@ test('a publish denied by authorizePublish gets PUBACK 0x87 and is not delivered
 test('a 3.1.1 publish denied by authorizePublish is acknowledged normally but not delivered [MQTT-3.3.5-2]', async (t) => {
   const b = await broker(t, { hooks: [denySecret] });
   const sub = await raw(t, b, { protocolVersion: 4 });
-  await subscribe(sub, [{ topicFilter: 'secret/#', qos: 1 }]);
+  await subscribe(sub, [{ topicFilter: 'secret/#', qos: 1 }, { topicFilter: 'public/#', qos: 1 }]);
   const pub = await raw(t, b, { protocolVersion: 4 });
   publish(pub, 'secret/plans', 'x', 1);
   const ack = await pub.expect('puback');
   assert.equal(ack.reasonCode ?? 0, 0);
   publish(pub, 'secret/more', 'x', 2);
   await pub.expect('pubrec');
+  // Positive control: an allowed message from the same publisher is the first to arrive.
+  publish(pub, 'public/news', 'y', 1);
+  await pub.expect('puback');
+  const p = await sub.expect('publish');
+  assert.equal(p.topic, 'public/news');
+  sub.send({ type: 'puback', packetId: p.packetId! });
   await sub.silent(200);
 });
 
@@ -59,6 +65,10 @@ test('a retained publish denied by authorizePublish is not retained', async (t) 
   publish(pub, 'secret/kept', 'x', 1, true);
   assert.equal((await pub.expect('puback')).reasonCode, 0x87);
   assert.equal(b.broker.retained.size, 0);
+  // Positive control: an allowed retained publish is retained.
+  publish(pub, 'public/kept', 'y', 1, true);
+  assert.equal((await pub.expect('puback')).reasonCode, 0x10, 'accepted, No matching subscribers');
+  assert.equal(b.broker.retained.size, 1);
 });
 
 test('authorizePublish sees who publishes what, and the first denial in hook order wins', async (t) => {

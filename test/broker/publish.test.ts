@@ -98,6 +98,11 @@ test('a 5.0 client publishing to a $ topic gets PUBACK 0x87 and the message reac
   pub.send({ type: 'publish', topic: '$SYS/fake', payload: Buffer.from('x'), qos: 1, retain: false, dup: false, packetId: 2 });
   assert.equal((await pub.expect('puback')).reasonCode, 0x87);
   await sys.silent(200);
+  // Positive control: the same publisher's message to an ordinary topic reaches the same subscriber.
+  await subscribe(sys, 'news/#', 1, 3);
+  pub.send({ type: 'publish', topic: 'news/real', payload: Buffer.from('y'), qos: 1, retain: false, dup: false, packetId: 4 });
+  await pub.expect('puback');
+  assert.equal((await sys.expect('publish')).topic, 'news/real');
 });
 
 test('a 3.1.1 client publishing to a $ topic gets a plain PUBACK and the message reaches nobody', async (t) => {
@@ -109,6 +114,11 @@ test('a 3.1.1 client publishing to a $ topic gets a plain PUBACK and the message
   const ack = await pub.expect('puback');
   assert.equal(ack.reasonCode ?? 0, 0);
   await sys.silent(200);
+  // Positive control: the same publisher's message to an ordinary topic reaches the same subscriber.
+  await subscribe(sys, 'news/#', 1, 3);
+  pub.send({ type: 'publish', topic: 'news/real', payload: Buffer.from('y'), qos: 1, retain: false, dup: false, packetId: 4 });
+  await pub.expect('puback');
+  assert.equal((await sys.expect('publish')).topic, 'news/real');
 });
 
 test('a message from a 5.0 publisher reaches 3.1.1 and 3.1 subscribers intact, without 5.0 properties', async (t) => {

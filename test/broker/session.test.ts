@@ -124,6 +124,11 @@ test('3.1.1: CleanSession 1 discards the stored session: Session Present 0 and t
       await publishFrom(b, 'cs1/discard', ['lost'], 1);
       await delay(200);
       assert.deepEqual(clean.received, []);
+      // Positive control: subscribed anew, the same client gets the next message on the topic.
+      await clean.client.subscribeAsync('cs1/discard', { qos: 1 });
+      await publishFrom(b, 'cs1/discard', ['control'], 1);
+      const [m] = await waitFor<Received>(clean.received, 1);
+      assert.equal(m!.payload, 'control');
     } finally {
       await clean.client.endAsync();
     }
@@ -145,6 +150,11 @@ test('3.1.1: the state of a CleanSession 1 session is not reused by a later Clea
       await publishFrom(b, 'cs1/then0', ['x'], 1);
       await delay(200);
       assert.deepEqual(later.received, []);
+      // Positive control: subscribed anew, the same client gets the next message on the topic.
+      await later.client.subscribeAsync('cs1/then0', { qos: 1 });
+      await publishFrom(b, 'cs1/then0', ['control'], 1);
+      const [m] = await waitFor<Received>(later.received, 1);
+      assert.equal(m!.payload, 'control');
     } finally {
       await later.client.endAsync();
     }
@@ -218,6 +228,11 @@ test('5.0: Clean Start 1 discards an existing session: Session Present 0, subscr
       await publishFrom(b, 'c1/discard', ['lost'], 1);
       await delay(200);
       assert.deepEqual(clean.received, []);
+      // Positive control: subscribed anew, the same client gets the next message on the topic.
+      await clean.client.subscribeAsync('c1/discard', { qos: 1 });
+      await publishFrom(b, 'c1/discard', ['control'], 1);
+      const [m] = await waitFor<Received>(clean.received, 1);
+      assert.equal(m!.payload, 'control');
     } finally {
       await clean.client.endAsync();
     }

@@ -73,6 +73,9 @@ test('retained messages are not sent to a new shared subscription', async (t) =>
   const m = await raw(t, b);
   await subscribe(m, { topicFilter: '$share/g/share/retained', qos: 1 });
   await m.silent(200);
+  // Positive control: a live message on the topic does reach the member.
+  b.broker.publish({ topic: 'share/retained', payload: Buffer.from('live'), qos: 1, retain: false });
+  assert.equal((await m.expect('publish')).payload.toString(), 'live');
 });
 
 test('No Local on a shared subscription is a protocol error: DISCONNECT 0x82 [MQTT-3.8.3-4]', async (t) => {

@@ -198,6 +198,10 @@ test('UNSUBACK carries the packet identifier and a reason code per filter in ord
   await publish(c, 'uns/a', 'x');
   await publish(c, 'uns/b', 'x');
   await c.silent(200);
+  // Positive control: subscribed again, the same client gets its next publication.
+  await subscribe(c, [{ topicFilter: 'uns/a', qos: 0 }]);
+  await publish(c, 'uns/a', 'y');
+  assert.equal((await c.expect('publish')).topic, 'uns/a');
 });
 
 test('UNSUBACK is sent with the packet identifier even when nothing was unsubscribed (3.1.1) [MQTT-3.10.4-4] [MQTT-3.10.4-5]', async (t) => {

@@ -390,6 +390,10 @@ test('a QoS 1 payload flagged UTF-8 that is not UTF-8 gets PUBACK 0x99 and is no
   assert.equal(ack.packetId, 4);
   assert.equal(ack.reasonCode, 0x99);
   await sub.silent(150);
+  // Positive control: a valid UTF-8 payload with the same flag is forwarded to the same subscriber.
+  pub.send({ type: 'publish', topic: 'pfi/bad', payload: Buffer.from('ok'), qos: 1, retain: false, dup: false, packetId: 5, properties: { payloadFormatIndicator: 1 } });
+  assert.equal((await pub.expect('puback')).reasonCode ?? 0, 0);
+  assert.equal((await sub.expect('publish')).payload.toString(), 'ok');
 });
 
 test('properties reach each subscriber with its own Subscription Identifier and the shared properties intact', async (t) => {

@@ -371,6 +371,11 @@ test('without an admin token the admin API answers 404 while metrics and health 
   await client.subscribeAsync('$SYS/#');
   await new Promise((r) => setTimeout(r, 300));
   assert.deepEqual(seen, [], 'no retained $SYS messages');
+  // Positive control: an ordinary message does reach the same client.
+  await client.subscribeAsync('quiet/t');
+  await client.publishAsync('quiet/t', 'y');
+  await until('the control message', () => seen.length > 0);
+  assert.deepEqual(seen, ['quiet/t'], 'still no $SYS message');
   other.proc.kill('SIGTERM');
   assert.equal((await other.proc.exited).code, 0);
 });
