@@ -91,10 +91,6 @@ function decodeSaslName(s: string): string | undefined {
   return s.replace(/=2C/g, ',').replace(/=3D/g, '=');
 }
 
-export function encodeSaslName(s: string): string {
-  return s.replace(/=/g, '=3D').replace(/,/g, '=2C');
-}
-
 /** Parses client-first-message; a string says what is wrong. */
 export function parseClientFirst(text: string): ClientFirst | string {
   const m = /^(n|y|p=[A-Za-z0-9.-]+),(a=[^,]*)?,(.*)$/s.exec(text);

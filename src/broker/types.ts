@@ -6,7 +6,6 @@ import type {
   ProtocolVersion,
   QoS,
   Subscription,
-  UserProperty,
 } from '../codec/types.js';
 import type { Store } from '../store/types.js';
 import type { ListenerInfo, ListenerOptions } from '../transport/types.js';
@@ -218,5 +217,3 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxByteRate: 0,
   connectTimeout: 10_000,
 });
-
-export type { UserProperty };

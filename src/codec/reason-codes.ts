@@ -1,62 +1,5 @@
-// MQTT 5.0 reason codes (section 2.4) and the 3.1.1 CONNACK return codes (section 3.2.2.3).
-
-export const ReasonCode = {
-  Success: 0x00,
-  NormalDisconnection: 0x00,
-  GrantedQoS0: 0x00,
-  GrantedQoS1: 0x01,
-  GrantedQoS2: 0x02,
-  DisconnectWithWillMessage: 0x04,
-  NoMatchingSubscribers: 0x10,
-  NoSubscriptionExisted: 0x11,
-  ContinueAuthentication: 0x18,
-  ReAuthenticate: 0x19,
-  UnspecifiedError: 0x80,
-  MalformedPacket: 0x81,
-  ProtocolError: 0x82,
-  ImplementationSpecificError: 0x83,
-  UnsupportedProtocolVersion: 0x84,
-  ClientIdentifierNotValid: 0x85,
-  BadUserNameOrPassword: 0x86,
-  NotAuthorized: 0x87,
-  ServerUnavailable: 0x88,
-  ServerBusy: 0x89,
-  Banned: 0x8a,
-  ServerShuttingDown: 0x8b,
-  BadAuthenticationMethod: 0x8c,
-  KeepAliveTimeout: 0x8d,
-  SessionTakenOver: 0x8e,
-  TopicFilterInvalid: 0x8f,
-  TopicNameInvalid: 0x90,
-  PacketIdentifierInUse: 0x91,
-  PacketIdentifierNotFound: 0x92,
-  ReceiveMaximumExceeded: 0x93,
-  TopicAliasInvalid: 0x94,
-  PacketTooLarge: 0x95,
-  MessageRateTooHigh: 0x96,
-  QuotaExceeded: 0x97,
-  AdministrativeAction: 0x98,
-  PayloadFormatInvalid: 0x99,
-  RetainNotSupported: 0x9a,
-  QoSNotSupported: 0x9b,
-  UseAnotherServer: 0x9c,
-  ServerMoved: 0x9d,
-  SharedSubscriptionsNotSupported: 0x9e,
-  ConnectionRateExceeded: 0x9f,
-  MaximumConnectTime: 0xa0,
-  SubscriptionIdentifiersNotSupported: 0xa1,
-  WildcardSubscriptionsNotSupported: 0xa2,
-} as const;
-
-/** 3.1 / 3.1.1 CONNACK return codes. */
-export const ConnackReturnCode = {
-  Accepted: 0x00,
-  UnacceptableProtocolVersion: 0x01,
-  IdentifierRejected: 0x02,
-  ServerUnavailable: 0x03,
-  BadUserNameOrPassword: 0x04,
-  NotAuthorized: 0x05,
-} as const;
+// MQTT 5.0 reason codes (section 2.4): their names for logs and metrics, and which packet may
+// carry which.
 
 const NAMES = new Map<number, string>([
   [0x00, 'Success'],
@@ -116,10 +59,10 @@ export const CONNACK_REASON_CODES = set(
   0x00, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8c, 0x90, 0x95,
   0x97, 0x99, 0x9a, 0x9b, 0x9c, 0x9d, 0x9f,
 );
+/** PUBACK's, and PUBREC's: the two tables are the same (sections 3.4.2.1, 3.5.2.1). */
 export const PUBACK_REASON_CODES = set(0x00, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99);
-export const PUBREC_REASON_CODES = PUBACK_REASON_CODES;
+/** PUBREL's, and PUBCOMP's (sections 3.6.2.1, 3.7.2.1). */
 export const PUBREL_REASON_CODES = set(0x00, 0x92);
-export const PUBCOMP_REASON_CODES = PUBREL_REASON_CODES;
 export const SUBACK_REASON_CODES = set(
   0x00, 0x01, 0x02, 0x80, 0x83, 0x87, 0x8f, 0x91, 0x97, 0x9e, 0xa1, 0xa2,
 );

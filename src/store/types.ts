@@ -70,12 +70,6 @@ export interface Snapshot {
   readonly wills: Map<string, StoredWill>;
 }
 
-export interface StoreStats {
-  /** Commits made, and the records they held. */
-  commits: number;
-  records: number;
-}
-
 export interface Store {
   /** 'memory' or 'sqlite': for logs and /readyz. */
   readonly kind: string;

@@ -15,7 +15,8 @@ import { AuthFileError } from '../../src/auth/errors.js';
 import { createRecord } from '../../src/auth/hashes.js';
 import { fileAuth, type FileAuth, type FileAuthOptions } from '../../src/auth/index.js';
 import { passwordLine } from '../../src/auth/password-file.js';
-import { RawClient, delay, startBroker, type TestBroker } from '../helpers/broker.js';
+import { RawClient, startBroker, type TestBroker } from '../helpers/broker.js';
+import { until } from '../helpers/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'starling-fileauth-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -142,8 +143,7 @@ test('5.0: a publish without write access gets PUBACK 0x87 and is not delivered'
   const alice = await mqttjs(t, b, { clientId: 'alice-pub', username: 'alice', password: 'wonderland' });
   await assert.rejects(alice.publishAsync('bob/inbox', 'x', { qos: 1 }), (err: { code?: number }) => err.code === 0x87);
   await alice.publishAsync('alice/outbox', 'y', { qos: 1 });
-  const deadline = Date.now() + 2000;
-  while (got.length === 0 && Date.now() < deadline) await delay(10);
+  await until("alice's allowed message", () => got.length > 0);
   assert.deepEqual(got, ['alice/outbox']);
 });
 

@@ -12,6 +12,7 @@ import { PassThrough } from 'node:stream';
 import { passwd, type PasswdIO } from '../../src/cli/passwd.js';
 import { loadPasswordFile } from '../../src/auth/password-file.js';
 import { findExecutable, freePort, have, mosquittoPub, run, start } from '../helpers/tools.js';
+import { until } from '../helpers/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'starling-passwd-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -54,18 +55,14 @@ async function cli(argv: string[], input = '', terminal = false): Promise<Run> {
 const FAST = ['--scrypt-n', '1024'];
 
 /** Resolves once something accepts connections on the port (Mosquitto's log is buffered on a pipe). */
-async function listening(port: number, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
+async function listening(port: number): Promise<void> {
+  const connects = (): Promise<boolean> =>
+    new Promise((resolve) => {
       const s = net.connect(port, '127.0.0.1');
       s.once('connect', () => (s.destroy(), resolve(true)));
       s.once('error', () => resolve(false));
     });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing listening on ${port} after ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await until(`something listening on ${port}`, connects, 5000, 50);
 }
 
 test('passwd -c -b creates the file with one scrypt line, readable by its owner only', async () => {

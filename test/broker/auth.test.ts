@@ -424,6 +424,9 @@ test('5.0 enhanced authentication: a PUBLISH before the exchange ends is a proto
     assert.equal(ack.reasonCode, 0x82);
     await c.closedByServer();
     await watcher.silent(200);
+    // Positive control: a message on the same filter does reach the watcher.
+    watcher.send({ type: 'publish', topic: 'toy/after', payload: Buffer.from('y'), qos: 0, retain: false, dup: false });
+    assert.equal((await watcher.expect('publish')).topic, 'toy/after');
   } finally {
     c.destroy();
     watcher.destroy();

@@ -117,6 +117,12 @@ test('a SUBSCRIBE as the first packet closes the connection and subscribes nothi
     await c.closedByServer();
     assert.deepEqual(c.packets, []);
     assert.equal(b.broker.localRouter.index.match('any/topic').subscriptions.length, 0);
+    // Positive control: the same SUBSCRIBE from a connected client is in the index.
+    const ok = await RawClient.connect(b.port, { protocolVersion: 4 });
+    ok.send({ type: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: '#', qos: 0 }] });
+    await ok.expect('suback');
+    assert.equal(b.broker.localRouter.index.match('any/topic').subscriptions.length, 1);
+    ok.destroy();
   } finally {
     c.destroy();
     await b.close();
@@ -425,6 +431,9 @@ for (const version of [4, 5] as const) {
       assert.equal(ack.reasonCode, version === 5 ? 0x87 : 0x05);
       await c.closedByServer();
       await watcher.silent(200);
+      // Positive control: a message on the same filter does reach the watcher.
+      watcher.send({ type: 'publish', topic: 'refused/after', payload: Buffer.from('y'), qos: 0, retain: false, dup: false });
+      assert.equal((await watcher.expect('publish')).topic, 'refused/after');
     } finally {
       c.destroy();
       watcher.destroy();

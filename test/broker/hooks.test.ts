@@ -8,6 +8,7 @@ import type { ProtocolVersion, QoS, Subscription } from '../../src/codec/types.j
 import type { ClientInfo, Hooks, Message } from '../../src/index.js';
 import { RawClient, delay, startBroker } from '../helpers/broker.js';
 import { broker, raw, real } from '../helpers/scenario.js';
+import { until } from '../helpers/wait.js';
 
 let nextId = 1;
 async function subscribe(c: RawClient, subs: Subscription[]): Promise<number[]> {
@@ -17,14 +18,6 @@ async function subscribe(c: RawClient, subs: Subscription[]): Promise<number[]> 
 
 function publish(c: RawClient, topic: string, payload: string, qos: QoS = 1, retain = false): void {
   c.send({ type: 'publish', topic, payload: Buffer.from(payload), qos, retain, dup: false, ...(qos > 0 && { packetId: nextId++ }) });
-}
-
-async function until(cond: () => boolean, ms = 2000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
-    await delay(5);
-  }
 }
 
 const denySecret: Hooks = {
@@ -50,13 +43,19 @@ test('a publish denied by authorizePublish gets PUBACK 0x87 and is not delivered
 test('a 3.1.1 publish denied by authorizePublish is acknowledged normally but not delivered [MQTT-3.3.5-2]', async (t) => {
   const b = await broker(t, { hooks: [denySecret] });
   const sub = await raw(t, b, { protocolVersion: 4 });
-  await subscribe(sub, [{ topicFilter: 'secret/#', qos: 1 }]);
+  await subscribe(sub, [{ topicFilter: 'secret/#', qos: 1 }, { topicFilter: 'public/#', qos: 1 }]);
   const pub = await raw(t, b, { protocolVersion: 4 });
   publish(pub, 'secret/plans', 'x', 1);
   const ack = await pub.expect('puback');
   assert.equal(ack.reasonCode ?? 0, 0);
   publish(pub, 'secret/more', 'x', 2);
   await pub.expect('pubrec');
+  // Positive control: an allowed message from the same publisher is the first to arrive.
+  publish(pub, 'public/news', 'y', 1);
+  await pub.expect('puback');
+  const p = await sub.expect('publish');
+  assert.equal(p.topic, 'public/news');
+  sub.send({ type: 'puback', packetId: p.packetId! });
   await sub.silent(200);
 });
 
@@ -66,6 +65,10 @@ test('a retained publish denied by authorizePublish is not retained', async (t) 
   publish(pub, 'secret/kept', 'x', 1, true);
   assert.equal((await pub.expect('puback')).reasonCode, 0x87);
   assert.equal(b.broker.retained.size, 0);
+  // Positive control: an allowed retained publish is retained.
+  publish(pub, 'public/kept', 'y', 1, true);
+  assert.equal((await pub.expect('puback')).reasonCode, 0x10, 'accepted, No matching subscribers');
+  assert.equal(b.broker.retained.size, 1);
 });
 
 test('authorizePublish sees who publishes what, and the first denial in hook order wins', async (t) => {
@@ -128,7 +131,7 @@ test('onPublish can rewrite a message: subscribers get the new payload', async (
   await sub.subscribeAsync('rewrite/t', { qos: 1 });
   const pub = await real(t, b);
   await pub.publishAsync('rewrite/t', 'quiet', { qos: 1 });
-  await until(() => got.length === 1);
+  await until('the rewritten message', () => got.length === 1);
   assert.deepEqual(got, ['QUIET']);
 });
 
@@ -241,7 +244,7 @@ test('onConnect, onSubscribe and onDisconnect hooks that throw or reject do not 
   await c.expect('publish');
   c.send({ type: 'disconnect' });
   await c.closedByServer();
-  await until(() => calls.length === 3);
+  await until('three hook calls', () => calls.length === 3);
   assert.deepEqual(calls, ['connect noisy-hooks', 'subscribe noisy/t 1', 'disconnect noisy-hooks']);
   const again = await raw(t, b);
   again.send({ type: 'pingreq' });
@@ -260,7 +263,7 @@ test('broker.publish() from the program reaches subscribers and returns how many
   }
   const handed = b.broker.publish({ topic: 'embed/t', payload: Buffer.from('hello'), qos: 1, retain: false });
   assert.equal(handed, 2);
-  await until(() => got.length === 2);
+  await until('both subscribers to get the message', () => got.length === 2);
   assert.deepEqual(got.sort((x, y) => x[2] - y[2]), [['embed/t', 'hello', 0], ['embed/t', 'hello', 1]]);
   assert.equal(b.broker.publish({ topic: 'embed-nobody/t', payload: Buffer.from('x'), qos: 0, retain: false }), 0);
 });
@@ -275,7 +278,7 @@ test('the broker emits clientConnected, published and clientDisconnected', async
   await c.publishAsync('events/t', 'from client', { qos: 1 });
   b.broker.publish({ topic: 'events/t', payload: Buffer.from('from program'), qos: 0, retain: false });
   await c.endAsync();
-  await until(() => events.length === 4);
+  await until('four broker events', () => events.length === 4);
   assert.deepEqual(events, ['connected evented v4', 'published events/t from client by evented', 'published events/t from program by program', 'disconnected evented']);
 });
 

@@ -77,6 +77,9 @@ describe('keep alive', { concurrency: true }, () => {
       }
       await c.silent(100);
       assert.equal(c.closed, false);
+      // Positive control: the connection still answers, so silent() would have seen a DISCONNECT.
+      c.send({ type: 'pingreq' });
+      await c.expect('pingresp');
     } finally {
       c.destroy();
       await b.close();

@@ -140,6 +140,9 @@ for (const [version, name, code] of [[5, '5.0', 0x97], [4, '3.1.1', 0x80]] as Ar
     assert.deepEqual(await subscribe(c, [{ topicFilter: 'lim/s/2', qos: 0 }]), [0]);
     b.broker.publish({ topic: 'lim/s/3', payload: Buffer.from('x'), qos: 0, retain: false });
     await c.silent(100);
+    // Positive control: a message for the granted lim/s/2 does arrive.
+    b.broker.publish({ topic: 'lim/s/2', payload: Buffer.from('y'), qos: 0, retain: false });
+    assert.equal((await c.expect('publish')).topic, 'lim/s/2');
     // Unsubscribing frees a place.
     c.send({ type: 'unsubscribe', packetId: nextId++, topicFilters: ['lim/s/1'] });
     await c.expect('unsuback');

@@ -9,6 +9,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { encode } from '../../src/codec/index.js';
 import { prng } from '../codec/helpers.js';
 import { RawClient, delay, startBroker } from '../helpers/broker.js';
+import { until } from '../helpers/wait.js';
 
 /** Connects MQTT.js (no reconnects). */
 async function mqttjs(url: string, opts: IClientOptions): Promise<MqttClient> {
@@ -153,8 +154,7 @@ for (const version of [4, 5] as const) {
       await other.publishAsync('mal/data', 'still here', { qos: 1 });
       late = await mqttjs(b.url, { protocolVersion: 4, clientId: 'latecomer' });
       await late.publishAsync('mal/data', 'me too', { qos: 1 });
-      const deadline = Date.now() + 2000;
-      while (got.length < 3 && Date.now() < deadline) await delay(10);
+      await until('the will and both messages', () => got.length >= 3);
       assert.deepEqual(got, ['mal/will=offender died', 'mal/data=still here', 'mal/data=me too']);
       assert.ok(other.connected);
     } finally {
@@ -186,8 +186,7 @@ test('a flood of garbage from several sockets never takes the broker down; every
       }
       await delay(5);
     }
-    const deadline = Date.now() + 4000;
-    while (sockets.some((s) => !s.closed) && Date.now() < deadline) await delay(50);
+    await until('the server to close every flooding socket', () => sockets.every((s) => s.closed), 5000, 50);
     assert.deepEqual(sockets.map((s) => s.closed), sockets.map(() => true), 'the server closed every flooding socket');
 
     // Still serving: a real client round-trips a message.

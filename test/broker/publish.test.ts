@@ -5,20 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { QoS } from '../../src/codec/types.js';
-import { RawClient, delay } from '../helpers/broker.js';
+import { RawClient } from '../helpers/broker.js';
 import { broker, raw, real } from '../helpers/scenario.js';
+import { until } from '../helpers/wait.js';
 
 async function subscribe(c: RawClient, topicFilter: string, qos: QoS, packetId = 1): Promise<void> {
   c.send({ type: 'subscribe', packetId, subscriptions: [{ topicFilter, qos }] });
   assert.equal((await c.expect('suback')).reasonCodes[0], qos);
-}
-
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
-    await delay(5);
-  }
 }
 
 for (const protocolVersion of [5, 4] as const) {
@@ -32,7 +25,7 @@ for (const protocolVersion of [5, 4] as const) {
     const acks: Array<Promise<unknown>> = [];
     for (let i = 0; i < 1000; i++) acks.push(pub.publishAsync('order/t', String(i), { qos: 1 }));
     await Promise.all(acks);
-    await until(() => got.length >= 1000);
+    await until('1000 messages', () => got.length >= 1000);
     assert.deepEqual(got, Array.from({ length: 1000 }, (_, i) => i));
   });
 }
@@ -105,6 +98,11 @@ test('a 5.0 client publishing to a $ topic gets PUBACK 0x87 and the message reac
   pub.send({ type: 'publish', topic: '$SYS/fake', payload: Buffer.from('x'), qos: 1, retain: false, dup: false, packetId: 2 });
   assert.equal((await pub.expect('puback')).reasonCode, 0x87);
   await sys.silent(200);
+  // Positive control: the same publisher's message to an ordinary topic reaches the same subscriber.
+  await subscribe(sys, 'news/#', 1, 3);
+  pub.send({ type: 'publish', topic: 'news/real', payload: Buffer.from('y'), qos: 1, retain: false, dup: false, packetId: 4 });
+  await pub.expect('puback');
+  assert.equal((await sys.expect('publish')).topic, 'news/real');
 });
 
 test('a 3.1.1 client publishing to a $ topic gets a plain PUBACK and the message reaches nobody', async (t) => {
@@ -116,6 +114,11 @@ test('a 3.1.1 client publishing to a $ topic gets a plain PUBACK and the message
   const ack = await pub.expect('puback');
   assert.equal(ack.reasonCode ?? 0, 0);
   await sys.silent(200);
+  // Positive control: the same publisher's message to an ordinary topic reaches the same subscriber.
+  await subscribe(sys, 'news/#', 1, 3);
+  pub.send({ type: 'publish', topic: 'news/real', payload: Buffer.from('y'), qos: 1, retain: false, dup: false, packetId: 4 });
+  await pub.expect('puback');
+  assert.equal((await sys.expect('publish')).topic, 'news/real');
 });
 
 test('a message from a 5.0 publisher reaches 3.1.1 and 3.1 subscribers intact, without 5.0 properties', async (t) => {
@@ -144,7 +147,7 @@ test('a 3.1 client publishes at QoS 1 to a 5.0 MQTT.js subscriber', async (t) =>
   const pub = await raw(t, b, { protocolVersion: 3, clientId: 'v31-pub' });
   pub.send({ type: 'publish', topic: 'from31/t', payload: Buffer.from('old'), qos: 1, retain: false, dup: false, packetId: 1 });
   assert.equal((await pub.expect('puback')).packetId, 1);
-  await until(() => got.length === 1);
+  await until('the 3.1 message', () => got.length === 1);
   assert.deepEqual(got, ['old']);
 });
 
@@ -158,7 +161,7 @@ test('a 512 KiB payload is forwarded byte for byte', async (t) => {
   const payload = Buffer.alloc(512 * 1024);
   for (let i = 0; i < payload.length; i++) payload[i] = (i * 31) & 0xff;
   await pub.publishAsync('big/t', payload, { qos: 1 });
-  await until(() => got !== undefined);
+  await until('the big message', () => got !== undefined);
   assert.ok(got!.equals(payload));
 });
 

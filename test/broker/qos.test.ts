@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import type { ConnectPacket, QoS } from '../../src/codec/types.js';
 import { RawClient, delay, type TestBroker } from '../helpers/broker.js';
 import { broker, raw, real, type Ctx } from '../helpers/scenario.js';
+import { until } from '../helpers/wait.js';
 
 /** CONNECT options for a session that outlives its connection, in 5.0 or 3.1.1. */
 function persistent(clientId: string, protocolVersion: 5 | 4, clean = true): Partial<ConnectPacket> {
@@ -352,8 +353,7 @@ for (const protocolVersion of [5, 4] as const) {
     const pub = await real(t, b, { protocolVersion });
     const sent = Array.from({ length: 50 }, (_, i) => `m${i}`);
     await Promise.all(sent.map((m) => pub.publishAsync('q2/mqttjs', m, { qos: 2 })));
-    const deadline = Date.now() + 2000;
-    while (got.length < sent.length && Date.now() < deadline) await delay(10);
+    await until('50 messages', () => got.length >= sent.length);
     await delay(100);
     assert.deepEqual(got, sent);
   });

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import mqtt, { type IClientOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { PublishPacket } from '../../src/codec/index.js';
 import { RawClient, delay, startBroker, type TestBroker } from '../helpers/broker.js';
+import { until } from '../helpers/wait.js';
 
 interface Received {
   topic: string;
@@ -33,13 +34,9 @@ async function mqttjs(url: string, opts: IClientOptions): Promise<{ client: Mqtt
   }
 }
 
-/** Waits until `list` holds `n` items (fails after `ms`). */
-async function waitFor<T>(list: T[], n: number, ms = 2000): Promise<T[]> {
-  const deadline = Date.now() + ms;
-  while (list.length < n) {
-    if (Date.now() > deadline) throw new Error(`got ${list.length} of ${n} within ${ms} ms`);
-    await delay(10);
-  }
+/** Waits until `list` holds `n` items, and returns it. */
+async function waitFor<T>(list: T[], n: number): Promise<T[]> {
+  await until(`${n} message(s)`, () => list.length >= n);
   return list;
 }
 
@@ -127,6 +124,11 @@ test('3.1.1: CleanSession 1 discards the stored session: Session Present 0 and t
       await publishFrom(b, 'cs1/discard', ['lost'], 1);
       await delay(200);
       assert.deepEqual(clean.received, []);
+      // Positive control: subscribed anew, the same client gets the next message on the topic.
+      await clean.client.subscribeAsync('cs1/discard', { qos: 1 });
+      await publishFrom(b, 'cs1/discard', ['control'], 1);
+      const [m] = await waitFor<Received>(clean.received, 1);
+      assert.equal(m!.payload, 'control');
     } finally {
       await clean.client.endAsync();
     }
@@ -148,6 +150,11 @@ test('3.1.1: the state of a CleanSession 1 session is not reused by a later Clea
       await publishFrom(b, 'cs1/then0', ['x'], 1);
       await delay(200);
       assert.deepEqual(later.received, []);
+      // Positive control: subscribed anew, the same client gets the next message on the topic.
+      await later.client.subscribeAsync('cs1/then0', { qos: 1 });
+      await publishFrom(b, 'cs1/then0', ['control'], 1);
+      const [m] = await waitFor<Received>(later.received, 1);
+      assert.equal(m!.payload, 'control');
     } finally {
       await later.client.endAsync();
     }
@@ -221,6 +228,11 @@ test('5.0: Clean Start 1 discards an existing session: Session Present 0, subscr
       await publishFrom(b, 'c1/discard', ['lost'], 1);
       await delay(200);
       assert.deepEqual(clean.received, []);
+      // Positive control: subscribed anew, the same client gets the next message on the topic.
+      await clean.client.subscribeAsync('c1/discard', { qos: 1 });
+      await publishFrom(b, 'c1/discard', ['control'], 1);
+      const [m] = await waitFor<Received>(clean.received, 1);
+      assert.equal(m!.payload, 'control');
     } finally {
       await clean.client.endAsync();
     }

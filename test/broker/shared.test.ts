@@ -7,19 +7,12 @@ import assert from 'node:assert/strict';
 import type { Subscription } from '../../src/codec/types.js';
 import { RawClient, delay } from '../helpers/broker.js';
 import { broker, raw, real } from '../helpers/scenario.js';
+import { until } from '../helpers/wait.js';
 
 let nextId = 1;
 async function subscribe(c: RawClient, sub: Subscription): Promise<void> {
   c.send({ type: 'subscribe', packetId: nextId++, subscriptions: [sub] });
   assert.deepEqual((await c.expect('suback')).reasonCodes, [sub.qos]);
-}
-
-async function until(cond: () => boolean, ms = 2000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
-    await delay(5);
-  }
 }
 
 test('a shared group gets one copy of each message, balanced across its members: 10 messages to 2 members give 5 each', async (t) => {
@@ -32,7 +25,7 @@ test('a shared group gets one copy of each message, balanced across its members:
   }
   const pub = await real(t, b);
   for (let i = 0; i < 10; i++) await pub.publishAsync('jobs/new', String(i), { qos: 1 });
-  await until(() => counts[0]! + counts[1]! >= 10);
+  await until('the group to get 10 messages', () => counts[0]! + counts[1]! >= 10);
   await delay(100);
   assert.deepEqual(counts, [5, 5]);
 });
@@ -80,6 +73,9 @@ test('retained messages are not sent to a new shared subscription', async (t) =>
   const m = await raw(t, b);
   await subscribe(m, { topicFilter: '$share/g/share/retained', qos: 1 });
   await m.silent(200);
+  // Positive control: a live message on the topic does reach the member.
+  b.broker.publish({ topic: 'share/retained', payload: Buffer.from('live'), qos: 1, retain: false });
+  assert.equal((await m.expect('publish')).payload.toString(), 'live');
 });
 
 test('No Local on a shared subscription is a protocol error: DISCONNECT 0x82 [MQTT-3.8.3-4]', async (t) => {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import type { QoS, Subscription } from '../../src/codec/types.js';
 import { RawClient, delay } from '../helpers/broker.js';
 import { broker, raw, real } from '../helpers/scenario.js';
+import { until } from '../helpers/wait.js';
 
 let nextId = 1;
 async function subscribe(c: RawClient, subs: Subscription[], subscriptionIdentifier?: number): Promise<number[]> {
@@ -97,8 +98,7 @@ test('a 3.1.1 re-subscription keeps the flow of publications: no message lost or
     if (i === 100) acks.push(sub.subscribeAsync('resub/flow', { qos: 1 }));
   }
   await Promise.all(acks);
-  const deadline = Date.now() + 2000;
-  while (got.length < 200 && Date.now() < deadline) await delay(5);
+  await until('200 messages', () => got.length >= 200);
   await delay(100);
   assert.deepEqual(got, Array.from({ length: 200 }, (_, i) => i));
 });
@@ -146,8 +146,7 @@ test('MQTT.js receives the Subscription Identifier of its subscription with each
   c.on('message', (_topic, _payload, packet) => ids.push(packet.properties?.subscriptionIdentifier));
   await c.subscribeAsync('mqttjs/ids', { qos: 1, properties: { subscriptionIdentifier: 42 } });
   b.broker.publish({ topic: 'mqttjs/ids', payload: Buffer.from('x'), qos: 1, retain: false });
-  const deadline = Date.now() + 2000;
-  while (ids.length === 0 && Date.now() < deadline) await delay(5);
+  await until('the message', () => ids.length > 0);
   assert.equal(Array.isArray(ids[0]) ? (ids[0] as number[])[0] : ids[0], 42);
 });
 
@@ -199,6 +198,10 @@ test('UNSUBACK carries the packet identifier and a reason code per filter in ord
   await publish(c, 'uns/a', 'x');
   await publish(c, 'uns/b', 'x');
   await c.silent(200);
+  // Positive control: subscribed again, the same client gets its next publication.
+  await subscribe(c, [{ topicFilter: 'uns/a', qos: 0 }]);
+  await publish(c, 'uns/a', 'y');
+  assert.equal((await c.expect('publish')).topic, 'uns/a');
 });
 
 test('UNSUBACK is sent with the packet identifier even when nothing was unsubscribed (3.1.1) [MQTT-3.10.4-4] [MQTT-3.10.4-5]', async (t) => {

@@ -66,6 +66,11 @@ test('3.1.1: after accepting a CONNECT the server applies Clean Session: 1 disca
     assert.equal((await c.expect('connack')).sessionPresent, false);
     tb.broker.publish({ topic: 'cs/t', payload: Buffer.from('x'), qos: 1, retain: false });
     await c.silent(200);
+    // Positive control: subscribed anew, the same client gets the next message on the topic.
+    c.send({ type: 'subscribe', packetId: 2, subscriptions: [{ topicFilter: 'cs/t', qos: 1 }] });
+    await c.expect('suback');
+    tb.broker.publish({ topic: 'cs/t', payload: Buffer.from('y'), qos: 1, retain: false });
+    assert.equal((await c.expect('publish')).payload.toString(), 'y');
     c.destroy();
   } finally {
     await tb.close();

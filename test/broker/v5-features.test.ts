@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import type { PublishPacket, Subscription } from '../../src/codec/types.js';
 import { RawClient, delay, startBroker, type TestBroker } from '../helpers/broker.js';
 import { broker, raw, real, type Ctx } from '../helpers/scenario.js';
+import { until } from '../helpers/wait.js';
 
 let nextId = 1;
 async function subscribe(c: RawClient, sub: Subscription): Promise<void> {
@@ -20,14 +21,6 @@ async function reconnect(t: Ctx, b: TestBroker, clientId: string): Promise<RawCl
   c.send({ type: 'connect', protocolName: 'MQTT', protocolVersion: 5, clean: false, keepalive: 0, clientId, properties: { sessionExpiryInterval: 60 } });
   assert.equal((await c.expect('connack')).sessionPresent, true);
   return c;
-}
-
-async function until(cond: () => boolean, ms = 2000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
-    await delay(5);
-  }
 }
 
 // --- Message Expiry Interval ------------------------------------------------------------
@@ -205,7 +198,7 @@ test('MQTT.js with a Topic Alias Maximum resolves the broker\'s aliases to the f
     sent.push(`${topic}=${i}`);
     b.broker.publish({ topic, payload: Buffer.from(String(i)), qos: 1, retain: false });
   }
-  await until(() => got.length >= 6);
+  await until('6 messages', () => got.length >= 6);
   assert.deepEqual(got, sent);
 });
 
@@ -239,7 +232,7 @@ test('MQTT.js with Receive Maximum 2 receives all of a burst of QoS 1 messages',
   sub.on('message', (_topic, payload) => got.push(Number(payload.toString())));
   await sub.subscribeAsync('rmjs/t', { qos: 1 });
   for (let i = 0; i < 100; i++) b.broker.publish({ topic: 'rmjs/t', payload: Buffer.from(String(i)), qos: 1, retain: false });
-  await until(() => got.length >= 100);
+  await until('100 messages', () => got.length >= 100);
   assert.deepEqual(got, Array.from({ length: 100 }, (_, i) => i));
 });
 
@@ -356,7 +349,7 @@ test('MQTT.js request/response: the responder answers on the Response Topic with
   requester.on('message', (_topic, payload, packet) => replies.push([payload.toString(), packet.properties?.correlationData?.toString() ?? '']));
   await requester.subscribeAsync('rpc/replies/me', { qos: 1 });
   await requester.publishAsync('rpc/add', '1+1', { qos: 1, properties: { responseTopic: 'rpc/replies/me', correlationData: Buffer.from('req-7') } });
-  await until(() => replies.length === 1);
+  await until('the reply', () => replies.length === 1);
   assert.deepEqual(replies, [['re:1+1', 'req-7']]);
 });
 
@@ -397,6 +390,10 @@ test('a QoS 1 payload flagged UTF-8 that is not UTF-8 gets PUBACK 0x99 and is no
   assert.equal(ack.packetId, 4);
   assert.equal(ack.reasonCode, 0x99);
   await sub.silent(150);
+  // Positive control: a valid UTF-8 payload with the same flag is forwarded to the same subscriber.
+  pub.send({ type: 'publish', topic: 'pfi/bad', payload: Buffer.from('ok'), qos: 1, retain: false, dup: false, packetId: 5, properties: { payloadFormatIndicator: 1 } });
+  assert.equal((await pub.expect('puback')).reasonCode ?? 0, 0);
+  assert.equal((await sub.expect('publish')).payload.toString(), 'ok');
 });
 
 test('properties reach each subscriber with its own Subscription Identifier and the shared properties intact', async (t) => {

@@ -120,6 +120,10 @@ for (const version of [4, 5] as const) {
       await client.endAsync(); // DISCONNECT, then close
       await w.silent(400);
       assert.equal(b.broker.retained.match('will/normal').length, 0);
+      // Positive control: the same will from a connection that drops does reach the watcher.
+      const dropped = await RawClient.connect(b.port, { protocolVersion: version, clientId: `dropped-${version}`, will: will('will/normal') });
+      dropped.destroy();
+      assert.equal((await nextWill(w)).payload.toString(), 'gone');
     } finally {
       client.end(true);
       w.destroy();
@@ -185,6 +189,10 @@ test('3.1.1: a connection without a will publishes nothing when it drops [MQTT-3
   try {
     c.destroy();
     await w.silent(300);
+    // Positive control: a connection with a will that drops does publish it to the same watcher.
+    const d = await RawClient.connect(b.port, { protocolVersion: 4, clientId: 'with-will', will: will('will/dropped') });
+    d.destroy();
+    assert.equal((await nextWill(w)).topic, 'will/dropped');
   } finally {
     w.destroy();
     await b.close();
@@ -200,6 +208,10 @@ test('a CONNECT refused by authentication never publishes its will', async () =>
     assert.equal((await c.expect('connack')).reasonCode, 0x87);
     await c.closedByServer();
     await w.silent(300);
+    // Positive control: the same will from an accepted connection that drops is published.
+    const d = await RawClient.connect(b.port, { protocolVersion: 5, clientId: 'accepted-will', will: will('will/refused') });
+    d.destroy();
+    assert.equal((await nextWill(w)).payload.toString(), 'gone');
   } finally {
     c.destroy();
     w.destroy();
@@ -353,6 +365,13 @@ describe('5.0 Will Delay Interval', { concurrency: true }, () => {
     will: will(topic, { properties: { willDelayInterval: willDelay } }),
   });
 
+  /** Positive control: a delayed will whose connection drops and stays away does reach `w`. */
+  const controlWill = async (port: number, w: RawClient, topic: string): Promise<void> => {
+    const c = await RawClient.connect(port, { ...delayed(`control-${topic}`, topic, 1, 60), will: will(topic, { payload: Buffer.from('control'), properties: { willDelayInterval: 1 } }) });
+    c.destroy();
+    assert.equal((await nextWill(w, 3000)).payload.toString(), 'control');
+  };
+
   test('a will with a delay is kept with the session and published after the delay, not before [MQTT-3.1.2-7] [MQTT-3.1.2-8]', async () => {
     const b = await startBroker();
     const w = await watcher(b.port, 'will/delay');
@@ -378,6 +397,7 @@ describe('5.0 Will Delay Interval', { concurrency: true }, () => {
       await delay(200);
       back = await RawClient.connect(b.port, { protocolVersion: 5, clientId: 'cancel-1', clean: false, properties: { sessionExpiryInterval: 60 } });
       await w.silent(1500);
+      await controlWill(b.port, w, 'will/cancel');
     } finally {
       back?.destroy();
       w.destroy();
@@ -454,6 +474,7 @@ describe('5.0 Will Delay Interval', { concurrency: true }, () => {
     try {
       c.destroy();
       await w.silent(500);
+      await controlWill(b.port, w, 'will/month');
     } finally {
       w.destroy();
       await b.close();
@@ -486,6 +507,7 @@ describe('5.0 Will Delay Interval', { concurrency: true }, () => {
       fresh = await RawClient.connect(b.port, { protocolVersion: 5, clientId: 'tkd-1', clean: false, properties: { sessionExpiryInterval: 60 } });
       assert.equal((await old.expect('disconnect')).reasonCode, 0x8e);
       await w.silent(1500);
+      await controlWill(b.port, w, 'will/tk-delay');
     } finally {
       old.destroy();
       fresh?.destroy();

@@ -111,7 +111,10 @@ export class RawClient {
     }
   }
 
-  /** Asserts that nothing arrives for `ms`. */
+  /**
+   * Asserts that nothing arrives for `ms`. A test using it also awaits a positive control: a
+   * message that must arrive on the same client, so it cannot pass with delivery broken.
+   */
   async silent(ms = 200): Promise<void> {
     await new Promise((r) => setTimeout(r, ms));
     if (this.packets.length > 0) throw new Error(`unexpected packet ${this.packets[0]!.type}`);

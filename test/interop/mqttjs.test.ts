@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import mqtt, { type IClientOptions, type IConnackPacket, type IPublishPacket, type MqttClient, type Packet } from 'mqtt';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
+import { until } from '../helpers/wait.js';
 
 type Version = 4 | 5;
 const LABEL: Record<Version, string> = { 4: 'MQTT 3.1.1', 5: 'MQTT 5.0' };
@@ -207,8 +208,7 @@ describe('MQTT.js 5.0 shared subscriptions', () => {
     const pub = await open(5);
     const sent = Array.from({ length: 10 }, (_, i) => `job-${i}`);
     for (const m of sent) await pub.client.publishAsync('mqttjs/jobs', m, { qos: 1 });
-    const deadline = Date.now() + 3000;
-    while (a.messages.length + b.messages.length < sent.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await until('the group to get every message', () => a.messages.length + b.messages.length >= sent.length);
     const all = [...a.messages, ...b.messages].map((m) => m.payload.toString()).sort();
     assert.deepEqual(all, [...sent].sort());
     assert.ok(a.messages.length > 0 && b.messages.length > 0, `one member got everything: ${a.messages.length} / ${b.messages.length}`);
@@ -223,8 +223,7 @@ describe('MQTT.js 5.0 shared subscriptions', () => {
     await q0.client.subscribeAsync(filter, { qos: 0 });
     const pub = await open(5);
     for (let i = 0; i < 6; i++) await pub.client.publishAsync('mqttjs/mixed', `m${i}`, { qos: 1 });
-    const deadline = Date.now() + 3000;
-    while (q1.messages.length + q0.messages.length < 6 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await until('the group to get 6 messages', () => q1.messages.length + q0.messages.length >= 6);
     assert.ok(q1.messages.length > 0 && q0.messages.length > 0, `${q1.messages.length} / ${q0.messages.length}`);
     assert.ok(q1.messages.every((m) => m.packet.qos === 1));
     assert.ok(q0.messages.every((m) => m.packet.qos === 0));

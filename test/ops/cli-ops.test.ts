@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import mqtt, { type IClientOptions, type IDisconnectPacket, type MqttClient } from 'mqtt';
 import { encode } from '../../src/codec/index.js';
 import { start, type Proc } from '../helpers/tools.js';
+import { until } from '../helpers/wait.js';
 import { parsePrometheus, value } from './prometheus.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -67,16 +68,6 @@ async function http(url: string, init: RequestInit & { token?: string | null } =
     json = undefined;
   }
   return { status: res.status, headers: res.headers, text, json };
-}
-
-async function until<T>(what: string, fn: () => T | undefined | false, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 let broker: Running;
@@ -150,16 +141,13 @@ test('/metrics is valid Prometheus text with counters, gauges, the commit histog
   bad.end(Buffer.from([0x00, 0x00]));
   await new Promise<void>((resolve) => bad.on('close', () => resolve()));
 
-  let families = parsePrometheus((await http(`${broker.http}/metrics`, { token: null })).text);
-  const end = Date.now() + 4000;
-  while (families.get('starling_protocol_errors_total')!.samples.length === 0 && Date.now() < end) {
-    await new Promise((r) => setTimeout(r, 100));
-    families = parsePrometheus((await http(`${broker.http}/metrics`, { token: null })).text);
-  }
+  const scrapeErrors = async (): Promise<number> =>
+    parsePrometheus((await http(`${broker.http}/metrics`, { token: null })).text).get('starling_protocol_errors_total')!.samples.length;
+  await until('the protocol error in /metrics', async () => (await scrapeErrors()) > 0, 4000, 100);
   const scrape = await http(`${broker.http}/metrics`, { token: null });
   assert.equal(scrape.status, 200);
   assert.match(scrape.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
-  families = parsePrometheus(scrape.text);
+  const families = parsePrometheus(scrape.text);
   for (const f of families.values()) {
     assert.ok(f.help !== undefined && f.help.length > 0, `${f.name} has HELP`);
     assert.ok(f.name.startsWith('starling_'), f.name);
@@ -383,6 +371,11 @@ test('without an admin token the admin API answers 404 while metrics and health 
   await client.subscribeAsync('$SYS/#');
   await new Promise((r) => setTimeout(r, 300));
   assert.deepEqual(seen, [], 'no retained $SYS messages');
+  // Positive control: an ordinary message does reach the same client.
+  await client.subscribeAsync('quiet/t');
+  await client.publishAsync('quiet/t', 'y');
+  await until('the control message', () => seen.length > 0);
+  assert.deepEqual(seen, ['quiet/t'], 'still no $SYS message');
   other.proc.kill('SIGTERM');
   assert.equal((await other.proc.exited).code, 0);
 });

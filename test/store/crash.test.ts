@@ -15,6 +15,7 @@ import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Decoder, encode, type Packet, type ProtocolVersion, type QoS } from '../../src/codec/index.js';
 import { freePort, start, type Proc } from '../helpers/tools.js';
+import { until } from '../helpers/wait.js';
 
 // dist/test/store/ -> dist/src/cli/main.js
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -312,14 +313,6 @@ class Subscriber {
   }
 }
 
-async function until(what: string, condition: () => boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting until ${what}`);
-    await sleep(20);
-  }
-}
-
 /** Waits until `done`, or until `progress` has not moved for 5 s. */
 async function settle(done: () => boolean, progress: () => number): Promise<void> {
   let last = progress();
@@ -353,14 +346,14 @@ test(
     publisher.gate = () => subscribers.every((s) => s.peer.connected);
     const peers = [...subscribers.map((s) => s.peer), publisher.peer];
     const running = peers.map((p) => p.run());
-    await until('the subscriptions are acknowledged', () => subscribers.every((s) => s.subscribed), 20_000);
+    await until('the subscriptions to be acknowledged', () => subscribers.every((s) => s.subscribed), 20_000);
     const pump = setInterval(() => publisher.pump(), 1);
 
     try {
       for (let kill = 0; kill < KILLS; kill++) {
         // Half of the kills while the clients are still reconnecting and resending after the
         // previous restart, half once traffic flows again.
-        if (kill % 2 === 1) await until('the clients reconnect', () => peers.every((p) => p.connected), 20_000);
+        if (kill % 2 === 1) await until('the clients to reconnect', () => peers.every((p) => p.connected), 20_000);
         const before = acknowledged.size;
         await sleep(50 + Math.random() * 600);
         await broker.kill();
@@ -368,10 +361,10 @@ test(
         await broker.start();
       }
       // The last run: let traffic flow, stop publishing, and let every exchange finish.
-      await until('the clients reconnect', () => peers.every((p) => p.connected), 20_000);
+      await until('the clients to reconnect', () => peers.every((p) => p.connected), 20_000);
       await sleep(300);
       publisher.publishing = false;
-      await until('the publisher has nothing unfinished', () => publisher.inflight.size === 0, 30_000);
+      await until('the publisher to have nothing unfinished', () => publisher.inflight.size === 0, 30_000);
       // Until every acknowledged message has arrived, or nothing more arrives: the checks
       // below then name what is missing.
       await settle(() => subscribers.every((s) => s.complete()), () => subscribers.reduce((sum, s) => sum + s.received.size, 0));

@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import mqtt, { type MqttClient } from 'mqtt';
 import { STORE_FILE, type Store } from '../../src/index.js';
 import { delay, RawClient, startBroker, type TestBroker } from '../helpers/broker.js';
+import { until } from '../helpers/wait.js';
 import { storeKinds, type StoreFactory, type StoreKind } from './kinds.js';
 
 
@@ -63,14 +64,6 @@ interface Received {
   topic: string;
   payload: string;
   qos: number;
-}
-
-async function until(what: string, ok: () => boolean, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(20);
-  }
 }
 
 for (const kind of storeKinds) {
