@@ -55,8 +55,21 @@ export class HookRunner {
   /** A per-delivery check, or undefined when no hook defines one (the router then skips it). */
   readonly deliveryCheck: ((target: DeliveryTarget, message: Message) => boolean) | undefined;
 
-  authenticate(req: AuthenticateRequest): MaybePromise<Verdict> {
-    return chain<Hooks, Verdict>(this.authenticators, ALLOW, (h) => h.authenticate!(req), (v) => v.ok);
+  /**
+   * Every hook must allow; a hook answering undefined abstains. When all abstain the
+   * listener's policy decides, as with no hook at all (a hook whose rules can come and go,
+   * like fileAuth's on a reload, keeps its place without changing that policy).
+   */
+  authenticate(req: AuthenticateRequest, from = 0, answered = false): MaybePromise<Verdict> {
+    const hooks = this.authenticators;
+    for (let i = from; i < hooks.length; i++) {
+      const r = hooks[i]!.authenticate!(req);
+      if (r === undefined) continue;
+      if (isPromise(r)) return r.then((v) => (v === undefined ? this.authenticate(req, i + 1, answered) : v.ok ? this.authenticate(req, i + 1, true) : v));
+      if (!r.ok) return r;
+      answered = true;
+    }
+    return answered ? ALLOW : listenerPolicy(req);
   }
 
   /** The first hook that knows the method answers; undefined when none does. */
@@ -109,6 +122,17 @@ export class HookRunner {
     if (this.subscribeHooks.length === 0) return;
     return Promise.all(this.subscribeHooks.map(async (h) => h.onSubscribe!(client, subs, granted)));
   }
+}
+
+/**
+ * Without an authenticate hook's answer: a certificate the listener's CA verified vouches for
+ * the client (Mosquitto's use_identity_as_username does the same); otherwise the listener's
+ * allowAnonymous decides, for clients with a user name too (nothing could check it).
+ */
+export function listenerPolicy(req: Pick<AuthenticateRequest, 'username' | 'listener' | 'peer'>): Verdict {
+  if (req.peer?.certificateUsername !== undefined) return ALLOW;
+  if (req.listener.allowAnonymous) return ALLOW;
+  return { ok: false, reasonCode: req.username === undefined ? 0x87 : 0x86 };
 }
 
 export { isPromise, type MaybePromise };
