@@ -122,7 +122,7 @@ export function fileAuth(options: FileAuthOptions): FileAuth {
   const filterCheck = (options.subscribeCheck ?? 'filter') === 'filter';
   const aclDenied = { publish: 0, subscribe: 0, read: 0 };
   let reloading: Promise<unknown> = Promise.resolve();
-  loaded(log, 'auth files loaded', files, passwords, acl);
+  if (files.passwordFile !== undefined || files.aclFile !== undefined) loaded(log, 'auth files loaded', files, passwords, acl);
 
   const denied = (access: keyof typeof aclDenied, client: { id: string; username: string | undefined }, topic: string): Verdict => {
     aclDenied[access]++;

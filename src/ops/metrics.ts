@@ -4,6 +4,7 @@
 // perf_hooks.monitorEventLoopDelay, so nothing is added to the message path here.
 
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import type { FileAuthStats } from '../auth/index.js';
 import type { Broker } from '../broker/broker.js';
 import { reasonCodeName } from '../codec/reason-codes.js';
 
@@ -86,6 +87,7 @@ export class Metrics {
   constructor(
     private readonly broker: Broker,
     private readonly version: string,
+    private readonly authStats?: () => FileAuthStats,
   ) {
     broker.on('storeCommit', this.onCommit);
     this.loop.enable();
@@ -127,6 +129,21 @@ export class Metrics {
         return [{ code: `0x${c.toString(16).padStart(2, '0')}`, reason: reasonCodeName(c) }, n];
       }),
     );
+    if (this.authStats !== undefined) {
+      const a = this.authStats();
+      const l = a.logins;
+      out.counter('starling_auth_password_checks_total', 'Password logins checked: by a hash, or (unknown user, no password) by waiting as long as one takes.', [
+        [{ kind: 'hashed' }, l.hashed],
+        [{ kind: 'imitated' }, l.imitated],
+      ]);
+      out.counter('starling_auth_logins_refused_total', 'Password logins refused before any hashing: too many in progress from the source, or waiting in all.', [
+        [{ reason: 'source' }, l.refusedSource],
+        [{ reason: 'busy' }, l.refusedBusy],
+      ]);
+      out.gauge('starling_auth_pending_logins', 'Password logins admitted and not yet checked.', a.pendingLogins);
+      out.gauge('starling_auth_hashing', 'Password hashes being computed.', a.hashing);
+      out.counter('starling_acl_denied_total', 'ACL refusals: publishes (wills included), subscriptions, and deliveries not made.', entries(a.aclDenied, 'access'));
+    }
     const { queued, maxQueued, inflight } = sessionTotals(b);
     out.gauge('starling_queued_messages', 'Messages queued in sessions, waiting for a client or for its in-flight window.', queued);
     out.gauge('starling_queued_messages_max', 'The deepest session queue.', maxQueued);
