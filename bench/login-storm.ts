@@ -203,7 +203,7 @@ if (args.serve !== undefined) await serve(args.serve);
 else for (const s of SCENARIOS) {
   const f = await run(s);
   process.stdout.write(
-    `${f.scenario.padEnd(10)} ${f.seconds} s: attacker ${f.attacker}; password hashes for its guesses ${f.guessesPerSecond}/s; ` +
+    `${f.scenario.padEnd(10)} ${f.seconds} s: attacker ${f.attacker}; password hashes started for its guesses ${f.guessesPerSecond}/s; ` +
       `broker CPU ${f.cpuSeconds} s; bob's logins ${f.legit.logins} ok, ${f.legit.failed} refused or unanswered in 10 s, CONNACK after p50 ${f.legit.p50} ms, max ${f.legit.max} ms\n`,
   );
 }
