@@ -41,6 +41,9 @@ export class FailureBackoff {
     this.options = { ...BACKOFF_DEFAULTS, ...options };
   }
 
+  /** Addresses forgotten to keep the table within maxAddresses (not those forgotten for quiet). */
+  evicted = 0;
+
   get size(): number {
     return this.entries.size;
   }
@@ -55,7 +58,10 @@ export class FailureBackoff {
     e.failures++;
     e.last = now;
     this.entries.set(address, e);
-    while (this.entries.size > maxAddresses) this.entries.delete(this.entries.keys().next().value!);
+    while (this.entries.size > maxAddresses) {
+      this.entries.delete(this.entries.keys().next().value!);
+      this.evicted++;
+    }
     return this.delayOf(e.failures);
   }
 

@@ -41,6 +41,8 @@ export interface LoginStats {
   refusedSource: number;
   /** Logins refused before any work because maxPending logins were waiting. */
   refusedBusy: number;
+  /** Addresses, and address and user name pairs, whose failures were forgotten to stay within the failure memory. */
+  readonly forgotten: number;
 }
 
 /** Why a login was not accepted: a wrong password, or a bound that refused it unchecked. */
@@ -67,7 +69,7 @@ const TIMING_WEIGHT = 0.2;
 const MAX_TIMINGS = 64;
 
 export class LoginGuard {
-  readonly stats: LoginStats = { hashed: 0, imitated: 0, refusedSource: 0, refusedBusy: 0 };
+  readonly stats: LoginStats;
   private readonly limits: Required<LoginLimits>;
   private readonly sources = new Map<string, Source>();
   private readonly bySource: FailureBackoff | undefined;
@@ -85,6 +87,16 @@ export class LoginGuard {
       this.bySource = new FailureBackoff(backoff);
       this.byUser = new FailureBackoff(backoff);
     }
+    const tables = [this.bySource, this.byUser];
+    this.stats = {
+      hashed: 0,
+      imitated: 0,
+      refusedSource: 0,
+      refusedBusy: 0,
+      get forgotten() {
+        return (tables[0]?.evicted ?? 0) + (tables[1]?.evicted ?? 0);
+      },
+    };
   }
 
   /** Logins admitted and not yet checked. */

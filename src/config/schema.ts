@@ -240,7 +240,7 @@ export const SCHEMA = {
           min: 1,
           reload: 'restart',
           defaultText: String(BACKOFF_DEFAULTS.maxAddresses),
-          description: 'Addresses (and, separately, address and user name pairs) whose failures are remembered; beyond it the one that failed longest ago is forgotten.',
+          description: 'Addresses (and, separately, address and user name pairs) whose failures are remembered; beyond it the one that failed longest ago is forgotten (counted: `starling_auth_failures_forgotten_total`).',
         },
       },
     },

@@ -140,6 +140,7 @@ export class Metrics {
         [{ reason: 'source' }, l.refusedSource],
         [{ reason: 'busy' }, l.refusedBusy],
       ]);
+      out.counter('starling_auth_failures_forgotten_total', 'Failure counts of addresses (and address and user name pairs) forgotten to stay within auth.failureMemory.', l.forgotten);
       out.gauge('starling_auth_pending_logins', 'Password logins admitted and not yet checked.', a.pendingLogins);
       out.gauge('starling_auth_hashing', 'Password hashes being computed.', a.hashing);
       out.counter('starling_acl_denied_total', 'ACL refusals: publishes (wills included), subscriptions, and deliveries not made.', entries(a.aclDenied, 'access'));

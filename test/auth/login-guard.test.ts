@@ -76,7 +76,14 @@ test('hardening 3: beyond maxPendingPerSource and maxPending a login is refused 
   ]);
   assert.deepEqual(outcomes.map((o) => (o.ok ? 'ok' : o.why)), ['failed', 'failed', 'source', 'failed', 'busy']);
   assert.equal(checks, 3);
-  assert.deepEqual({ ...guard.stats, hashed: 0, imitated: 0 }, { hashed: 0, imitated: 0, refusedSource: 1, refusedBusy: 1 });
+  assert.deepEqual({ ...guard.stats }, { hashed: 0, imitated: 0, refusedSource: 1, refusedBusy: 1, forgotten: 0 });
+});
+
+test('hardening 3: failure counts forgotten to stay within the failure memory are counted', async () => {
+  const guard = new LoginGuard({}, { initialMs: 0, maxAddresses: 2 });
+  for (const source of ['a', 'b', 'c']) await guard.check(source, 'u', async () => false);
+  // c pushed a out of the address table, and (a, u) out of the pair table.
+  assert.equal(guard.stats.forgotten, 2);
 });
 
 test('hardening 3: an unknown user is refused about as late as a wrong password for a known one, without a hash once the time is known', async (t) => {

@@ -127,6 +127,8 @@ test('hardening 14: ACL denials are logged at debug level and counted in /metric
   assert.equal(value(families, 'starling_auth_password_checks_total', { kind: 'hashed' }), 1);
   assert.equal(value(families, 'starling_auth_logins_refused_total', { reason: 'source' }), 0);
   assert.equal(value(families, 'starling_auth_pending_logins'), 0);
+  assert.equal(value(families, 'starling_auth_hashing'), 0);
+  assert.equal(value(families, 'starling_auth_failures_forgotten_total'), 0);
   proc.kill('SIGTERM');
   assert.equal((await proc.exited).code, 0);
 });
