@@ -17,7 +17,10 @@ export interface HttpOptions {
 
 /** What a reload did, as POST /api/v1/reload reports it. */
 export interface ReloadResult {
-  /** False when the new config could not be loaded; the running one stays. */
+  /**
+   * False when the new config could not be loaded (the running one stays), or an auth file
+   * could not (it keeps its previous rules and its key is not in `applied`); `error` says why.
+   */
   readonly ok: boolean;
   /** Keys whose new value was applied. */
   readonly applied: readonly string[];
