@@ -5,8 +5,9 @@
 //
 // Addresses are hosts without the port; IPv6 hosts count per /64, the block one subscriber
 // usually holds, so that hopping between addresses of one's own block does not help.
-// It slows guessing through one connection after another. Guesses in parallel are bounded
-// by the broker's connection limits (maxConnections), not by this.
+// On its own it only delays answers; LoginGuard (login-guard.ts) also makes the next attempt
+// wait out the delay before any password is hashed for it, so that a client which does not
+// wait for answers gains nothing.
 
 export interface BackoffOptions {
   /** Delay before the first refusal from an address, ms. Doubles per further failure. Default 250. */
@@ -40,6 +41,9 @@ export class FailureBackoff {
     this.options = { ...BACKOFF_DEFAULTS, ...options };
   }
 
+  /** Addresses forgotten to keep the table within maxAddresses (not those forgotten for quiet). */
+  evicted = 0;
+
   get size(): number {
     return this.entries.size;
   }
@@ -47,15 +51,46 @@ export class FailureBackoff {
   /** Records a failure from `address` and returns how long to wait before answering it, ms. */
   fail(address: string): number {
     const now = this.now();
-    const { initialMs, maxMs, maxAddresses, forgetAfterMs } = this.options;
+    const { maxAddresses, forgetAfterMs } = this.options;
     let e = this.entries.get(address);
     if (e !== undefined) this.entries.delete(address);
     if (e === undefined || now - e.last > forgetAfterMs) e = { failures: 0, last: now };
     e.failures++;
     e.last = now;
     this.entries.set(address, e);
-    while (this.entries.size > maxAddresses) this.entries.delete(this.entries.keys().next().value!);
-    return Math.min(maxMs, initialMs * 2 ** Math.min(e.failures - 1, 30));
+    while (this.entries.size > maxAddresses) {
+      this.entries.delete(this.entries.keys().next().value!);
+      this.evicted++;
+    }
+    return this.delayOf(e.failures);
+  }
+
+  /** The delay the current count of failures gives, ms; 0 for an address without failures. */
+  current(address: string): number {
+    const e = this.live(address);
+    return e === undefined ? 0 : this.delayOf(e.failures);
+  }
+
+  /** How long from now until the delay of the last failure is over, ms (0: not waiting). */
+  remaining(address: string): number {
+    const e = this.live(address);
+    return e === undefined ? 0 : Math.max(0, e.last + this.delayOf(e.failures) - this.now());
+  }
+
+  /** Moves the last failure to now, without counting another (a failure counted in advance). */
+  stamp(address: string): void {
+    const e = this.live(address);
+    if (e !== undefined) e.last = this.now();
+  }
+
+  private live(address: string): Entry | undefined {
+    const e = this.entries.get(address);
+    return e === undefined || this.now() - e.last > this.options.forgetAfterMs ? undefined : e;
+  }
+
+  private delayOf(failures: number): number {
+    const { initialMs, maxMs } = this.options;
+    return failures <= 0 ? 0 : Math.min(maxMs, initialMs * 2 ** Math.min(failures - 1, 30));
   }
 
   /** Records a failure and waits out its delay. */

@@ -219,3 +219,36 @@ export function decoyLike(like: PasswordRecord | undefined): PasswordRecord {
       return { ...r, salt: randomBytes(r.salt.length), storedKey: randomBytes(SHA256_BYTES), serverKey: randomBytes(SHA256_BYTES) };
   }
 }
+
+/** Records of one key cost the same to check: the scheme and its cost parameters. */
+export function costKey(r: PasswordRecord): string {
+  switch (r.scheme) {
+    case 'sha512':
+      return r.scheme;
+    case 'scrypt':
+      return `${r.scheme}:${r.N}:${r.r}:${r.p}:${r.hash.length}`;
+    default:
+      return `${r.scheme}:${r.iterations}`;
+  }
+}
+
+/**
+ * Least work a hash should cost an attacker who has the file, below which loading warns:
+ * $7$ and SCRAM at OWASP's PBKDF2 figures (the counts `starling passwd` writes), scrypt at
+ * N=2^15 with r=8 (its default). mosquitto_passwd 2.0 writes $7$ with 101 iterations.
+ */
+export const WEAK_BELOW = Object.freeze({ pbkdf2Sha512: DEFAULTS.pbkdf2Sha512.iterations, scramSha256: 4096, scryptMemory: 128 * DEFAULTS.scrypt.N * DEFAULTS.scrypt.r });
+
+/** Why a record is cheap to crack offline, or undefined when it is not. */
+export function weakness(r: PasswordRecord): string | undefined {
+  switch (r.scheme) {
+    case 'sha512':
+      return '$6$ is one salted SHA-512 (re-create the user with starling passwd)';
+    case 'pbkdf2-sha512':
+      return r.iterations < WEAK_BELOW.pbkdf2Sha512 ? `$7$ with ${r.iterations} iterations (fewer than ${WEAK_BELOW.pbkdf2Sha512})` : undefined;
+    case 'scram-sha-256':
+      return r.iterations < WEAK_BELOW.scramSha256 ? `SCRAM-SHA-256 with ${r.iterations} iterations (fewer than ${WEAK_BELOW.scramSha256}, RFC 7677)` : undefined;
+    case 'scrypt':
+      return 128 * r.N * r.r < WEAK_BELOW.scryptMemory ? `scrypt N=${r.N},r=${r.r} (less than N=${DEFAULTS.scrypt.N},r=${DEFAULTS.scrypt.r})` : undefined;
+  }
+}

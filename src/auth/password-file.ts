@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { AuthFileError, unreadable } from './errors.js';
-import { decodeHash, decoyLike, encodeHash, verifyHash, type PasswordRecord } from './hashes.js';
+import { costKey, decodeHash, decoyLike, encodeHash, verifyHash, weakness, type PasswordRecord } from './hashes.js';
 
 /** The longest user name MQTT can carry. */
 const MAX_USERNAME = 65_535;
@@ -19,7 +19,7 @@ const MAX_USERNAME = 65_535;
 export class PasswordTable {
   private readonly records: ReadonlyMap<string, PasswordRecord>;
   /** Checked for unknown users: same scheme and cost as most of the file's entries. */
-  private readonly decoy: PasswordRecord;
+  readonly decoy: PasswordRecord;
 
   constructor(
     /** Where the table came from, for messages; undefined when built in memory. */
@@ -47,6 +47,19 @@ export class PasswordTable {
     return this.records.keys();
   }
 
+  /** The users whose hash is cheap to crack, by reason (see hashes.ts, weakness). */
+  weak(): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    for (const [user, record] of this.records) {
+      const why = weakness(record);
+      if (why === undefined) continue;
+      const users = out.get(why);
+      if (users === undefined) out.set(why, [user]);
+      else users.push(user);
+    }
+    return out;
+  }
+
   /**
    * True when the user exists and the password matches. An unknown user, or a missing
    * password, still costs one hash of the file's usual kind, so that timing does not tell
@@ -66,7 +79,7 @@ function mostCommon(records: Iterable<PasswordRecord>): PasswordRecord | undefin
   const counts = new Map<string, { n: number; record: PasswordRecord }>();
   let best: { n: number; record: PasswordRecord } | undefined;
   for (const r of records) {
-    const key = r.scheme === 'sha512' ? r.scheme : r.scheme === 'scrypt' ? `${r.scheme}:${r.N}:${r.r}:${r.p}:${r.hash.length}` : `${r.scheme}:${r.iterations}`;
+    const key = costKey(r);
     const c = counts.get(key) ?? { n: 0, record: r };
     c.n++;
     counts.set(key, c);

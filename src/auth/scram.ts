@@ -50,11 +50,19 @@ export interface ScramOptions {
    * - 'require': refuse unless the broker passes the CONNECT User Name and it matches;
    * - 'if-known': refuse a mismatch when the broker passes it (default).
    */
-  bindUsername?: 'require' | 'if-known';
+  bindUsername?: 'require' | 'if-known' | (() => 'require' | 'if-known');
   /** The server's part of the nonce. Default: 18 random bytes, base64. */
   nonce?: () => string;
-  /** Told of each failed exchange (for a backoff); awaited before the refusal. */
-  onFailure?: (req: ScramRequest, reason: string) => void | Promise<void>;
+  /**
+   * Asked before an exchange for `username` starts (for login bounds); resolves to undefined
+   * to go on, or to the reason code to refuse it with. `onFailure` is not called for it.
+   */
+  admit?: (req: ScramRequest, username: string) => Promise<number | undefined>;
+  /**
+   * Told of each failed exchange (for a backoff); awaited before the refusal. `admitted`:
+   * the exchange had passed `admit` (a failure of the proof, not of the first message).
+   */
+  onFailure?: (req: ScramRequest, reason: string, admitted: boolean) => void | Promise<void>;
   /** Told of each success. */
   onSuccess?: (req: ScramRequest, username: string) => void;
 }
@@ -191,8 +199,8 @@ export function scramAuth(options: ScramOptions): (req: EnhancedAuthRequest) => 
     serverKey: createHmac('sha256', secret).update(`server\u0000${username}`).digest(),
   });
 
-  const fail = async (req: ScramRequest, reason: string): Promise<AuthStep> => {
-    await options.onFailure?.(req, reason);
+  const fail = async (req: ScramRequest, reason: string, admitted = false): Promise<AuthStep> => {
+    await options.onFailure?.(req, reason, admitted);
     return { done: true, ok: false, reasonCode: REFUSED };
   };
 
@@ -200,7 +208,7 @@ export function scramAuth(options: ScramOptions): (req: EnhancedAuthRequest) => 
     if (request.method !== SCRAM_SHA_256) return undefined;
     const req = request as ScramRequest;
     const data = req.data;
-    if (data === undefined || data.length > MAX_MESSAGE || !isUtf8(data)) return fail(req, 'missing or malformed data');
+    if (data === undefined || data.length > MAX_MESSAGE || !isUtf8(data)) return fail(req, 'missing or malformed data', req.step > 0);
     const text = data.toString('utf8');
 
     if (req.step === 0) {
@@ -208,23 +216,27 @@ export function scramAuth(options: ScramOptions): (req: EnhancedAuthRequest) => 
       if (typeof first === 'string') return fail(req, first);
       // Bound when the CONNECT named a user; otherwise the proven SCRAM user becomes the identity.
       const known = req.username !== undefined;
-      if (bind === 'require' && !known) return fail(req, 'the broker does not pass the CONNECT User Name to bind the SCRAM user to');
+      if ((typeof bind === 'function' ? bind() : bind) === 'require' && !known) return fail(req, 'the broker does not pass the CONNECT User Name to bind the SCRAM user to');
       if (known && req.username !== first.username) return fail(req, 'SCRAM user differs from the CONNECT User Name');
-      const table = options.credentials();
-      const record = table?.get(first.username);
-      const credentials = record?.scheme === 'scram-sha-256' ? record : undefined;
-      const exchange = ScramExchange.start(first, credentials, decoyFor(first.username, table), serverNonce());
-      req.state[STATE] = exchange;
-      return { done: false, data: Buffer.from(exchange.serverFirst) };
+      const begin = (): AuthStep => {
+        const table = options.credentials();
+        const record = table?.get(first.username);
+        const credentials = record?.scheme === 'scram-sha-256' ? record : undefined;
+        const exchange = ScramExchange.start(first, credentials, decoyFor(first.username, table), serverNonce());
+        req.state[STATE] = exchange;
+        return { done: false, data: Buffer.from(exchange.serverFirst) };
+      };
+      if (options.admit === undefined) return begin();
+      return options.admit(req, first.username).then((refused): AuthStep => (refused === undefined ? begin() : { done: true, ok: false, reasonCode: refused }));
     }
 
     const exchange = req.state[STATE];
-    if (req.step !== 1 || !(exchange instanceof ScramExchange)) return fail(req, 'unexpected step');
+    if (req.step !== 1 || !(exchange instanceof ScramExchange)) return fail(req, 'unexpected step', true);
     delete req.state[STATE];
     const final = parseClientFinal(text);
-    if (typeof final === 'string') return fail(req, final);
+    if (typeof final === 'string') return fail(req, final, true);
     const result = exchange.finish(final);
-    if (!result.ok) return fail(req, result.reason);
+    if (!result.ok) return fail(req, result.reason, true);
     options.onSuccess?.(req, exchange.username);
     const success: ScramSuccess = { done: true, ok: true, data: Buffer.from(result.serverFinal), username: exchange.username };
     return success;

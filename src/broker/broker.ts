@@ -116,7 +116,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements ListenerHost {
     this.options = options;
     this.limits = clampLimits({ ...DEFAULT_LIMITS, ...options.limits });
     this.hooks = new HookRunner(options.hooks ?? []);
-    this.localRouter = new LocalRouter(this.hooks.deliveryCheck);
+    this.localRouter = new LocalRouter(this.hooks);
     this.router = options.router?.(this.localRouter) ?? this.localRouter;
     const store = options.store;
     if (store !== undefined) {

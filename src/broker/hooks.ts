@@ -24,16 +24,26 @@ function chain<H, T>(hooks: readonly H[], start: T, step: (h: H, acc: T) => Mayb
 }
 
 export class HookRunner {
-  readonly authenticators: Hooks[];
-  private readonly enhanced: Hooks[];
-  private readonly publishAuth: Hooks[];
-  private readonly subscribeAuth: Hooks[];
-  private readonly publishHooks: Hooks[];
-  private readonly connectHooks: Hooks[];
-  private readonly disconnectHooks: Hooks[];
-  private readonly subscribeHooks: Hooks[];
+  authenticators: Hooks[] = [];
+  private enhanced: Hooks[] = [];
+  private publishAuth: Hooks[] = [];
+  private subscribeAuth: Hooks[] = [];
+  private publishHooks: Hooks[] = [];
+  private connectHooks: Hooks[] = [];
+  private disconnectHooks: Hooks[] = [];
+  private subscribeHooks: Hooks[] = [];
 
-  constructor(hooks: readonly Hooks[]) {
+  constructor(private readonly hooks: readonly Hooks[]) {
+    this.refresh();
+  }
+
+  /**
+   * Looks again at which methods the hooks define. A hook object whose rules come and go
+   * (fileAuth without an ACL file defines no authorization methods, so messages pay for
+   * none) sets or removes its methods, then the broker's owner calls this.
+   */
+  refresh(): void {
+    const hooks = this.hooks;
     this.authenticators = hooks.filter((h) => h.authenticate);
     this.enhanced = hooks.filter((h) => h.enhancedAuth);
     this.publishAuth = hooks.filter((h) => h.authorizePublish);
@@ -53,10 +63,23 @@ export class HookRunner {
   }
 
   /** A per-delivery check, or undefined when no hook defines one (the router then skips it). */
-  readonly deliveryCheck: ((target: DeliveryTarget, message: Message) => boolean) | undefined;
+  deliveryCheck: ((target: DeliveryTarget, message: Message) => boolean) | undefined = undefined;
 
-  authenticate(req: AuthenticateRequest): MaybePromise<Verdict> {
-    return chain<Hooks, Verdict>(this.authenticators, ALLOW, (h) => h.authenticate!(req), (v) => v.ok);
+  /**
+   * Every hook must allow; a hook answering undefined abstains. When all abstain the
+   * listener's policy decides, as with no hook at all (a hook whose rules can come and go,
+   * like fileAuth's on a reload, keeps its place without changing that policy).
+   */
+  authenticate(req: AuthenticateRequest, from = 0, answered = false): MaybePromise<Verdict> {
+    const hooks = this.authenticators;
+    for (let i = from; i < hooks.length; i++) {
+      const r = hooks[i]!.authenticate!(req);
+      if (r === undefined) continue;
+      if (isPromise(r)) return r.then((v) => (v === undefined ? this.authenticate(req, i + 1, answered) : v.ok ? this.authenticate(req, i + 1, true) : v));
+      if (!r.ok) return r;
+      answered = true;
+    }
+    return answered ? ALLOW : listenerPolicy(req);
   }
 
   /** The first hook that knows the method answers; undefined when none does. */
@@ -109,6 +132,17 @@ export class HookRunner {
     if (this.subscribeHooks.length === 0) return;
     return Promise.all(this.subscribeHooks.map(async (h) => h.onSubscribe!(client, subs, granted)));
   }
+}
+
+/**
+ * Without an authenticate hook's answer: a certificate the listener's CA verified vouches for
+ * the client (Mosquitto's use_identity_as_username does the same); otherwise the listener's
+ * allowAnonymous decides, for clients with a user name too (nothing could check it).
+ */
+export function listenerPolicy(req: Pick<AuthenticateRequest, 'username' | 'listener' | 'peer'>): Verdict {
+  if (req.peer?.certificateUsername !== undefined) return ALLOW;
+  if (req.listener.allowAnonymous) return ALLOW;
+  return { ok: false, reasonCode: req.username === undefined ? 0x87 : 0x86 };
 }
 
 export { isPromise, type MaybePromise };

@@ -64,8 +64,8 @@ export class LocalRouter implements Router {
   private readonly slots = new Map<Session, RouteSlot>();
 
   constructor(
-    /** Read access per delivery (an ACL); undefined costs nothing. */
-    private readonly allow?: (session: Session, message: Message) => boolean,
+    /** Where the read access check per delivery (an ACL) is found, read at each publish; none costs nothing. */
+    private readonly access: { readonly deliveryCheck?: ((session: Session, message: Message) => boolean) | undefined } = {},
   ) {}
 
   get size(): number {
@@ -127,7 +127,7 @@ export class LocalRouter implements Router {
     }
     const groups = result.groups.length > 0 ? result.groups.slice() : undefined;
     const end = hits.length;
-    const allow = this.allow;
+    const allow = this.access.deliveryCheck;
     let count = 0;
     for (let i = first; i < end; i++) {
       const s = hits[i]!;
@@ -145,7 +145,7 @@ export class LocalRouter implements Router {
     const n = members.length;
     if (n === 0) return false;
     const start = (this.cursors.get(group) ?? 0) % n;
-    const allow = this.allow;
+    const allow = this.access.deliveryCheck;
     let pick = -1;
     let fallback = -1;
     for (let k = 0; k < n; k++) {

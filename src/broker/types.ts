@@ -67,8 +67,11 @@ export interface DeliveryTarget {
 
 /** Hooks are async or sync, run in the order they were added, and any of them may deny. */
 export interface Hooks {
-  /** Password or certificate check. Denial reason codes: 0x86, 0x87, 0x8A ... */
-  authenticate?(req: AuthenticateRequest): Verdict | Promise<Verdict>;
+  /**
+   * Password or certificate check. Denial reason codes: 0x86, 0x87, 0x8A ... undefined
+   * abstains: when every hook abstains, the listener's policy decides as with no hook.
+   */
+  authenticate?(req: AuthenticateRequest): Verdict | undefined | Promise<Verdict | undefined>;
   /** Enhanced authentication (5.0). Return undefined when the method is not yours. */
   enhancedAuth?(req: EnhancedAuthRequest): AuthStep | undefined | Promise<AuthStep | undefined>;
   authorizePublish?(client: ClientInfo, message: Message): Verdict | Promise<Verdict>;

@@ -6,12 +6,15 @@
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { fileAuth, type FileAuth } from '../auth/index.js';
+import { AuthFileError, fileAuth, type AuthFiles, type AuthLogger, type FileAuth } from '../auth/index.js';
 import { createBroker, createOpsServer, createStore, StoreError, type Broker, type OpsServer, type ReloadResult } from '../index.js';
 import { prettyLog } from '../ops/index.js';
 import { bench } from './bench/main.js';
 import { passwd } from './passwd.js';
 import {
+  AUTH_FILE_KEYS,
+  authFiles,
+  authOptions,
   ConfigError,
   diffConfig,
   formatDiff,
@@ -49,7 +52,8 @@ Options:
 Precedence: defaults < config file < STARLING_* environment variables < flags.
 Anonymous clients are allowed only on loopback listeners unless the config says otherwise.
 Signals: SIGINT/SIGTERM stop gracefully; SIGHUP reloads limits, the log level, the
-password and ACL files and TLS certificates, and logs what would need a restart.
+password and ACL files (also files named for the first time) and TLS certificates, and
+logs what would need a restart.
 Operations: $SYS topics every sys.interval seconds; with http.port set, /metrics,
 /healthz, /readyz and (with http.adminToken) the admin API: see docs/operations.md.`;
 
@@ -97,26 +101,29 @@ async function main(argv: string[]): Promise<number> {
   if (values['print-config']) return out(printConfig(loaded).trimEnd());
 
   const setup = toBrokerOptions(loaded.config);
-  // The built-in password and ACL checks are hooks like any embedder's.
-  let auth: FileAuth | undefined;
+  // The built-in password and ACL checks are hooks like any embedder's. They are in place
+  // even without files, so that a reload can add files the broker started without.
   let broker: Broker | undefined;
-  if (setup.auth.passwordFile !== undefined || setup.auth.aclFile !== undefined) {
-    try {
-      auth = fileAuth({
-        ...(setup.auth.passwordFile !== undefined && { passwordFile: setup.auth.passwordFile }),
-        ...(setup.auth.aclFile !== undefined && { aclFile: setup.auth.aclFile }),
-        log: { warn: (obj, msg) => broker?.log.warn(obj, msg), info: (obj, msg) => broker?.log.info(obj, msg) },
-      });
-    } catch (err) {
-      return fail((err as Error).message);
-    }
+  const early: Array<(b: Broker) => void> = []; // logged once the broker's logger exists
+  const log: AuthLogger = {
+    warn: (obj, msg) => (broker ? broker.log.warn(obj, msg) : early.push((b) => b.log.warn(obj, msg))),
+    info: (obj, msg) => (broker ? broker.log.info(obj, msg) : early.push((b) => b.log.info(obj, msg))),
+    debug: (obj, msg) => broker?.log.debug(obj, msg),
+  };
+  const files = authFiles(loaded);
+  let auth: FileAuth;
+  try {
+    auth = fileAuth({ ...files, ...authOptions(loaded.config.auth), log });
+  } catch (err) {
+    return fail(authProblem(err, files));
   }
   broker = createBroker({
     ...setup.options,
     ...(setup.log.pretty && { logDestination: prettyLog() }),
     store: createStore(setup.persistence),
-    hooks: auth ? [auth] : [],
+    hooks: [auth],
   });
+  for (const line of early) line(broker);
   // A store that cannot keep its promise stops the broker: better restarted from disk than
   // running on with acknowledgements it cannot give.
   broker.on('storeError', () => {
@@ -136,18 +143,35 @@ async function main(argv: string[]): Promise<number> {
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   const running = broker;
-  // SIGHUP and the admin API's POST /api/v1/reload do the same.
-  const hup = (): ReloadResult => {
+  // SIGHUP and the admin API's POST /api/v1/reload do the same, one reload after another.
+  let reloading: Promise<unknown> = Promise.resolve();
+  const hup = (): Promise<ReloadResult> => {
+    const run = reloading.then(reloadAll);
+    reloading = run.catch((err: unknown) => running.log.error({ err }, 'reload failed'));
+    return run;
+  };
+  const reloadAll = async (): Promise<ReloadResult> => {
     const result = reload(running, loaded, load);
-    void auth?.reload();
     void running.reloadCertificates().then((errors) => {
       for (const err of errors) running.log.error({ err: err.message }, 'certificate reload failed: the old certificate stays');
     });
-    if ('error' in result) return { ok: false, applied: [], needsRestart: [], error: result.error };
+    // The auth files are re-read even when the config is bad: the running config's files then.
+    const next = authFiles('error' in result ? loaded : result.config);
+    const errors = (await auth.reload(next)).errors;
+    // An ACL file added or removed adds or removes fileAuth's checks.
+    running.hooks.refresh();
+    const problems = errors.map((err) => authProblem(err, next));
+    if ('error' in result) return { ok: false, applied: [], needsRestart: [], error: [result.error, ...problems].join('; ') };
     loaded = result.config;
-    return { ok: true, applied: result.diff.live.map((c) => c.key), needsRestart: result.diff.restart.map((c) => c.key) };
+    // A file that does not load keeps its previous rules: its key was not applied.
+    const failed = new Map(errors.map((err) => [authKey(err, next), err.message]));
+    for (const line of formatDiff(result.diff, failed)) running.log.info(line);
+    running.log.info({ live: result.diff.live.length, restart: result.diff.restart.length }, 'config reloaded');
+    const applied = result.diff.live.map((c) => c.key).filter((key) => !failed.has(key));
+    const needsRestart = result.diff.restart.map((c) => c.key);
+    return problems.length === 0 ? { ok: true, applied, needsRestart } : { ok: false, applied, needsRestart, error: problems.join('; ') };
   };
-  process.on('SIGHUP', () => void hup());
+  process.on('SIGHUP', () => void hup().catch(() => undefined));
   try {
     await broker.listen();
   } catch (err) {
@@ -160,7 +184,7 @@ async function main(argv: string[]): Promise<number> {
     await broker.close();
     return 1;
   }
-  ops = createOpsServer(broker, { ...setup.ops, version: pkg.version, reload: hup, config: () => redactSecrets(loaded.config) });
+  ops = createOpsServer(broker, { ...setup.ops, version: pkg.version, reload: hup, config: () => redactSecrets(loaded.config), authStats: () => auth.stats });
   try {
     await ops.start();
   } catch (err) {
@@ -172,9 +196,19 @@ async function main(argv: string[]): Promise<number> {
   return -1; // keep running
 }
 
+/** The config key naming the auth file an error is about. */
+function authKey(err: AuthFileError, files: AuthFiles): string {
+  return err.file === files.passwordFile ? AUTH_FILE_KEYS.passwordFile : err.file === files.aclFile ? AUTH_FILE_KEYS.aclFile : 'auth';
+}
+
+/** An auth file's problem, naming its key and path: `auth.passwordFile: /etc/passwd:3: ...`. */
+function authProblem(err: unknown, files: AuthFiles): string {
+  return err instanceof AuthFileError ? `${authKey(err, files)}: ${err.message}` : String((err as Error)?.message ?? err);
+}
+
 /**
  * SIGHUP: re-read the config. A bad file keeps the running config (and says why); live keys
- * are applied, the rest are reported as needing a restart.
+ * are applied (the auth files by the caller), the rest are reported as needing a restart.
  */
 function reload(broker: Broker, current: LoadedConfig, load: () => LoadedConfig): { config: LoadedConfig; diff: ConfigDiff } | { error: string } {
   let next: LoadedConfig;
@@ -193,8 +227,6 @@ function reload(broker: Broker, current: LoadedConfig, load: () => LoadedConfig)
       broker.log.level = String(change.to);
     }
   }
-  for (const line of formatDiff(diff)) broker.log.info(line);
-  broker.log.info({ live: diff.live.length, restart: diff.restart.length }, 'config reloaded');
   return { config: next, diff };
 }
 

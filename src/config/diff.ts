@@ -51,11 +51,19 @@ function field(obj: unknown, name: string): unknown {
   return typeof obj === 'object' && obj !== null ? (obj as Record<string, unknown>)[name] : undefined;
 }
 
-/** One line per change, for the reload's log: `limits.maxInflight: 1024 -> 2048 (applied)`. */
-export function formatDiff(diff: ConfigDiff): string[] {
+/**
+ * One line per change, for the reload's log: `limits.maxInflight: 1024 -> 2048 (applied)`.
+ * `failed`: live keys whose new value could not be applied (an auth file that does not load),
+ * with the reason.
+ */
+export function formatDiff(diff: ConfigDiff, failed: ReadonlyMap<string, string> = new Map()): string[] {
   const show = (v: unknown): string => (v === undefined ? '(unset)' : typeof v === 'string' ? v : JSON.stringify(v));
+  const live = (c: ConfigChange): string => {
+    const why = failed.get(c.key);
+    return why === undefined ? 'applied' : `not applied: ${why}; still ${show(c.from)}`;
+  };
   return [
-    ...diff.live.map((c) => `${c.key}: ${show(c.from)} -> ${show(c.to)} (applied)`),
+    ...diff.live.map((c) => `${c.key}: ${show(c.from)} -> ${show(c.to)} (${live(c)})`),
     ...diff.restart.map((c) => `${c.key}: ${show(c.from)} -> ${show(c.to)} (needs a restart; still ${show(c.from)})`),
   ];
 }

@@ -110,7 +110,7 @@ export function renderConfigDocs(): string {
   const all = leaves();
   const live = all.filter((l) => l.spec.reload === 'live');
   p(
-    'On SIGHUP Starling reads the file and the environment again. If the new configuration is valid, the keys below are applied to the running broker (where MQTT tells a value to clients at CONNECT, connections made afterwards get it); every other changed key is logged as needing a restart and keeps its old value. An invalid file changes nothing and is reported. The password, ACL and TLS certificate files are re-read too.',
+    'On SIGHUP Starling reads the file and the environment again. If the new configuration is valid, the keys below are applied to the running broker (where MQTT tells a value to clients at CONNECT, connections made afterwards get it); every other changed key is logged as needing a restart and keeps its old value. An invalid file changes nothing and is reported. The password, ACL and TLS certificate files are re-read too; `auth.passwordFile` and `auth.aclFile` set, changed or removed by the reload are switched to, and one that does not load keeps its previous rules and makes the reload answer with its error (`POST /api/v1/reload`: 422).',
   );
   p(live.map((l) => `- \`${l.key}\``).join('\n'));
 

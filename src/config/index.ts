@@ -2,7 +2,7 @@
 // convert configuration. See docs/configuration.md (generated from schema.ts).
 
 export { ConfigError, formatOrigin, formatProblem, type ConfigProblem, type Origin } from './errors.js';
-export { defaultConfig, loadConfig, toBrokerOptions, type BrokerSetup, type LoadOptions, type LoadedConfig } from './load.js';
+export { AUTH_FILE_KEYS, authFiles, authOptions, defaultConfig, loadConfig, toBrokerOptions, type BrokerSetup, type LoadOptions, type LoadedConfig } from './load.js';
 export { CONFIG_FILE_ENV, type CliFlags } from './overrides.js';
 export { printConfig } from './print.js';
 export { REDACTED, redactSecrets } from './redact.js';

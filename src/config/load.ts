@@ -4,6 +4,8 @@
 // Nothing else in Starling reads the config file or the environment.
 
 import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import type { AuthFiles, FileAuthOptions } from '../auth/index.js';
 import type { BrokerOptions, ListenerOptions } from '../broker/types.js';
 import type { QoS } from '../codec/types.js';
 import type { OpsOptions } from '../ops/types.js';
@@ -182,6 +184,42 @@ export function toBrokerOptions(config: StarlingConfig): BrokerSetup {
     }),
   };
   return { options, auth: config.auth, persistence: config.persistence, log: config.log, ops };
+}
+
+/** The config keys naming auth files, and the FileAuthOptions field each one sets. */
+export const AUTH_FILE_KEYS = Object.freeze({ passwordFile: 'auth.passwordFile', aclFile: 'auth.aclFile' } as const);
+
+/**
+ * The auth files, as absolute paths: a relative path written in the config file is read from
+ * the file's folder (the file may be started from anywhere, as by a service manager); one from
+ * an environment variable or a flag, from the working directory, as a shell user expects.
+ */
+export function authFiles(loaded: LoadedConfig): AuthFiles {
+  const at = (field: keyof typeof AUTH_FILE_KEYS): string | undefined => {
+    const path = loaded.config.auth[field];
+    if (path === undefined || isAbsolute(path)) return path;
+    const origin = loaded.origins.get(AUTH_FILE_KEYS[field]);
+    return origin?.kind === 'file' ? resolve(dirname(origin.file), path) : resolve(path);
+  };
+  return { passwordFile: at('passwordFile'), aclFile: at('aclFile') };
+}
+
+/** fileAuth's bounds from the `auth` section (the files come from authFiles()). */
+export function authOptions(auth: AuthConfig): Pick<FileAuthOptions, 'logins' | 'failureDelay'> {
+  const logins = {
+    ...(auth.hashConcurrency !== undefined && { hashConcurrency: auth.hashConcurrency }),
+    ...(auth.maxPendingLogins !== undefined && { maxPending: auth.maxPendingLogins }),
+    ...(auth.maxPendingLoginsPerSource !== undefined && { maxPendingPerSource: auth.maxPendingLoginsPerSource }),
+  };
+  if (auth.failureDelay === 0) return { logins, failureDelay: false };
+  return {
+    logins,
+    failureDelay: {
+      ...(auth.failureDelay !== undefined && { initialMs: auth.failureDelay }),
+      ...(auth.maxFailureDelay !== undefined && { maxMs: auth.maxFailureDelay }),
+      ...(auth.failureMemory !== undefined && { maxAddresses: auth.failureMemory }),
+    },
+  };
 }
 
 function toListenerOptions(l: ListenerConfig): ListenerOptions {

@@ -5,6 +5,8 @@
 // A key's description says what it does and why one would change it; its default, type,
 // range and reload behaviour are fields beside it, so the docs never repeat them by hand.
 
+import { BACKOFF_DEFAULTS } from '../auth/backoff.js';
+import { LOGIN_DEFAULTS } from '../auth/login-guard.js';
 import { DEFAULT_LIMITS } from '../broker/types.js';
 import type { ObjectSpec, ObjectValue } from './spec.js';
 
@@ -55,7 +57,7 @@ const tls = {
       reload: 'restart',
       defaultText: 'none: the CONNECT user name is used',
       description:
-        "The verified client certificate's identity becomes the client's user name: `cn` its subject's Common Name, `san` its first Subject Alternative Name. A certificate without one is refused. Needs `ca`.",
+        "The verified client certificate's identity becomes the client's user name: `cn` its subject's Common Name, `san` its first Subject Alternative Name. A certificate without one is refused. Needs `ca`. The certificate authenticates the client: with `auth.passwordFile` no password is asked of it (as Mosquitto's `use_identity_as_username`); `auth.aclFile` applies to the name.",
     },
     minVersion: {
       type: 'enum',
@@ -187,20 +189,70 @@ export const SCHEMA = {
     },
     auth: {
       type: 'object',
-      description: 'Built-in authentication and authorization. Both files are re-read on SIGHUP; a file that fails to load keeps the previous table.',
+      description:
+        'Built-in authentication and authorization, and the bounds on the work logins cause (docs/security.md). Both files are re-read on SIGHUP, and a reload that names other files, or names one for the first time, or none, switches to them; a file that fails to load keeps the previous table and the reload answers with its error. A relative path is read from the config file\'s folder (from the working directory when it comes from an environment variable or a flag).',
       fields: {
         passwordFile: {
           type: 'string',
           reload: 'live',
           defaultText: 'none: user names and passwords are not checked',
           description:
-            'Password file: one `user:hash` line per user, as `mosquitto_passwd` or `starling passwd` write it. When set, a client that gives a user name must give its password.',
+            'Password file: one `user:hash` line per user, as `mosquitto_passwd` or `starling passwd` write it. When set, a client that gives a user name must give its password, unless the name comes from its verified TLS certificate (`certificateAsUsername`), which authenticates it. Loading warns about `$6$` hashes and `$7$` hashes of fewer than 210,000 iterations.',
         },
         aclFile: {
           type: 'string',
           reload: 'live',
           defaultText: 'none: every client may publish and subscribe to every topic',
-          description: 'ACL file in Mosquitto\'s format (`user`, `topic`, `pattern` lines). When set, only what it grants is allowed.',
+          description: 'ACL file in Mosquitto\'s format (`user`, `topic`, `pattern` lines). When set, only what it grants is allowed; each denial is logged at debug level and counted (`starling_acl_denied_total`).',
+        },
+        hashConcurrency: {
+          type: 'integer',
+          min: 1,
+          max: 64,
+          reload: 'restart',
+          defaultText: String(LOGIN_DEFAULTS.hashConcurrency),
+          description:
+            'Password checks (scrypt, PBKDF2) computed at once over all clients; one source address never has more than one. The others wait their turn, sources taking turns. Each keeps a core busy while it runs (about 0.25 s for a `starling passwd` scrypt hash), on libuv\'s thread pool (4 threads unless `UV_THREADPOOL_SIZE` says otherwise).',
+        },
+        maxPendingLogins: {
+          type: 'integer',
+          min: 1,
+          reload: 'restart',
+          defaultText: String(LOGIN_DEFAULTS.maxPending),
+          description:
+            'Password logins admitted and not yet checked, over all sources. One more is refused at once, before any hashing, with 0x89 Server busy (3.1.1: 0x03), and counted (`starling_auth_logins_refused_total{reason="busy"}`).',
+        },
+        maxPendingLoginsPerSource: {
+          type: 'integer',
+          min: 1,
+          reload: 'restart',
+          defaultText: String(LOGIN_DEFAULTS.maxPendingPerSource),
+          description:
+            'Password logins in progress from one source address (IPv6: one /64), waiting, being checked or waiting out the failure delay. One more is refused at once with 0x9F Connection rate exceeded (3.1.1: 0x03) and counted (`reason="source"`). Raise it for many devices behind one address (NAT).',
+        },
+        failureDelay: {
+          type: 'integer',
+          min: 0,
+          unit: 'ms',
+          reload: 'restart',
+          defaultText: String(BACKOFF_DEFAULTS.initialMs),
+          description:
+            'After a failed login, the wait before it is refused and before the next attempt from that address is checked; it doubles with each consecutive failure, counted per address and per address and user name. A success clears the address\'s count and that user\'s, not the count against other users; 10 minutes without failure clear it too. 0 turns it off.',
+        },
+        maxFailureDelay: {
+          type: 'integer',
+          min: 0,
+          unit: 'ms',
+          reload: 'restart',
+          defaultText: String(BACKOFF_DEFAULTS.maxMs),
+          description: 'The longest `failureDelay` reaches by doubling.',
+        },
+        failureMemory: {
+          type: 'integer',
+          min: 1,
+          reload: 'restart',
+          defaultText: String(BACKOFF_DEFAULTS.maxAddresses),
+          description: 'Addresses (and, separately, address and user name pairs) whose failures are remembered; beyond it the one that failed longest ago is forgotten (counted: `starling_auth_failures_forgotten_total`).',
         },
       },
     },

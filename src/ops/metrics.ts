@@ -5,6 +5,7 @@
 
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
+import type { FileAuthStats } from '../auth/index.js';
 import type { Broker } from '../broker/broker.js';
 import { reasonCodeName } from '../codec/reason-codes.js';
 import { guardFor } from '../transport/guard.js';
@@ -95,6 +96,7 @@ export class Metrics {
     private readonly version: string,
     /** The ops HTTP server's connections, when it has one. */
     private readonly http?: Readonly<HttpConnectionStats>,
+    private readonly authStats?: () => FileAuthStats,
   ) {
     broker.on('storeCommit', this.onCommit);
     this.loop.enable();
@@ -161,6 +163,22 @@ export class Metrics {
         return [{ code: `0x${c.toString(16).padStart(2, '0')}`, reason: reasonCodeName(c) }, n];
       }),
     );
+    if (this.authStats !== undefined) {
+      const a = this.authStats();
+      const l = a.logins;
+      out.counter('starling_auth_password_checks_total', 'Password logins checked: by a hash, or (unknown user, no password) by waiting as long as one takes.', [
+        [{ kind: 'hashed' }, l.hashed],
+        [{ kind: 'imitated' }, l.imitated],
+      ]);
+      out.counter('starling_auth_logins_refused_total', 'Password logins refused before any hashing: too many in progress from the source, or waiting in all.', [
+        [{ reason: 'source' }, l.refusedSource],
+        [{ reason: 'busy' }, l.refusedBusy],
+      ]);
+      out.counter('starling_auth_failures_forgotten_total', 'Failure counts of addresses (and address and user name pairs) forgotten to stay within auth.failureMemory.', l.forgotten);
+      out.gauge('starling_auth_pending_logins', 'Password logins admitted and not yet checked.', a.pendingLogins);
+      out.gauge('starling_auth_hashing', 'Password hashes being computed.', a.hashing);
+      out.counter('starling_acl_denied_total', 'ACL refusals: publishes (wills included), subscriptions, and deliveries not made.', entries(a.aclDenied, 'access'));
+    }
     const { queued, maxQueued, inflight } = sessionTotals(b);
     out.gauge('starling_queued_messages', 'Messages queued in sessions, waiting for a client or for its in-flight window.', queued);
     out.gauge('starling_queued_messages_max', 'The deepest session queue.', maxQueued);

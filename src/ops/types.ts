@@ -2,6 +2,8 @@
 // HTTP server's address and admin token, and the callbacks behind the admin API's config and
 // reload endpoints. Everything is optional; `{}` publishes $SYS every 10 s and serves no HTTP.
 
+import type { FileAuthStats } from '../auth/index.js';
+
 export interface HttpOptions {
   /** 0 picks a free port (see OpsServer.address). */
   readonly port: number;
@@ -31,7 +33,10 @@ export interface HttpConnectionStats {
 
 /** What a reload did, as POST /api/v1/reload reports it. */
 export interface ReloadResult {
-  /** False when the new config could not be loaded; the running one stays. */
+  /**
+   * False when the new config could not be loaded (the running one stays), or an auth file
+   * could not (it keeps its previous rules and its key is not in `applied`); `error` says why.
+   */
   readonly ok: boolean;
   /** Keys whose new value was applied. */
   readonly applied: readonly string[];
@@ -49,6 +54,8 @@ export interface OpsOptions {
   readonly reload?: () => ReloadResult | Promise<ReloadResult>;
   /** Behind GET /api/v1/config: the effective config, secrets already redacted; absent: 501. */
   readonly config?: () => unknown;
+  /** fileAuth's counters (`auth.stats`), for the login and ACL families of /metrics; absent: not shown. */
+  readonly authStats?: () => FileAuthStats;
   /** Shown in $SYS/broker/version and starling_info. Default: the package's version. */
   readonly version?: string;
 }

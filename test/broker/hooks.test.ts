@@ -306,3 +306,28 @@ test('QoS 1 publishes waiting behind an async hook count against the Receive Max
     await tb.close();
   }
 });
+
+// --- authenticate abstaining ----------------------------------------------------------------
+
+test('hardening 2: an authenticate hook answering undefined abstains: alone, the listener\'s policy decides; beside another hook, that hook does', async (t) => {
+  const closed = { listeners: [{ port: 0, host: '127.0.0.1', allowAnonymous: false }] };
+  const abstain: Hooks = { authenticate: () => undefined };
+  const asyncAbstain: Hooks = { authenticate: async () => undefined };
+  const connack = async (b: { port: number }, username?: string): Promise<number> => {
+    const c = await RawClient.open(b.port, 5);
+    c.send({ type: 'connect', protocolName: 'MQTT', protocolVersion: 5, clean: true, keepalive: 0, clientId: `abstain-${nextId++}`, ...(username !== undefined && { username }) });
+    const code = (await c.expect('connack')).reasonCode;
+    c.destroy();
+    return code;
+  };
+  for (const hooks of [[abstain], [asyncAbstain], [abstain, asyncAbstain]]) {
+    const b = await broker(t, { ...closed, hooks });
+    assert.equal(await connack(b), 0x87, 'anonymous on a closed listener');
+    assert.equal(await connack(b, 'someone'), 0x86, 'a user name nothing could check');
+  }
+  const open = await broker(t, { hooks: [abstain] });
+  assert.equal(await connack(open), 0, 'anonymous on an open listener');
+  const withJwt = await broker(t, { ...closed, hooks: [abstain, { authenticate: (req) => (req.username === 'token-ok' ? { ok: true } : { ok: false, reasonCode: 0x86 }) }] });
+  assert.equal(await connack(withJwt, 'token-ok'), 0);
+  assert.equal(await connack(withJwt, 'token-bad'), 0x86);
+});

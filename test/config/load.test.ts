@@ -5,9 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { DEFAULT_LIMITS } from '../../src/broker/types.js';
 import {
+  authFiles,
+  authOptions,
   ConfigError,
   defaultConfig,
   loadConfig,
@@ -285,4 +287,22 @@ persistence:
   assert.deepEqual(setup.auth, { passwordFile: '/etc/starling/passwd' });
   assert.equal(setup.persistence.store, 'disk');
   assert.deepEqual(setup.log, { level: 'info', pretty: false });
+});
+
+test('hardening 14: auth files relative to the config file\'s folder, or to the working directory when set by a variable or a flag', () => {
+  const fromFile = loadConfig({ file: '/etc/starling/starling.yaml', text: 'auth:\n  passwordFile: passwd\n  aclFile: /srv/acl\n', env: {} });
+  assert.deepEqual(authFiles(fromFile), { passwordFile: '/etc/starling/passwd', aclFile: '/srv/acl' });
+  const fromEnv = loadConfig({ file: '/etc/starling/starling.yaml', text: '{}\n', env: { STARLING_AUTH_PASSWORD_FILE: 'passwd' }, flags: { set: ['auth.aclFile=rules/acl'] } });
+  assert.deepEqual(authFiles(fromEnv), { passwordFile: resolve('passwd'), aclFile: resolve('rules/acl') });
+  assert.deepEqual(authFiles(loadConfig({ env: {} })), { passwordFile: undefined, aclFile: undefined });
+});
+
+test('hardening 3: the auth section\'s login bounds become fileAuth options; failureDelay 0 turns the delay off', () => {
+  const auth = (text: string) => authOptions(loadConfig({ text, env: {} }).config.auth);
+  assert.deepEqual(auth('{}\n'), { logins: {}, failureDelay: {} });
+  assert.deepEqual(
+    auth('auth:\n  hashConcurrency: 1\n  maxPendingLogins: 10\n  maxPendingLoginsPerSource: 2\n  failureDelay: 100\n  maxFailureDelay: 1000\n  failureMemory: 50\n'),
+    { logins: { hashConcurrency: 1, maxPending: 10, maxPendingPerSource: 2 }, failureDelay: { initialMs: 100, maxMs: 1000, maxAddresses: 50 } },
+  );
+  assert.deepEqual(auth('auth:\n  failureDelay: 0\n'), { logins: {}, failureDelay: false });
 });

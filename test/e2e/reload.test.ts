@@ -1,6 +1,8 @@
 // SIGHUP end to end, on the real CLI: what a reload re-reads besides the password file
 // (test/e2e/cli.test.ts): the ACL file, the TLS certificate files, and live limits (a
-// publish rate). Connected clients stay connected through each reload.
+// publish rate). Connected clients stay connected through each reload. Auth files named by
+// a reload for the first time, or changed to others, are applied, through SIGHUP and
+// POST /api/v1/reload; a file that does not load is reported as an error.
 
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,6 +12,8 @@ import tls from 'node:tls';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Decoder, encode } from '../../src/codec/index.js';
+import { createRecord } from '../../src/auth/hashes.js';
+import { passwordLine } from '../../src/auth/password-file.js';
 import { RawClient, delay } from '../helpers/broker.js';
 import { freePort, have, start, type Proc } from '../helpers/tools.js';
 import { makePki, openssl, type Pki } from '../transport/pki.js';
@@ -28,10 +32,10 @@ after(() => {
 });
 
 /** The CLI with `yaml` as its config file (memory store), once `port` is listening. */
-async function serve(yaml: string, port: number): Promise<{ proc: Proc; config: string }> {
+async function serve(yaml: string, port: number, env: NodeJS.ProcessEnv = {}): Promise<{ proc: Proc; config: string }> {
   const config = join(dir, `starling-${port}.yaml`);
   writeFileSync(config, yaml);
-  const proc = start(process.execPath, [CLI, '--config', config, '--set', 'persistence.store=memory'], { timeoutMs: 15_000 });
+  const proc = start(process.execPath, [CLI, '--config', config, '--set', 'persistence.store=memory'], { timeoutMs: 15_000, env: { ...process.env, ...env } });
   procs.add(proc);
   await proc.line(new RegExp(`"msg":"listening on 127\\.0\\.0\\.1:${port}"`));
   return { proc, config };
@@ -131,5 +135,78 @@ test('SIGHUP applies a new limits.maxPublishRate to a client already connected (
   const codes = [await publish(), await publish(), await publish()];
   assert.deepEqual(codes, [0x10, 0x10, 0x97]);
   assert.equal(c.closed, false);
+  await stop(proc);
+});
+
+/** The CONNACK code a 5.0 CONNECT with this user name and password gets. */
+async function connack(port: number, username: string, password: string): Promise<number> {
+  const c = await RawClient.open(port, 5);
+  clients.add(c);
+  c.send({ type: 'connect', protocolName: 'MQTT', protocolVersion: 5, clean: true, keepalive: 0, clientId: `login-${nextId++}`, username, password: Buffer.from(password) });
+  const code = (await c.expect('connack')).reasonCode;
+  c.destroy();
+  return code;
+}
+
+/** A password file with one user (a cheap hash: these tests are about reloading). */
+async function passwordFile(name: string, user: string, password: string): Promise<string> {
+  const file = join(dir, name);
+  writeFileSync(file, `${passwordLine(user, await createRecord('pbkdf2-sha512', Buffer.from(password), { cost: 1000 }))}\n`);
+  return file;
+}
+
+test('hardening 2: SIGHUP adding auth.passwordFile to a broker started without one applies it: from then on a wrong password is refused', async () => {
+  const port = await freePort();
+  const { proc, config } = await serve(`listeners:\n  - port: ${port}\n`, port);
+  assert.equal(await connack(port, 'alice', 'anything'), 0, 'without a password file user names are not checked');
+  const passwd = await passwordFile('passwd-added', 'alice', 'wonderland');
+  writeFileSync(config, `listeners:\n  - port: ${port}\nauth:\n  passwordFile: ${passwd}\n`);
+  proc.kill('SIGHUP');
+  await proc.line(/"msg":"config reloaded"/);
+  assert.match(proc.stdout, /auth\.passwordFile: \(unset\) -> \S+passwd-added \(applied\)/);
+  assert.equal(await connack(port, 'alice', 'anything'), 0x86);
+  assert.equal(await connack(port, 'alice', 'wonderland'), 0);
+  await stop(proc);
+});
+
+test('hardening 2: SIGHUP pointing auth.aclFile at another file applies that file', async () => {
+  const [first, second] = [join(dir, 'acl-first'), join(dir, 'acl-second')];
+  writeFileSync(first, 'topic readwrite a/#\n');
+  writeFileSync(second, 'topic readwrite b/#\n');
+  const port = await freePort();
+  const { proc, config } = await serve(`listeners:\n  - port: ${port}\nauth:\n  aclFile: ${first}\n`, port);
+  const c = await client(port, 'acl-switch');
+  assert.deepEqual([await subscribeCode(c, 'a/#'), await subscribeCode(c, 'b/#')], [1, 0x87]);
+  writeFileSync(config, `listeners:\n  - port: ${port}\nauth:\n  aclFile: ${second}\n`);
+  proc.kill('SIGHUP');
+  await proc.line(/"msg":"config reloaded"/);
+  assert.deepEqual([await subscribeCode(c, 'a/#'), await subscribeCode(c, 'b/#')], [0x87, 1]);
+  await stop(proc);
+});
+
+test('hardening 2: POST /api/v1/reload applies a password file named for the first time, and answers 422 naming key, file and line when a bad line keeps the old rules', async () => {
+  const [port, httpPort] = [await freePort(), await freePort()];
+  const token = 'reload-test-token';
+  const base = `listeners:\n  - port: ${port}\nhttp:\n  port: ${httpPort}\n`;
+  const { proc, config } = await serve(base, port, { STARLING_HTTP_ADMIN_TOKEN: token });
+  await proc.line(/"msg":"http listening on /);
+  const reload = async (): Promise<{ status: number; body: { ok: boolean; applied: string[]; needsRestart: string[]; error?: string } }> => {
+    const res = await fetch(`http://127.0.0.1:${httpPort}/api/v1/reload`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    return { status: res.status, body: (await res.json()) as never };
+  };
+  const passwd = await passwordFile('passwd-posted', 'alice', 'wonderland');
+  writeFileSync(config, `${base}auth:\n  passwordFile: ${passwd}\n`);
+  const added = await reload();
+  assert.equal(added.status, 200);
+  assert.deepEqual(added.body, { ok: true, applied: ['auth.passwordFile'], needsRestart: [] });
+  assert.equal(await connack(port, 'alice', 'anything'), 0x86);
+  assert.equal(await connack(port, 'alice', 'wonderland'), 0);
+
+  writeFileSync(passwd, `${passwordLine('alice', await createRecord('pbkdf2-sha512', Buffer.from('changed'), { cost: 1000 }))}\nbob\n`);
+  const bad = await reload();
+  assert.equal(bad.status, 422);
+  assert.equal(bad.body.ok, false);
+  assert.equal(bad.body.error, `auth.passwordFile: ${passwd}:2: expected user:hash`);
+  assert.equal(await connack(port, 'alice', 'wonderland'), 0, 'the previous passwords stay');
   await stop(proc);
 });
