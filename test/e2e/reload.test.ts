@@ -184,6 +184,25 @@ test('hardening 2: SIGHUP pointing auth.aclFile at another file applies that fil
   await stop(proc);
 });
 
+test('hardening 2: SIGHUP adding auth.aclFile to a broker started without one applies it, and removing it again lifts it', async () => {
+  const acl = join(dir, 'acl-added');
+  writeFileSync(acl, 'topic readwrite a/#\n');
+  const port = await freePort();
+  const base = `listeners:\n  - port: ${port}\n`;
+  const { proc, config } = await serve(base, port);
+  const c = await client(port, 'acl-added');
+  assert.deepEqual([await subscribeCode(c, 'a/#'), await subscribeCode(c, 'b/#')], [1, 1], 'no ACL: everything allowed');
+  writeFileSync(config, `${base}auth:\n  aclFile: ${acl}\n`);
+  proc.kill('SIGHUP');
+  await proc.line(/"msg":"config reloaded"/);
+  assert.deepEqual([await subscribeCode(c, 'a/#'), await subscribeCode(c, 'b/#')], [1, 0x87]);
+  writeFileSync(config, base);
+  proc.kill('SIGHUP');
+  await proc.line(/"msg":"config reloaded"/);
+  assert.deepEqual([await subscribeCode(c, 'a/#'), await subscribeCode(c, 'b/#')], [1, 1], 'the ACL file removed');
+  await stop(proc);
+});
+
 test('hardening 2: POST /api/v1/reload applies a password file named for the first time, and answers 422 naming key, file and line when a bad line keeps the old rules', async () => {
   const [port, httpPort] = [await freePort(), await freePort()];
   const token = 'reload-test-token';
