@@ -29,4 +29,4 @@ export { fileAuth, type FileAuth, type FileAuthOptions } from './auth/index.js';
 export type { DeliveryTarget } from './broker/types.js';
 export { createStore, MemoryStore, SqliteStore, STORE_FILE, StoreError, type SqliteStoreOptions } from './store/index.js';
 export type * from './store/types.js';
-export { createOpsServer, SYS_PREFIX, SysTopics, type HttpOptions, type OpsOptions, type OpsServer, type ReloadResult } from './ops/index.js';
+export { createOpsServer, stdoutLog, SYS_PREFIX, SysTopics, type HttpOptions, type OpsOptions, type OpsServer, type ReloadResult } from './ops/index.js';
