@@ -10,7 +10,7 @@
 // generator's ceiling, and shows that the generator is not what limits the brokers.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +29,7 @@ const { values: args } = parseArgs({
     topics: { type: 'string', default: '100000' },
     brokers: { type: 'string', default: 'starling,mosquitto,aedes,sink' },
     cases: { type: 'string' },
+    'tls-key': { type: 'string', default: 'ec' },
     json: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -36,7 +37,8 @@ const { values: args } = parseArgs({
 if (args.help) {
   process.stdout.write(`Usage: node dist/bench/compare.js [--repeats 3] [--duration 2] [--warmup 0.5]
        [--connections 10000] [--topics 100000] [--brokers starling,mosquitto,aedes,sink]
-       [--cases fan-in,fan-in-64,fan-out,qos1,latency-1k,latency-20k,connections,topics]
+       [--cases fan-in,fan-in-64,fan-out,qos1,latency-1k,latency-20k,connections,connections-tls,topics]
+       [--tls-key ec|rsa]   (the server key of connections-tls: EC P-256, the default, or RSA 2048)
        [--json FILE]   (every run's full result)\n`);
   process.exit(0);
 }
@@ -52,23 +54,55 @@ const LABEL: Record<BrokerName, string> = { starling: 'Starling', mosquitto: 'Mo
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'starling-compare-'));
 
-function command(name: BrokerName, port: number): [string, string[]] {
+interface TlsFiles {
+  cert: string;
+  key: string;
+}
+
+/**
+ * A self-signed server certificate for 127.0.0.1, made with the openssl command line when a
+ * TLS case first needs it. The generator does not verify it, so no CA is needed: verifying
+ * adds about a third to a Node client's CPU per handshake (Node turns the whole chain into
+ * objects to check the name), and the generator already uses more CPU than the brokers.
+ * Readable by all: Mosquitto started as root reads its key after switching to its own user.
+ */
+let tlsFiles: TlsFiles | undefined;
+function serverCertificate(): TlsFiles {
+  if (tlsFiles) return tlsFiles;
+  const dir = path.join(tmp, 'tls');
+  mkdirSync(dir, { mode: 0o755 });
+  chmodSync(tmp, 0o755);
+  const files = { cert: path.join(dir, 'server.crt'), key: path.join(dir, 'server.key') };
+  const keyArgs = args['tls-key'] === 'rsa' ? ['-newkey', 'rsa:2048'] : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'];
+  const r = spawnSync('openssl', ['req', '-x509', ...keyArgs, '-nodes', '-keyout', files.key, '-out', files.cert, '-days', '2', '-subj', '/CN=localhost',
+    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { encoding: 'utf8' });
+  if (r.status !== 0) fail(`openssl could not make a certificate: ${r.error?.message ?? r.stderr}`);
+  chmodSync(files.key, 0o644);
+  tlsFiles = files;
+  return files;
+}
+
+function command(name: BrokerName, port: number, tls: boolean): [string, string[]] {
+  const t = tls ? serverCertificate() : undefined;
   switch (name) {
-    case 'starling':
-      return [process.execPath, [path.join(root, 'dist/src/cli/main.js'), '--port', String(port), '--log-level', 'warn']];
+    case 'starling': {
+      const listener = t ? ['--set', 'listeners[0].type=tls', '--set', `listeners[0].tls.cert=${t.cert}`, '--set', `listeners[0].tls.key=${t.key}`] : [];
+      return [process.execPath, [path.join(root, 'dist/src/cli/main.js'), '--port', String(port), '--log-level', 'warn', ...listener]];
+    }
     case 'aedes':
-      return [process.execPath, [path.join(here, 'aedes.js'), String(port)]];
+      return [process.execPath, [path.join(here, 'aedes.js'), String(port), ...(t ? [t.cert, t.key] : [])]];
     case 'sink':
+      if (t) fail('the sink has no TLS listener');
       return [process.execPath, [path.join(root, 'dist/src/cli/bench/main.js'), 'sink', '--port', String(port)]];
     case 'mosquitto': {
-      const conf = mosquittoConfig(tmp, port, ['persistence false']);
+      const conf = mosquittoConfig(tmp, port, ['persistence false', ...(t ? [`certfile ${t.cert}`, `keyfile ${t.key}`] : [])]);
       return ['mosquitto', ['-c', conf]];
     }
   }
 }
 
-function start(name: BrokerName): Promise<Running> {
-  return freePort().then((port) => startServer(name, port, command(name, port)));
+function start(name: BrokerName, tls: boolean): Promise<Running> {
+  return freePort().then((port) => startServer(name, port, command(name, port, tls)));
 }
 
 process.once('exit', () => rmSync(tmp, { recursive: true, force: true }));
@@ -89,6 +123,8 @@ interface Case {
   scenario: ScenarioName;
   overrides: Overrides;
   metrics: Metric[];
+  /** The brokers listen with TLS (the sink, which cannot, sits it out). */
+  tls?: boolean;
 }
 
 const lostPct = (r: ScenarioResult): number | undefined => (r.messages.expected > 0 ? (r.messages.lost / r.messages.expected) * 100 : undefined);
@@ -102,6 +138,15 @@ const lat = (q: 'p50' | 'p99' | 'max'): Metric => ({ name: `${q} ms`, higher: fa
 // is measured at steady state, for every broker alike.
 const steady: Overrides = { warmup: Math.max(Number(args.warmup), 2), duration: Math.max(Number(args.duration), 6) };
 const connections = Number(args.connections);
+if (args['tls-key'] !== 'ec' && args['tls-key'] !== 'rsa') fail(`--tls-key is ec or rsa, not ${args['tls-key']}`);
+// The setup rate depends on how much CPU the generator leaves the broker on a shared
+// machine; the broker's own CPU per connection does not, and is the figure to compare.
+const connectionMetrics: Metric[] = [
+  { name: 'setup conn/s', higher: true, digits: 0, get: (r) => r.connections?.perSecond },
+  { name: 'broker CPU µs/conn', higher: false, digits: 0, get: (r) => r.connections?.brokerCpuUsPerConnection },
+  { name: 'KB/conn, 1 s in', higher: false, digits: 2, get: (r) => r.connections?.kbPerConnectionAt1s },
+  { name: 'KB/conn, 15 s in', higher: false, digits: 2, get: (r) => r.connections?.kbPerConnection },
+];
 const topics = Number(args.topics);
 const ALL_CASES: Case[] = [
   { id: 'fan-in', label: 'fan-in 4 → 1, QoS 0', scenario: 'fan-in', overrides: {}, metrics: [delivered('msg/s'), lost] },
@@ -116,11 +161,15 @@ const ALL_CASES: Case[] = [
     scenario: 'connections',
     // Held for 15 s: V8 returns the memory of the burst of handshakes about 10 s after it.
     overrides: { connections, duration: 15 },
-    metrics: [
-      { name: 'setup conn/s', higher: true, digits: 0, get: (r) => r.connections?.perSecond },
-      { name: 'KB/conn, 1 s in', higher: false, digits: 2, get: (r) => r.connections?.kbPerConnectionAt1s },
-      { name: 'KB/conn, 15 s in', higher: false, digits: 2, get: (r) => r.connections?.kbPerConnection },
-    ],
+    metrics: connectionMetrics,
+  },
+  {
+    id: 'connections-tls',
+    label: `${connections.toLocaleString('en-US')} idle connections, TLS (${args['tls-key'] === 'rsa' ? 'RSA 2048' : 'EC P-256'})`,
+    scenario: 'connections',
+    overrides: { connections, duration: 15, tls: {} },
+    metrics: connectionMetrics,
+    tls: true,
   },
   {
     id: 'topics',
@@ -162,7 +211,7 @@ async function runOne(broker: BrokerName, c: Case, repeat: number): Promise<Run>
   const run: Run = { broker, caseId: c.id, repeat };
   let b: Running | undefined;
   try {
-    b = await start(broker);
+    b = await start(broker, c.tls === true);
     const o = resolveOptions(c.scenario, {
       port: b.port,
       pid: b.child.pid,
@@ -280,7 +329,7 @@ for (let r = 0; r < REPEATS; r++) {
   for (const c of cases) {
     const order = peers.map((_, i) => peers[(i + r) % peers.length]!);
     for (const b of order) plan.push([b, c, r]);
-    if (r === 0 && brokers.includes('sink')) plan.push(['sink', c, r]);
+    if (r === 0 && brokers.includes('sink') && !c.tls) plan.push(['sink', c, r]);
   }
 }
 let done = 0;
@@ -301,6 +350,10 @@ const out = [
   'CPU % of one core over the measured time; RSS: the broker\'s peak resident memory in the run.',
   'Lost: deliveries owed (QoS 0: sent, QoS 1: acknowledged, times the subscribers reached) that never arrived; the wait for late ones ends after 0.5 s without progress, or after 3 s (QoS 0) or 10 s (QoS 1); * marks a figure where that cap cut off messages still arriving.',
   'The sink forwards without flow control and drops when the generator\'s subscribers fall behind: its loss is the generator\'s receive ceiling, not a fault.',
+  'Connections: the setup rate is shared-machine CPU split between the generator and the broker; broker CPU µs/conn is the broker\'s user + system time from the first connect to the last CONNACK, per connection.',
+  ...(cases.some((c) => c.tls)
+    ? [`TLS: every connection a full handshake (no session resumption), TLS 1.3, a self-signed ${args['tls-key'] === 'rsa' ? 'RSA 2048' : 'EC P-256'} server certificate that the generator does not verify; the sink has no TLS listener.`]
+    : []),
   '',
   ...info.map((l) => `${l}  `),
   `load average at end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,

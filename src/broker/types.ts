@@ -185,8 +185,8 @@ export interface BrokerOptions {
   serverReference?: string;
   /** pino log level, or false for no logs. Default 'info'. */
   logLevel?: string | false;
-  /** Where logs go: a pino destination stream. Default stdout. */
-  logDestination?: NodeJS.WritableStream;
+  /** Where logs go: a pino destination (a stream, or any object pino can write lines to). Default stdout. */
+  logDestination?: NodeJS.WritableStream | { write(line: string): unknown };
   /**
    * Wraps the local router (the subscription index and matching on this node) in another
    * that the broker then routes through, e.g. a cluster's, which announces subscriptions

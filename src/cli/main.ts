@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AuthFileError, fileAuth, type AuthFiles, type AuthLogger, type FileAuth } from '../auth/index.js';
 import { createBroker, createOpsServer, createStore, StoreError, type Broker, type OpsServer, type ReloadResult } from '../index.js';
-import { prettyLog } from '../ops/index.js';
+import { prettyLog, stdoutLog } from '../ops/index.js';
 import { bench } from './bench/main.js';
 import { passwd } from './passwd.js';
 import {
@@ -119,7 +119,7 @@ async function main(argv: string[]): Promise<number> {
   }
   broker = createBroker({
     ...setup.options,
-    ...(setup.log.pretty && { logDestination: prettyLog() }),
+    logDestination: setup.log.pretty ? prettyLog() : stdoutLog(setup.log.flushInterval),
     store: createStore(setup.persistence),
     hooks: [auth],
   });

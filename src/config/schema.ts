@@ -507,6 +507,16 @@ export const SCHEMA = {
           reload: 'restart',
           description: 'Human-readable lines instead of JSON, for a terminal.',
         },
+        flushInterval: {
+          type: 'integer',
+          min: 0,
+          max: 10_000,
+          unit: 'ms',
+          default: 100,
+          reload: 'restart',
+          description:
+            'Lines are written to stdout in batches, at most this long after they are logged (sooner once 16 KB collect): in a reconnect storm one write carries many `client connected` lines. A `kill -9` loses the lines of the last interval; any other exit writes them. 0 writes each line as it comes. Not for `pretty`.',
+        },
       },
     },
     persistence: {

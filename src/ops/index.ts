@@ -2,5 +2,6 @@
 
 export { createOpsServer, type OpsServer } from './server.js';
 export { prettyLine, prettyLog } from './pretty-log.js';
+export { BatchedLog, stdoutLog } from './log-destination.js';
 export { SysTopics, SYS_PREFIX } from './sys.js';
 export type { HttpOptions, OpsOptions, ReloadResult } from './types.js';

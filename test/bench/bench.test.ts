@@ -4,10 +4,14 @@
 // and reports loss where loss is not allowed.
 
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { bench } from '../../src/cli/bench/main.js';
 import type { ScenarioResult } from '../../src/cli/bench/runner.js';
+import type { ClientInfo } from '../../src/index.js';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
+import { have } from '../helpers/tools.js';
+import { makePki, openssl, type Pki } from '../transport/pki.js';
 
 let broker: TestBroker;
 before(async () => {
@@ -16,9 +20,13 @@ before(async () => {
 after(() => broker.close());
 
 async function run(...args: string[]): Promise<{ code: number; result: ScenarioResult; stderr: string }> {
+  return runAt(broker.port, ...args);
+}
+
+async function runAt(port: number, ...args: string[]): Promise<{ code: number; result: ScenarioResult; stderr: string }> {
   let out = '';
   let err = '';
-  const code = await bench(['--duration', '1', ...args, '--port', String(broker.port), '--warmup', '0.2', '--timeout', '10', '--json', '--no-progress'], {
+  const code = await bench(['--duration', '1', ...args, '--port', String(port), '--warmup', '0.2', '--timeout', '10', '--json', '--no-progress'], {
     stdout: { write: (s: string) => (out += s) },
     stderr: { write: (s: string) => (err += s) },
   });
@@ -96,6 +104,60 @@ test('connections: held for --duration, with broker memory per connection at the
   assert.ok(result.seconds >= 1.5, `held ${result.seconds} s`);
   assert.equal(typeof result.connections!.kbPerConnection, 'number');
   assert.equal(typeof result.connections!.kbPerConnectionAt1s, 'number');
+});
+
+test('reconnect storm 13: connections reports the CPU the broker and the generator spent per connection set up', opts, async () => {
+  // The broker runs in this process, so its figure includes the generator's threads too.
+  const { code, result } = await run('connections', '--connections', '200', '--duration', '0.2', '--pid', String(process.pid));
+  assert.equal(code, 0, result.problems.join('; '));
+  const c = result.connections!;
+  assert.equal(typeof c.brokerCpuUsPerConnection, 'number');
+  assert.equal(typeof c.brokerSystemUsPerConnection, 'number');
+  assert.ok(c.brokerSystemUsPerConnection! <= c.brokerCpuUsPerConnection!);
+  assert.ok(c.generatorCpuUsPerConnection > 0, `generator ${c.generatorCpuUsPerConnection} µs/conn`);
+});
+
+test('reconnect storm 13: connections over TLS, each a full handshake with the certificate verified by --ca', opts, async (t) => {
+  if (!have(t, openssl)) return;
+  const pki: Pki = makePki();
+  const tb = await startBroker({ listeners: [{ type: 'tls', port: 0, host: '127.0.0.1', certFile: pki.server.cert, keyFile: pki.server.key }] });
+  try {
+    const seen: ClientInfo[] = [];
+    tb.broker.on('clientConnected', (c) => seen.push(c));
+    const { code, result } = await runAt(tb.port, 'connections', '--connections', '50', '--duration', '0.2', '--ca', pki.ca);
+    assert.equal(code, 0, result.problems.join('; '));
+    assert.equal(result.options.tls, true);
+    assert.equal(result.connections!.established, 50);
+    assert.equal(seen.length, 50);
+    assert.ok(seen.every((c) => c.listener.startsWith('tls:')));
+
+    // The certificate is checked: against a CA that did not sign it, no connection is made.
+    const refused = await runAt(tb.port, 'connections', '--connections', '5', '--duration', '0.2', '--ca', join(pki.dir, 'other-ca.crt'));
+    assert.equal(refused.code, 1);
+    assert.equal(refused.result.connections!.established, 0);
+    assert.equal(refused.result.connections!.failed, 5);
+  } finally {
+    await tb.close();
+    pki.remove();
+  }
+});
+
+test('reconnect storm 13: --tls without --ca connects without verifying; --tls with --sink is a usage error', opts, async (t) => {
+  if (!have(t, openssl)) return;
+  const pki: Pki = makePki();
+  const tb = await startBroker({ listeners: [{ type: 'tls', port: 0, host: '127.0.0.1', certFile: pki.server.cert, keyFile: pki.server.key }] });
+  try {
+    const { code, result } = await runAt(tb.port, 'connections', '--connections', '20', '--duration', '0.2', '--tls');
+    assert.equal(code, 0, result.problems.join('; '));
+    assert.equal(result.connections!.established, 20);
+  } finally {
+    await tb.close();
+    pki.remove();
+  }
+  let err = '';
+  const usage = await bench(['connections', '--tls', '--sink'], { stdout: { write: () => true }, stderr: { write: (s: string) => (err += s) } });
+  assert.equal(usage, 2);
+  assert.match(err, /--sink and --tls/);
 });
 
 test('topics: distinct subscriptions are all acknowledged, then random publishes are delivered', opts, async () => {

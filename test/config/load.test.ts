@@ -41,7 +41,7 @@ test('no file: one TCP listener on 127.0.0.1:1883 and every limit at its DEFAULT
   assert.deepEqual(config.listeners, [{ type: 'tcp', host: '127.0.0.1', port: 1883, handshakeTimeout: 10_000 }]);
   assert.deepEqual(config.limits, DEFAULT_LIMITS);
   assert.deepEqual(config.mqtt, { maximumQoS: 2, retainAvailable: true });
-  assert.deepEqual(config.log, { level: 'info', pretty: false });
+  assert.deepEqual(config.log, { level: 'info', pretty: false, flushInterval: 100 });
   assert.deepEqual(config.persistence, { store: 'sqlite', dataDir: './data', durability: 'strict', batchInterval: 50 });
   assert.deepEqual(config.auth, {});
   assert.ok(Object.isFrozen(config.limits), 'the config is immutable');
@@ -96,7 +96,7 @@ test('unknown key at the wrong level: names where it belongs', () => {
 });
 
 test('unknown key with nothing near: lists the valid keys', () => {
-  assert.deepEqual(problems('log:\n  colour: true\n'), ['starling.yaml:2:3: unknown key "colour" in log (valid: level, pretty)']);
+  assert.deepEqual(problems('log:\n  colour: true\n'), ['starling.yaml:2:3: unknown key "colour" in log (valid: level, pretty, flushInterval)']);
 });
 
 test('wrong type: what was expected and what was given', () => {
@@ -286,7 +286,7 @@ persistence:
   assert.deepEqual(setup.options.limits, DEFAULT_LIMITS);
   assert.deepEqual(setup.auth, { passwordFile: '/etc/starling/passwd' });
   assert.equal(setup.persistence.store, 'disk');
-  assert.deepEqual(setup.log, { level: 'info', pretty: false });
+  assert.deepEqual(setup.log, { level: 'info', pretty: false, flushInterval: 100 });
 });
 
 test('hardening 14: auth files relative to the config file\'s folder, or to the working directory when set by a variable or a flag', () => {

@@ -68,6 +68,21 @@ test('the CLI logs a JSON "listening" line with the port it was given and serves
   assert.equal((await proc.exited).code, 0);
 });
 
+test('reconnect storm 13: log lines are written in batches (log.flushInterval), and all of them before the process exits', async () => {
+  // A long interval: the first batch ('listening on') comes 3 s after start-up, and the
+  // 'client connected' lines wait in the next one until SIGTERM writes them.
+  const { proc, port } = await serve(['--set', 'log.flushInterval=3000']);
+  const ids = ['storm-1', 'storm-2', 'storm-3'];
+  for (const clientId of ids) await connect(port, { protocolVersion: 4, clientId });
+  assert.doesNotMatch(proc.stdout, /client connected/, 'held back until the interval ends');
+  proc.kill('SIGTERM');
+  const exit = await proc.exited;
+  assert.equal(exit.code, 0, exit.stderr);
+  const lines = exit.stdout.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; clientId?: string });
+  assert.deepEqual(lines.filter((l) => l.msg === 'client connected').map((l) => l.clientId), ids);
+  assert.equal(lines.at(-1)!.msg, 'broker stopped');
+});
+
 test('on SIGTERM a connected 5.0 client gets DISCONNECT 0x8B Server shutting down and the process exits 0', async () => {
   const { proc, port } = await serve();
   const client = await connect(port, { protocolVersion: 5, clientId: 'e2e-sigterm' });

@@ -1,12 +1,14 @@
-// The generator's MQTT clients: a net.Socket, a frame scanner that reads only fixed headers
-// (and, for PUBLISH, the few bytes it checks), and a role. Control packets that come once
-// (CONNACK, SUBACK) go through Starling's decoder; PUBLISH and acknowledgements are counted
-// in place, and the acknowledgements they call for leave in one write per event loop turn.
+// The generator's MQTT clients: a net.Socket (a TLS socket with --tls), a frame scanner that
+// reads only fixed headers (and, for PUBLISH, the few bytes it checks), and a role. Control
+// packets that come once (CONNACK, SUBACK) go through Starling's decoder; PUBLISH and
+// acknowledgements are counted in place, and the acknowledgements they call for leave in one
+// write per event loop turn.
 
 import net from 'node:net';
+import tls from 'node:tls';
 import { decode, type ProtocolVersion, type QoS } from '../../codec/index.js';
 import { C } from './stats.js';
-import { DISCONNECT, PAYLOAD_HEADER, buildBatch, connectPacket, stamp, subscribePacket, writeAck, type Batch } from './wire.js';
+import { DISCONNECT, PAYLOAD_HEADER, PINGREQ, buildBatch, connectPacket, stamp, subscribePacket, writeAck, type Batch } from './wire.js';
 
 export interface ClientContext {
   host: string;
@@ -18,8 +20,22 @@ export interface ClientContext {
   /** Base of the payload time stamps: process.hrtime.bigint() at the run's start. */
   base: bigint;
   timeoutMs: number;
+  /** TLS options shared by every connection (see tlsOptions), or undefined for plain TCP. */
+  tls: tls.ConnectionOptions | undefined;
   /** First few error messages, for the report. */
   errors: string[];
+}
+
+/**
+ * The TLS options of every connection of a worker. One secure context for all: given only
+ * `ca`, tls.connect would build a context (parse the CA, make an SSL_CTX) per connection,
+ * and the generator, not the broker, would set the pace of a TLS storm. No session is
+ * offered for resumption, so every connection pays a full handshake.
+ */
+export function tlsOptions(ca: string | undefined): tls.ConnectionOptions {
+  return ca === undefined
+    ? { secureContext: tls.createSecureContext(), rejectUnauthorized: false }
+    : { secureContext: tls.createSecureContext({ ca }) };
 }
 
 export function now(base: bigint): number {
@@ -32,7 +48,8 @@ function note(ctx: ClientContext, message: string): void {
 }
 
 export abstract class BenchClient {
-  readonly socket: net.Socket;
+  /** Made by open(): a TLS socket connects as it is made. */
+  private sock: net.Socket | undefined;
   /** CONNACK accepted. */
   connected = false;
   protected serverReceiveMaximum = 65_535;
@@ -44,12 +61,12 @@ export abstract class BenchClient {
   constructor(
     protected readonly ctx: ClientContext,
     readonly clientId: string,
-  ) {
-    this.socket = new net.Socket();
-    this.socket.setNoDelay(true);
-    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    this.socket.on('error', (err) => this.fail(`${this.clientId}: ${err.message}`));
-    this.socket.on('close', () => this.fail(`${this.clientId}: connection closed by the broker`));
+  ) {}
+
+  /** The connection's socket; only after open(). */
+  get socket(): net.Socket {
+    if (this.sock === undefined) throw new Error(`${this.clientId}: not opened`);
+    return this.sock;
   }
 
   /** Connects and completes CONNECT/CONNACK; rejects on refusal, close or timeout. */
@@ -69,9 +86,23 @@ export abstract class BenchClient {
           reject(e);
         },
       });
-      this.socket.connect(this.ctx.port, this.ctx.host, () => this.socket.write(connectPacket(this.clientId, this.ctx.version, keepalive)));
+      const { host, port } = this.ctx;
+      const hello = (): void => {
+        this.sock!.write(connectPacket(this.clientId, this.ctx.version, keepalive));
+      };
+      const t = this.ctx.tls;
+      const socket = t === undefined ? net.connect({ host, port }, hello) : tls.connect({ ...t, host, port }, hello);
+      socket.setNoDelay(true);
+      this.sock = socket;
+      socket.on('data', (chunk: Buffer) => this.onData(chunk));
+      socket.on('error', (err) => this.fail(`${this.clientId}: ${err.message}`));
+      socket.on('close', () => this.fail(`${this.clientId}: connection closed by the broker`));
+      this.attached(socket);
     });
   }
+
+  /** The socket exists (open() made it): a role adds its own listeners. */
+  protected attached(_socket: net.Socket): void {}
 
   /** Sends SUBSCRIBE and resolves on its SUBACK. */
   protected subscribe(packetId: number, filters: readonly string[]): Promise<void> {
@@ -92,19 +123,30 @@ export abstract class BenchClient {
    */
   close(graceMs = 2000): Promise<void> {
     this.closing = true;
-    if (this.socket.destroyed) return Promise.resolve();
-    const closed = new Promise<void>((resolve) => this.socket.once('close', () => resolve()));
-    if (this.socket.writable && this.dead === undefined) this.socket.write(DISCONNECT);
-    else this.socket.resetAndDestroy();
+    const socket = this.sock;
+    if (socket === undefined || socket.destroyed) return Promise.resolve();
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    if (socket.writable && this.dead === undefined) socket.write(DISCONNECT);
+    else this.reset(socket);
     const timer = setTimeout(() => {
-      if (!this.socket.destroyed) this.socket.resetAndDestroy();
+      if (!socket.destroyed) this.reset(socket);
     }, graceMs);
     return closed.finally(() => clearTimeout(timer));
   }
 
+  /** A reset (RST) leaves no TIME_WAIT here; a TLS socket, whose handle is not TCP's, is destroyed. */
+  private reset(socket: net.Socket): void {
+    if (socket instanceof tls.TLSSocket) socket.destroy();
+    else socket.resetAndDestroy();
+  }
+
   destroy(): void {
     this.closing = true;
-    this.socket.destroy();
+    this.sock?.destroy();
+  }
+
+  ping(): void {
+    if (this.sock?.writable) this.sock.write(PINGREQ);
   }
 
   private fail(message: string): void {
@@ -413,7 +455,10 @@ export class Publisher extends BenchClient {
     private readonly options: PublisherOptions,
   ) {
     super(ctx, clientId);
-    this.socket.on('drain', () => this.pump());
+  }
+
+  protected override attached(socket: net.Socket): void {
+    socket.on('drain', () => this.pump());
   }
 
   start(): void {

@@ -1,6 +1,7 @@
 // `starling bench` options: one flat set shared by every scenario, each scenario filling in
 // its own defaults for what the user leaves out.
 
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { ProtocolVersion, QoS } from '../../codec/index.js';
 
@@ -38,6 +39,12 @@ export interface ScenarioOptions {
   strict: boolean;
   /** Longest wait for connections and subscriptions, and for the in-flight tail after the run, seconds. */
   timeout: number;
+  /**
+   * MQTT over TLS. Every connection makes a full handshake (no session resumption): what a
+   * broker meets when its clients all come back at once. Without `ca` the server's
+   * certificate is not verified.
+   */
+  tls: { ca?: string } | undefined;
 }
 
 export interface BenchCommand {
@@ -74,7 +81,7 @@ Scenarios (or 'all' for every one, in this order):
 
 Options:
   -H, --host HOST            broker address (default 127.0.0.1)
-  -p, --port PORT            broker port (default 1883)
+  -p, --port PORT            broker port (default 1883; 8883 with --tls)
   -V, --protocol 3|4|5       MQTT 3.1, 3.1.1 or 5.0 (default 4)
   -P, --publishers N         publishing clients
   -S, --subscribers N        subscribing clients
@@ -91,6 +98,9 @@ Options:
       --pid PID              sample this local broker's CPU and memory from /proc
       --strict               fail on QoS 0 loss too
       --timeout SECONDS      longest wait for setup and for the tail after a run (default 30)
+      --tls                  connect over TLS (default port 8883), a full handshake for
+                             every connection; the certificate is not verified unless --ca
+      --ca FILE              verify the broker's certificate against this PEM CA (implies --tls)
       --sink                 run against a built-in trivial broker (a relay that matches
                              topics and forwards) in a child process, to show the
                              generator's own ceiling
@@ -143,6 +153,7 @@ export function resolveOptions(scenario: ScenarioName, o: Overrides = {}): Scena
     pid: o.pid,
     strict: o.strict ?? false,
     timeout: o.timeout ?? 30,
+    tls: o.tls,
   };
   if (scenario === 'topics' && base.subscribers > base.topics) base.subscribers = base.topics;
   return base;
@@ -174,6 +185,8 @@ export function parseCommand(argv: string[]): Command {
         pid: { type: 'string' },
         strict: { type: 'boolean' },
         timeout: { type: 'string' },
+        tls: { type: 'boolean' },
+        ca: { type: 'string' },
         sink: { type: 'boolean' },
         json: { type: 'boolean' },
         progress: { type: 'boolean' },
@@ -203,9 +216,17 @@ export function parseCommand(argv: string[]): Command {
   const protocol = int('protocol', v.protocol, 3, 5) as ProtocolVersion | undefined;
   const payloadSize = int('payload', v.payload, 0, 1_000_000);
   const rate = int('rate', v.rate, 1, 10_000_000);
+  let tls: ScenarioOptions['tls'];
+  if (v.ca !== undefined) {
+    try {
+      tls = { ca: readFileSync(v.ca, 'utf8') };
+    } catch (err) {
+      throw new UsageError(`--ca: cannot read ${v.ca}: ${(err as Error).message}`);
+    }
+  } else if (v.tls) tls = {};
   const overrides: Overrides = {
     host,
-    port: int('port', v.port, 1, 65535),
+    port: int('port', v.port, 1, 65535) ?? (tls ? 8883 : undefined),
     protocolVersion: protocol,
     publishers: int('publishers', v.publishers, 1, 10_000),
     subscribers: int('subscribers', v.subscribers, 1, 10_000),
@@ -222,9 +243,11 @@ export function parseCommand(argv: string[]): Command {
     pid: int('pid', v.pid, 1, 2 ** 22),
     strict: v.strict,
     timeout: num('timeout', v.timeout, 1, 3600),
+    tls,
   };
   for (const k of Object.keys(overrides) as (keyof Overrides)[]) if (overrides[k] === undefined) delete overrides[k];
   if (v.sink && overrides.pid !== undefined) throw new UsageError('--sink and --pid together: the sink is its own process');
+  if (v.sink && tls) throw new UsageError('--sink and --tls together: the sink has no TLS listener');
   return {
     kind: 'run',
     scenarios: names.map((n) => resolveOptions(n, overrides)),

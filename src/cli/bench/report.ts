@@ -41,9 +41,10 @@ export function textTable(rows: string[][], align: string): string {
 
 function clients(r: ScenarioResult): string {
   const o = r.options;
-  if (r.scenario === 'connections') return `${fmt(o.connections)} idle`;
-  if (r.scenario === 'topics') return `${o.publishers} -> ${o.subscribers} (${fmt(o.topics)} subs)`;
-  return `${o.publishers} -> ${o.subscribers}`;
+  const tls = o.tls ? ', TLS' : '';
+  if (r.scenario === 'connections') return `${fmt(o.connections)} idle${tls}`;
+  if (r.scenario === 'topics') return `${o.publishers} -> ${o.subscribers} (${fmt(o.topics)} subs)${tls}`;
+  return `${o.publishers} -> ${o.subscribers}${tls}`;
 }
 
 function details(r: ScenarioResult): string {
@@ -51,6 +52,8 @@ function details(r: ScenarioResult): string {
   if (r.connections) {
     const c = r.connections;
     parts.push(`${fmt(c.established)} up in ${c.setupSeconds.toFixed(2)} s (${fmt(c.perSecond)}/s)`);
+    if (c.brokerCpuUsPerConnection !== undefined) parts.push(`broker CPU ${Math.round(c.brokerCpuUsPerConnection)} µs/conn (${Math.round(c.brokerSystemUsPerConnection ?? 0)} in the kernel)`);
+    parts.push(`generator CPU ${Math.round(c.generatorCpuUsPerConnection)} µs/conn`);
     if (c.kbPerConnection !== undefined) {
       const early = c.kbPerConnectionAt1s === undefined ? '' : ` (${c.kbPerConnectionAt1s.toFixed(1)} at 1 s)`;
       parts.push(`${c.kbPerConnection.toFixed(1)} KB/conn${early}`);

@@ -26,6 +26,7 @@ export interface ScenarioResult {
     workers: number;
     warmup: number;
     duration: number;
+    tls: boolean;
   };
   /** Length of the measured window, seconds. */
   seconds: number;
@@ -63,6 +64,17 @@ export interface ScenarioResult {
     kbPerConnection?: number;
     /** The same one second into the hold, while a garbage-collected broker still holds the burst's garbage. */
     kbPerConnectionAt1s?: number;
+    /**
+     * The broker's CPU time (user + system) from before the first connect to the last
+     * CONNACK, per connection established, in microseconds, when its pid is known. Unlike
+     * the rate, it does not depend on how fast the generator is or on what else runs on the
+     * machine: on a shared machine, it is what decides the rate the broker leaves room for.
+     */
+    brokerCpuUsPerConnection?: number;
+    /** The kernel's part of it (system time). */
+    brokerSystemUsPerConnection?: number;
+    /** The same for this generator (all its threads): the other half of the machine's work. */
+    generatorCpuUsPerConnection: number;
   };
   subscriptions?: { requested: number; acknowledged: number; refused: number; setupSeconds: number; perSecond: number };
   broker?: { pid: number; cpuPercent?: number; rssMB?: number; peakRssMB?: number; exited?: boolean };
@@ -229,6 +241,7 @@ export async function runScenario(o: ScenarioOptions, hooks: RunHooks = {}): Pro
       workers: workerCount,
       warmup: o.warmup,
       duration: o.duration,
+      tls: o.tls !== undefined,
     },
     seconds: 0,
     messages: { sent: 0, acked: 0, received: 0, expected: 0, unique: 0, lost: 0, duplicates: 0, outOfOrder: 0, unacked: 0 },
@@ -259,6 +272,7 @@ export async function runScenario(o: ScenarioOptions, hooks: RunHooks = {}): Pro
       payloadSize: o.payloadSize,
       inflight: o.inflight,
       timeoutMs,
+      tls: o.tls,
       connectConcurrency: Math.max(1, Math.ceil(o.connectConcurrency / workerCount)),
       seed: 0x5eed + worker,
       ...share,
@@ -310,13 +324,25 @@ export async function runScenario(o: ScenarioOptions, hooks: RunHooks = {}): Pro
 
     if (o.scenario === 'connections') {
       const secs = Math.max(0.001, (connectEnd - connectStart) / 1000);
-      result.connections = { requested: p.idle.length, established: connected, failed, setupSeconds: round(secs, 3), perSecond: round(connected / secs) };
+      const setupCpu = process.cpuUsage(cpu0);
+      result.connections = {
+        requested: p.idle.length,
+        established: connected,
+        failed,
+        setupSeconds: round(secs, 3),
+        perSecond: round(connected / secs),
+        generatorCpuUsPerConnection: round((setupCpu.user + setupCpu.system) / Math.max(connected, 1), 1),
+      };
       if (failed > 0) problems.push(`${failed} of ${p.idle.length} connections failed`);
       // Hold them idle for --duration: the broker's CPU over the hold shows what idle
       // connections cost, and its memory at the end what they hold once it has settled (V8
       // returns what the burst of handshakes took some 10 s after it; the figure at 1 s is
       // kept beside it).
       brokerA = o.pid !== undefined ? sampleProcess(o.pid) : undefined;
+      if (brokerBefore && brokerA && connected > 0) {
+        result.connections.brokerCpuUsPerConnection = round(((brokerA.cpuSeconds - brokerBefore.cpuSeconds) * 1e6) / connected, 1);
+        result.connections.brokerSystemUsPerConnection = round(((brokerA.systemSeconds - brokerBefore.systemSeconds) * 1e6) / connected, 1);
+      }
       genStart = performance.now();
       genCpu = process.cpuUsage();
       const holdMs = o.duration * 1000;

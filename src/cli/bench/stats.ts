@@ -107,6 +107,8 @@ export interface ProcSample {
   at: number;
   /** User + system CPU seconds since the process started. */
   cpuSeconds: number;
+  /** The kernel's part of cpuSeconds: for a connection storm, most of it is the network stack. */
+  systemSeconds: number;
   rssKB: number;
   peakRssKB: number;
 }
@@ -121,7 +123,7 @@ export function sampleProcess(pid: number): ProcSample | undefined {
     const stime = Number(fields[12]);
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
-    return { at: performance.now(), cpuSeconds: (utime + stime) / CLOCK_TICKS, rssKB: kb('VmRSS'), peakRssKB: kb('VmHWM') };
+    return { at: performance.now(), cpuSeconds: (utime + stime) / CLOCK_TICKS, systemSeconds: stime / CLOCK_TICKS, rssKB: kb('VmRSS'), peakRssKB: kb('VmHWM') };
   } catch {
     return undefined;
   }

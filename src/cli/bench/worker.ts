@@ -4,9 +4,9 @@
 
 import { parentPort } from 'node:worker_threads';
 import type { ProtocolVersion, QoS } from '../../codec/index.js';
-import { BenchClient, IdleClient, Publisher, Subscriber, publisherBatches, type ClientContext } from './client.js';
+import { BenchClient, IdleClient, Publisher, Subscriber, publisherBatches, tlsOptions, type ClientContext } from './client.js';
 import { C, Counters } from './stats.js';
-import { PINGREQ, topicAt, topicSetSize, type TopicSet } from './wire.js';
+import { topicAt, topicSetSize, type TopicSet } from './wire.js';
 import { mulberry32 } from './random.js';
 
 export interface PublisherSpec {
@@ -36,6 +36,8 @@ export interface WorkerInit {
   payloadSize: number;
   inflight: number;
   timeoutMs: number;
+  /** TLS, with the CA (PEM) to verify the broker's certificate against, if any. */
+  tls: { ca?: string } | undefined;
   connectConcurrency: number;
   seed: number;
   publishers: PublisherSpec[];
@@ -93,6 +95,7 @@ if (port) {
       counters: Counters.slot(m.counters, m.worker),
       base: m.base,
       timeoutMs: m.timeoutMs,
+      tls: m.tls === undefined ? undefined : tlsOptions(m.tls.ca),
       errors: [],
     };
     ctx = c;
@@ -121,7 +124,7 @@ if (port) {
     const subscribeEnd = performance.timeOrigin + performance.now();
     // Keep alive is 60 s; a run longer than that pings every connection every 30 s.
     pinger = setInterval(() => {
-      for (const cl of [...subscribers, ...publishers, ...idle]) if (cl.socket.writable) cl.socket.write(PINGREQ);
+      for (const cl of [...subscribers, ...publishers, ...idle]) cl.ping();
     }, 30_000);
     pinger.unref();
     post({ type: 'ready', connectStart, connectEnd, subscribeEnd, subscribers: subscribers.length, failed });
