@@ -146,6 +146,13 @@ export const VALID: ValidCase[] = [
     message: { type: 'puback', topicId: 5, msgId: 17, returnCode: 0 },
     decodeOnly: true,
   },
+  {
+    name: 'PUBLISH 3-octet Length form of a short message',
+    section: '5.2.1',
+    bytes: h`01 000b 0c  00 0005 0000 "ab"`,
+    message: { type: 'publish', dup: false, qos: 0, retain: false, topic: { type: 'normal', id: 5 }, msgId: 0, payload: b('ab') },
+    decodeOnly: true,
+  },
   { name: 'PUBACK invalid topic id', section: '5.4.13', bytes: h`07 0d 0005 0011 02`, message: { type: 'puback', topicId: 5, msgId: 17, returnCode: 2 } },
   { name: 'PUBCOMP', section: '5.4.14', bytes: h`04 0e 0011`, message: { type: 'pubcomp', msgId: 17 } },
   { name: 'PUBREC', section: '5.4.14', bytes: h`04 0f 0011`, message: { type: 'pubrec', msgId: 17 } },

@@ -13,15 +13,18 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { decode, encode } from '../../../src/gateway/mqtt-sn/codec.js';
 import { MsgType, type Datagram, type Message } from '../../../src/gateway/mqtt-sn/types.js';
-import { have, type Tool } from '../../helpers/tools.js';
+import { findExecutable, have, type Tool } from '../../helpers/tools.js';
 import { VALID } from './fixtures.js';
 
 function findPythonWithScapy(): Tool {
   const name = 'python3 with scapy';
   const hint = 'apt-get install python3-scapy';
   // Debian installs scapy for /usr/bin/python3; the python3 first on PATH may be another one.
-  const r = spawnSync('/usr/bin/python3', ['-c', 'import scapy, scapy.contrib.mqttsn; print(scapy.VERSION)'], { encoding: 'utf8', timeout: 20_000 });
-  if (r.status === 0) return { name, path: '/usr/bin/python3', hint, version: r.stdout.trim() };
+  const candidates = ['/usr/bin/python3', findExecutable('python3', '').path].filter((p): p is string => p !== undefined);
+  for (const python of new Set(candidates)) {
+    const r = spawnSync(python, ['-c', 'import scapy, scapy.contrib.mqttsn; print(scapy.VERSION)'], { encoding: 'utf8', timeout: 20_000 });
+    if (r.status === 0) return { name, path: python, hint, version: r.stdout.trim() };
+  }
   return { name, path: undefined, hint };
 }
 
@@ -177,6 +180,9 @@ for case in json.load(sys.stdin):
     r = {}
     try: r["parsed"] = parsed(sn.MQTTSN(bytes.fromhex(case["ours"])))
     except Exception as e: r["parseError"] = repr(e)
+    if "wire" in case:
+        try: r["wire"] = parsed(sn.MQTTSN(bytes.fromhex(case["wire"])))
+        except Exception as e: r["wireError"] = repr(e)
     try: r["built"] = build(case["spec"])
     except Exception as e: r["buildError"] = repr(e)
     out.append(r)
@@ -194,9 +200,15 @@ interface Parsed {
 interface Result {
   parsed?: Parsed;
   parseError?: string;
+  /** scapy's reading of a decode-only fixture's own bytes. */
+  wire?: Parsed;
+  wireError?: string;
   built?: string;
   buildError?: string;
 }
+
+const FLAG_FIELDS = new Set(['dup', 'qos', 'retain', 'will', 'cleansess', 'tid_type']);
+const withoutFlags = (f: Record<string, Value>): Record<string, Value> => Object.fromEntries(Object.entries(f).filter(([k]) => !FLAG_FIELDS.has(k)));
 
 /**
  * Where scapy and we read the specification differently, and who is right. Keyed by fixture
@@ -219,7 +231,9 @@ test('scapy cross-check: scapy parses our encodings and we parse scapy\'s, for e
   const python = findPythonWithScapy();
   if (!have(t, python)) return;
   t.diagnostic(`scapy ${python.version}`);
-  const cases = VALID.map((c) => ({ ours: encode(c.message).toString('hex'), spec: specOf(c.message) }));
+  // Decode-only fixtures (another valid form of the same message) are also given to scapy as
+  // they are on the wire.
+  const cases = VALID.map((c) => ({ ours: encode(c.message).toString('hex'), spec: specOf(c.message), ...(c.decodeOnly ? { wire: c.bytes.toString('hex') } : {}) }));
   const r = spawnSync(python.path!, ['-c', SCRIPT], { input: JSON.stringify(cases), encoding: 'utf8', timeout: 60_000, maxBuffer: 16 << 20 });
   assert.equal(r.status, 0, `python failed: ${r.stderr}`);
   const results = JSON.parse(r.stdout) as Result[];
@@ -244,6 +258,17 @@ test('scapy cross-check: scapy parses our encodings and we parse scapy\'s, for e
       assert.equal(res.parsed.rest ?? res.parsed.inner?.rest, undefined, 'octets left over');
     } catch (err) {
       disagreements[`${c.name}: ours -> scapy`] = (err as Error).message.split('\n')[0]!;
+    }
+    // the decode-only form -> scapy; flag bits the type does not use are ours to ignore, not scapy's
+    if (c.decodeOnly) {
+      try {
+        assert.ok(res.wire, res.wireError);
+        const { inner: _inner, ...top } = spec;
+        assert.deepEqual({ type: res.wire.type, cls: res.wire.cls, fields: withoutFlags(res.wire.fields) }, { ...top, fields: withoutFlags(top.fields) });
+        assert.equal(res.wire.rest, undefined, 'octets left over');
+      } catch (err) {
+        disagreements[`${c.name}: wire -> scapy`] = (err as Error).message.split('\n')[0]!;
+      }
     }
     // scapy -> ours
     try {
