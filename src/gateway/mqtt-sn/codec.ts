@@ -364,7 +364,11 @@ function flagsByte(f: { dup?: boolean; qos?: number; retain?: boolean; will?: bo
   return Buffer.from([byte]);
 }
 
-const text = (s: string): Buffer => Buffer.from(s, 'utf8');
+/** A lone surrogate would be written as U+FFFD, silently another string than the one given. */
+function text(s: string): Buffer {
+  if (/\p{Surrogate}/u.test(s)) fail('bad-utf8', '5.3', 'string holds a lone surrogate, not encodable as UTF-8');
+  return Buffer.from(s, 'utf8');
+}
 
 function clientIdBytes(id: string): Buffer {
   const b = text(id);

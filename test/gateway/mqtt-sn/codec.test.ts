@@ -50,6 +50,7 @@ const BAD_MESSAGES: Array<{ name: string; message: Datagram; reason: MqttSnReaso
   { name: 'CONNECT with empty ClientId', message: { ...connect, clientId: '' }, reason: 'empty-client-id' },
   { name: 'CONNECT with 24-octet ClientId', message: { ...connect, clientId: 'x'.repeat(24) }, reason: 'client-id-too-long' },
   { name: 'CONNECT with 12 two-octet characters', message: { ...connect, clientId: 'é'.repeat(12) }, reason: 'client-id-too-long' },
+  { name: 'REGISTER topic name with a lone surrogate', message: { type: 'register', topicId: 0, msgId: 1, topicName: 'a\ud800' }, reason: 'bad-utf8' },
   { name: 'PINGREQ with empty ClientId', message: { type: 'pingreq', clientId: '' }, reason: 'empty-client-id' },
   {
     name: 'PUBLISH short topic name of 3 octets',
