@@ -143,7 +143,7 @@ function subQos(bits: number, section: string): SubQoS {
 }
 
 function tidType(bits: number, section: string): number {
-  if (bits === 3) fail('bad-flags', section, 'TopicIdType 0b11 is reserved (5.3.4)');
+  if (bits === 3) fail('bad-flags', '5.3.4', `TopicIdType 0b11 is reserved (in ${section})`);
   return bits;
 }
 
@@ -280,7 +280,7 @@ function body(type: number, r: Reader): Message {
       return { type: 'disconnect', duration };
     }
     default:
-      return fail('unknown-type', '5.3.2', `MsgType 0x${type.toString(16).padStart(2, '0')} is not defined`);
+      return fail('unknown-type', '5.2.2', `MsgType 0x${type.toString(16).padStart(2, '0')} is not defined`);
   }
 }
 
@@ -317,7 +317,7 @@ function decodeAny(buf: Buffer, nested: boolean): Datagram {
     return { type: 'encapsulated', radius: ctrl & 3, wirelessNodeId: r.rest(), message: decodeAny(buf.subarray(length), true) as Message };
   }
   if (length < buf.length) fail('length-mismatch', '5.2.1', `Length says ${length} octets, the datagram has ${buf.length}`);
-  return body(type, new Reader(buf.subarray(size, length), SECTION[type] ?? '5.3.2'));
+  return body(type, new Reader(buf.subarray(size, length), SECTION[type] ?? '5.2.2'));
 }
 
 /** Decodes one datagram; throws MqttSnError (and nothing else) when it is not valid MQTT-SN v1.2. */
@@ -468,7 +468,7 @@ function bodyOf(m: Message): [number, Buffer[]] {
     case 'disconnect':
       return [MsgType.DISCONNECT, m.duration === undefined ? [] : [u16(m.duration, 'Duration', '5.3.3')]];
     default:
-      return fail('unknown-type', '5.3.2', `no message type ${JSON.stringify((m as { type: unknown }).type)}`);
+      return fail('unknown-type', '5.2.2', `no message type ${JSON.stringify((m as { type: unknown }).type)}`);
   }
 }
 

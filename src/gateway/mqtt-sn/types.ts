@@ -2,7 +2,7 @@
 // section 5.4) and the forwarder encapsulation (section 5.5), as plain values. The codec in
 // codec.ts turns a datagram into one of these and back; nothing here knows about sessions.
 
-/** MsgType values (section 5.3.2, table 3). */
+/** MsgType values (section 5.2.2, table 3). */
 export const MsgType = {
   ADVERTISE: 0x00,
   SEARCHGW: 0x01,

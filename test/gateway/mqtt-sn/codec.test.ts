@@ -8,7 +8,7 @@ import { decode, encode, MqttSnError, type MqttSnReason } from '../../../src/gat
 import type { Datagram } from '../../../src/gateway/mqtt-sn/types.js';
 import { MALFORMED, VALID } from './fixtures.js';
 
-function assertMqttSnError(fn: () => unknown, reason: MqttSnReason, what: string): void {
+function assertMqttSnError(fn: () => unknown, reason: MqttSnReason, what: string, section?: string): void {
   let thrown: unknown;
   try {
     fn();
@@ -19,6 +19,7 @@ function assertMqttSnError(fn: () => unknown, reason: MqttSnReason, what: string
   assert.ok(thrown instanceof MqttSnError, `${what}: threw ${String(thrown)}, not an MqttSnError`);
   assert.equal(thrown.reason, reason, `${what}: wrong reason (${thrown.message})`);
   assert.match(thrown.section, /^5\.\d/, `${what}: no spec section`);
+  if (section !== undefined) assert.equal(thrown.section, section, `${what}: wrong section (${thrown.message})`);
 }
 
 describe('MQTT-SN codec: valid datagrams', () => {
@@ -40,7 +41,7 @@ describe('MQTT-SN codec: valid datagrams', () => {
 describe('MQTT-SN codec: malformed datagrams', () => {
   for (const c of MALFORMED) {
     test(`${c.name} [${c.section}] -> ${c.reason}`, () => {
-      assertMqttSnError(() => decode(c.bytes), c.reason, c.name);
+      assertMqttSnError(() => decode(c.bytes), c.reason, c.name, c.section);
     });
   }
 });
