@@ -124,13 +124,8 @@ export class LoginGuard {
         this.admitted--;
       }
     };
-    const prev = s.tail;
-    let next!: () => void;
-    s.tail = new Promise((resolve) => (next = resolve));
+    const next = await this.inTurn(s, source, username);
     try {
-      await prev;
-      await this.waitTurn(source, username);
-      this.charge(source, username);
       await this.slot();
       let held = true;
       const release = (): void => {
@@ -168,13 +163,8 @@ export class LoginGuard {
   async start(source: string, username: string): Promise<Outcome> {
     const s = this.admit(source);
     if (typeof s === 'string') return { ok: false, why: s };
-    const prev = s.tail;
-    let next!: () => void;
-    s.tail = new Promise((resolve) => (next = resolve));
+    const next = await this.inTurn(s, source, username);
     try {
-      await prev;
-      await this.waitTurn(source, username);
-      this.charge(source, username);
       return { ok: true };
     } finally {
       this.admitted--;
@@ -247,6 +237,21 @@ export class LoginGuard {
 
   private leave(source: string, s: Source): void {
     if (--s.pending === 0) this.sources.delete(source);
+  }
+
+  /**
+   * Joins the source's line (its logins are checked one at a time), waits out the failure
+   * delay, and counts the attempt as a failure until told otherwise. Resolves to the call
+   * that lets the source's next login go.
+   */
+  private async inTurn(s: Source, source: string, username: string): Promise<() => void> {
+    const prev = s.tail;
+    let next!: () => void;
+    s.tail = new Promise((resolve) => (next = resolve));
+    await prev;
+    await this.waitTurn(source, username);
+    this.charge(source, username);
+    return next;
   }
 
   /** Waits until the delays of the failures so far, from this source and against this user, are over. */

@@ -41,18 +41,22 @@ export function findExecutable(name: string, hint: string): Tool {
 }
 
 /**
- * A Python interpreter that can import paho-mqtt. The Debian package installs it for
- * /usr/bin/python3, which need not be the python3 first on PATH, so that one is tried first.
+ * A Python interpreter that can import `module` (printing `version`, a Python expression).
+ * Debian installs its python3-* packages for /usr/bin/python3, which need not be the python3
+ * first on PATH, so that one is tried first.
  */
-export function findPythonWithPaho(): Tool {
-  const name = 'python3 with paho-mqtt';
-  const hint = 'apt-get install python3-paho-mqtt';
+export function findPythonWith(module: string, version: string, name: string, hint: string): Tool {
   const candidates = ['/usr/bin/python3', findExecutable('python3', '').path].filter((p): p is string => p !== undefined);
   for (const python of new Set(candidates)) {
-    const r = spawnSync(python, ['-c', 'import paho.mqtt; print(paho.mqtt.__version__)'], { encoding: 'utf8', timeout: 5000 });
+    const r = spawnSync(python, ['-c', `import ${module}; print(${version})`], { encoding: 'utf8', timeout: 20_000 });
     if (r.status === 0) return { name, path: python, hint, version: r.stdout.trim() };
   }
   return { name, path: undefined, hint };
+}
+
+/** A Python interpreter that can import paho-mqtt. */
+export function findPythonWithPaho(): Tool {
+  return findPythonWith('paho.mqtt', 'paho.mqtt.__version__', 'python3 with paho-mqtt', 'apt-get install python3-paho-mqtt');
 }
 
 export const mosquittoPub = findExecutable('mosquitto_pub', 'apt-get install mosquitto-clients');

@@ -13,19 +13,11 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { decode, encode } from '../../../src/gateway/mqtt-sn/codec.js';
 import { MsgType, type Datagram, type Message } from '../../../src/gateway/mqtt-sn/types.js';
-import { findExecutable, have, type Tool } from '../../helpers/tools.js';
+import { findPythonWith, have, type Tool } from '../../helpers/tools.js';
 import { VALID } from './fixtures.js';
 
 function findPythonWithScapy(): Tool {
-  const name = 'python3 with scapy';
-  const hint = 'apt-get install python3-scapy';
-  // Debian installs scapy for /usr/bin/python3; the python3 first on PATH may be another one.
-  const candidates = ['/usr/bin/python3', findExecutable('python3', '').path].filter((p): p is string => p !== undefined);
-  for (const python of new Set(candidates)) {
-    const r = spawnSync(python, ['-c', 'import scapy, scapy.contrib.mqttsn; print(scapy.VERSION)'], { encoding: 'utf8', timeout: 20_000 });
-    if (r.status === 0) return { name, path: python, hint, version: r.stdout.trim() };
-  }
-  return { name, path: undefined, hint };
+  return findPythonWith('scapy, scapy.contrib.mqttsn', 'scapy.VERSION', 'python3 with scapy', 'apt-get install python3-scapy');
 }
 
 type Value = number | { hex: string };
