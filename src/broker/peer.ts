@@ -5,7 +5,7 @@
 // through Session.complete/received and Session.pump, when acknowledgements arrive and when
 // it can take more.
 
-import type { QoS } from '../codec/types.js';
+import type { QoS, Will } from '../codec/types.js';
 import type { Message } from '../message.js';
 import type { ClientInfo } from './types.js';
 
@@ -31,4 +31,6 @@ export interface ConnectedClient extends ClientInfo, DeliveryPeer {
   readonly connectedAt: number;
   /** When the last packet (or call) came from it, ms since the epoch. */
   readonly lastSeen: number;
+  /** The CONNECT's will, while it stands (a network client's; an in-process client has none). */
+  readonly will?: Will | undefined;
 }

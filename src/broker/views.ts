@@ -4,6 +4,7 @@
 // the core can change its insides without breaking them.
 
 import { isUtf8 } from 'node:buffer';
+import type { Will } from '../codec/types.js';
 import type { Message } from '../message.js';
 import type { Broker } from './broker.js';
 import type { ConnectedClient } from './peer.js';
@@ -36,6 +37,16 @@ export interface ClientView extends Partial<SessionView> {
   readonly keepAlive?: number;
   readonly connectedAt?: string;
   readonly lastSeen?: string;
+  /** The will as it stands (client detail only): its payload is not shown, only its size. */
+  readonly will?: WillView | null;
+}
+
+export interface WillView {
+  readonly topic: string;
+  readonly qos: number;
+  readonly retain: boolean;
+  readonly payloadBytes: number;
+  readonly delayInterval: number;
 }
 
 export interface RetainedView {
@@ -140,6 +151,7 @@ export class BrokerViews {
       connectedAt: new Date(c.connectedAt).toISOString(),
       lastSeen: new Date(c.lastSeen).toISOString(),
       ...(session !== undefined && describeSession(session, withSubscriptions)),
+      ...(withSubscriptions && { will: c.will === undefined ? null : describeWill(c.will) }),
     };
   }
 }
@@ -152,6 +164,10 @@ function describeSession(session: Session, withSubscriptions: boolean): SessionV
     subscriptionCount: session.subscriptions.size,
     ...(withSubscriptions && { subscriptions: [...session.subscriptions.values()].map(describeSubscription) }),
   };
+}
+
+function describeWill(w: Will): WillView {
+  return { topic: w.topic, qos: w.qos, retain: w.retain, payloadBytes: w.payload.length, delayInterval: w.properties?.willDelayInterval ?? 0 };
 }
 
 function describeSubscription(sub: SessionSubscription): SubscriptionView {

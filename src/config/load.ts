@@ -180,6 +180,7 @@ export function toBrokerOptions(config: StarlingConfig): BrokerSetup {
         maxConnections: http.maxConnections,
         idleTimeout: http.idleTimeout,
         ...(http.adminToken !== undefined && { adminToken: http.adminToken }),
+        dashboard: { ...http.dashboard },
       },
     }),
   };

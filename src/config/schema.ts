@@ -573,7 +573,7 @@ export const SCHEMA = {
     },
     http: {
       type: 'object',
-      description: 'The operations HTTP server: Prometheus `/metrics`, `/healthz`, `/readyz` and the admin API under `/api/v1/` (docs/operations.md, docs/admin-api.yaml).',
+      description: 'The operations HTTP server: Prometheus `/metrics`, `/healthz`, `/readyz`, the admin API under `/api/v1/` (docs/operations.md, docs/admin-api.yaml) and the web dashboard at `/` (docs/dashboard.md).',
       fields: {
         port: {
           type: 'integer',
@@ -612,6 +612,44 @@ export const SCHEMA = {
           defaultText: 'none: the admin API is off',
           description:
             'Bearer token the admin API (`/api/v1/`) requires (`Authorization: Bearer <token>`). Without one the admin API answers 404. Prefer the environment variable to the file; the API shows the config with it redacted.',
+        },
+        dashboard: {
+          type: 'object',
+          description: 'The web dashboard served at `/` (docs/dashboard.md). Logging in takes `http.adminToken`; without it the page is shown but nobody can log in.',
+          fields: {
+            enabled: { type: 'boolean', default: true, reload: 'restart', description: 'Serve the dashboard and keep its topic tree.' },
+            maxSessions: {
+              type: 'integer',
+              min: 1,
+              max: 10_000,
+              default: 16,
+              reload: 'restart',
+              description: 'Logins held at once; a new one beyond it ends the least recently used (`starling_dashboard_sessions_ended_total{reason="evicted"}`).',
+            },
+            sessionTimeout: {
+              type: 'integer',
+              min: 60,
+              unit: 's',
+              default: 3600,
+              reload: 'restart',
+              description: 'A login unused for this long ends; an open page keeps it in use.',
+            },
+            maxTopics: {
+              type: 'integer',
+              min: 0,
+              default: 10_000,
+              reload: 'restart',
+              description:
+                'Nodes (topic levels) of the live topic tree, built from every message routed; each keeps a copy of at most 256 bytes of its last payload. Messages beyond it are counted in `starling_dashboard_topics_untracked_total`. 0 turns the tree off, and its cost on the message path with it.',
+            },
+            watchRate: {
+              type: 'integer',
+              min: 1,
+              default: 100,
+              reload: 'restart',
+              description: 'Messages a second that a subscription watched from the dashboard shows; the rest are counted in `starling_dashboard_watch_skipped_total`.',
+            },
+          },
         },
       },
     },

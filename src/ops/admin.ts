@@ -65,10 +65,13 @@ export class AdminApi {
     return this.tokenDigest !== undefined;
   }
 
-  /** Answers one request under API_PREFIX; `body` is the parsed JSON body, if any. */
-  async handle(req: IncomingMessage, url: URL, readBody: () => Promise<unknown>): Promise<Reply> {
+  /**
+   * Answers one request under API_PREFIX; `body` is the parsed JSON body, if any.
+   * `authorized`: the caller already checked a dashboard login (its cookie and CSRF token).
+   */
+  async handle(req: IncomingMessage, url: URL, readBody: () => Promise<unknown>, authorized = false): Promise<Reply> {
     if (this.tokenDigest === undefined) throw new HttpError(404, 'the admin API is off: set http.adminToken to turn it on');
-    this.authorize(req.headers.authorization);
+    if (!authorized) this.authorize(req.headers.authorization);
     const path = url.pathname.slice(API_PREFIX.length).split('/').map(decodeURIComponent);
     const method = req.method ?? 'GET';
     const q = url.searchParams;
@@ -104,6 +107,11 @@ export class AdminApi {
       default:
         throw new HttpError(404, `no such endpoint: ${url.pathname}`);
     }
+  }
+
+  /** True for the configured token (the dashboard's login form sends it). */
+  checkToken(token: string): boolean {
+    return this.tokenDigest !== undefined && timingSafeEqual(digest(token), this.tokenDigest);
   }
 
   private authorize(header: string | undefined): void {

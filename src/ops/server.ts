@@ -1,13 +1,14 @@
 // createOpsServer(): what an operator needs beside MQTT. $SYS topics published by the broker
 // itself, and, when an HTTP port is given, one node:http server with Prometheus /metrics,
 // /healthz (the process answers), /readyz (store open and every listener listening) and the
-// admin API under /api/v1/ (admin.ts).
+// admin API under /api/v1/ (admin.ts), and the web dashboard at / (dashboard/).
 
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Broker } from '../broker/broker.js';
 import { AdminApi, API_PREFIX, HttpError } from './admin.js';
+import { Dashboard } from './dashboard/index.js';
 import { CONTENT_TYPE, Metrics } from './metrics.js';
 import { SysTopics } from './sys.js';
 import type { HttpConnectionStats, OpsOptions } from './types.js';
@@ -43,6 +44,8 @@ export function createOpsServer(broker: Broker, options: OpsOptions = {}): OpsSe
   const metrics = new Metrics(broker, v, options.http === undefined ? undefined : httpStats, options.authStats);
   const admin = new AdminApi(broker, options, options.http?.adminToken);
   const maxBody = options.http?.maxBodySize ?? DEFAULT_MAX_BODY;
+  // The web dashboard at `/` (docs/dashboard.md): on by default with an HTTP server.
+  const dashboard = options.http === undefined || options.http.dashboard?.enabled === false ? undefined : new Dashboard(broker, admin, options.http.dashboard ?? {}, v);
   let storeFailed = false;
   const onStoreError = (): void => {
     storeFailed = true;
@@ -56,15 +59,16 @@ export function createOpsServer(broker: Broker, options: OpsOptions = {}): OpsSe
     const path = url.pathname;
     if (path === '/metrics' || path === '/healthz' || path === '/readyz') {
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, `${req.method} is not allowed on ${path}`, { allow: 'GET, HEAD' });
-      if (path === '/metrics') return send(res, 200, metrics.render(), CONTENT_TYPE);
+      if (path === '/metrics') return send(res, 200, metrics.render() + (dashboard?.metrics() ?? ''), CONTENT_TYPE);
       if (path === '/healthz') return json(res, 200, { status: 'ok' });
       const ready = readiness(broker, storeFailed);
       return json(res, ready.ready ? 200 : 503, ready);
     }
     if (path.startsWith(API_PREFIX)) {
-      const reply = await admin.handle(req, url, () => readJson(req, maxBody));
+      const reply = await admin.handle(req, url, () => readJson(req, maxBody), dashboard?.authorizeApi(req) ?? false);
       return json(res, reply.status, reply.body);
     }
+    if (dashboard !== undefined && (await dashboard.handle(req, res, url, () => readJson(req, maxBody)))) return;
     throw new HttpError(404, `no such endpoint: ${path}`);
   };
 
@@ -113,6 +117,7 @@ export function createOpsServer(broker: Broker, options: OpsOptions = {}): OpsSe
     async close() {
       sys.stop();
       metrics.stop();
+      dashboard?.close();
       broker.off('storeError', onStoreError);
       const s = server;
       server = undefined;

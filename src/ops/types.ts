@@ -3,6 +3,7 @@
 // reload endpoints. Everything is optional; `{}` publishes $SYS every 10 s and serves no HTTP.
 
 import type { FileAuthStats } from '../auth/index.js';
+import type { DashboardOptions } from './dashboard/index.js';
 
 export interface HttpOptions {
   /** 0 picks a free port (see OpsServer.address). */
@@ -23,6 +24,8 @@ export interface HttpOptions {
    * wait for a request's headers and between keep-alive requests too. Default 10,000.
    */
   readonly idleTimeout?: number;
+  /** The web dashboard at `/` (docs/dashboard.md); on by default. */
+  readonly dashboard?: DashboardOptions;
 }
 
 /** The ops HTTP server's connections, for /metrics. */
