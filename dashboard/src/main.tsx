@@ -62,7 +62,7 @@ function App() {
             void logout().then(() => setSession(null));
           }}
         >
-          <span class="nav-icon">⏻</span>Log out
+          <span class="nav-icon">↩</span>Log out
         </button>
       </nav>
       <main class="main">

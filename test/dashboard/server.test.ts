@@ -82,6 +82,11 @@ test('dashboard: the admin API answers a login; a verb that changes things needs
     const del = await fetch(`${d.base}/api/v1/retained?topic=keep/me`, { method: 'DELETE', headers: { cookie: s.cookie, 'x-starling-csrf': s.csrf } });
     assert.equal(del.status, 200);
     assert.equal(d.broker.views.retainedCount, 0);
+    // A client's detail shows its will (size only, not the payload).
+    const willed = await mqtt.connectAsync(`mqtt://127.0.0.1:${d.mqttPort}`, { clientId: 'willed', reconnectPeriod: 0, will: { topic: 'w/t', payload: Buffer.from('gone'), qos: 1, retain: true } });
+    const detail = (await (await fetch(`${d.base}/api/v1/clients/willed`, { headers: { cookie: s.cookie } })).json()) as { will: unknown };
+    assert.deepEqual(detail.will, { topic: 'w/t', qos: 1, retain: true, payloadBytes: 4, delayInterval: 0 });
+    await willed.endAsync();
     // The bearer token still works alone, as before.
     assert.equal((await fetch(`${d.base}/api/v1/stats`, { headers: { authorization: `Bearer ${TOKEN}` } })).status, 200);
   } finally {
