@@ -55,7 +55,8 @@ Signals: SIGINT/SIGTERM stop gracefully; SIGHUP reloads limits, the log level, t
 password and ACL files (also files named for the first time) and TLS certificates, and
 logs what would need a restart.
 Operations: $SYS topics every sys.interval seconds; with http.port set, /metrics,
-/healthz, /readyz and (with http.adminToken) the admin API: see docs/operations.md.`;
+/healthz, /readyz, the web dashboard at / and (with http.adminToken) the admin API and
+the dashboard's login: see docs/operations.md and docs/dashboard.md.`;
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'passwd') return passwd(argv.slice(1));

@@ -4,8 +4,10 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import type { InProcessClient } from '../../src/broker/in-process.js';
+import { start } from '../helpers/tools.js';
 import { login, readEvents, startDashboard, TOKEN } from './helpers.js';
 
 test('dashboard: nothing but the login page and its assets is served without a login', async () => {
@@ -230,5 +232,30 @@ test('dashboard: a subscription watched from the page streams what is published,
   } finally {
     await pub.close();
     await d.close();
+  }
+});
+
+test('dashboard: the starling command serves the page at / when http.port is set', { timeout: 30_000 }, async () => {
+  const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+  const proc = start(process.execPath, [cli, '--port', '0'], {
+    timeoutMs: 25_000,
+    env: { ...process.env, STARLING_HTTP_PORT: '0', STARLING_HTTP_ADMIN_TOKEN: TOKEN, STARLING_PERSISTENCE_STORE: 'memory' },
+  });
+  try {
+    const line = await proc.line(/"msg":"http listening on /, 20_000);
+    const port = /:(\d+)$/.exec((JSON.parse(line) as { msg: string }).msg)![1];
+    const base = `http://127.0.0.1:${port}`;
+    const page = await fetch(`${base}/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<div id="app">/);
+    assert.equal((await fetch(`${base}/dashboard/stream`)).status, 401);
+    const s = await login(base);
+    assert.equal((await fetch(`${base}/dashboard/info`, { headers: { cookie: s.cookie } })).status, 200);
+    const config = (await (await fetch(`${base}/api/v1/config`, { headers: { cookie: s.cookie } })).json()) as { http: { adminToken: string; dashboard: { maxTopics: number } } };
+    assert.equal(config.http.adminToken, '[redacted]');
+    assert.equal(config.http.dashboard.maxTopics, 10_000);
+  } finally {
+    proc.kill('SIGTERM');
+    await proc.exited;
   }
 });
