@@ -39,6 +39,8 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
 export interface SessionInfo {
   csrf: string;
   version: string;
+  /** The password file's user logged in; null for the admin token. */
+  user: string | null;
 }
 
 export async function currentSession(): Promise<SessionInfo | undefined> {
@@ -51,8 +53,8 @@ export async function currentSession(): Promise<SessionInfo | undefined> {
   }
 }
 
-export async function login(token: string): Promise<SessionInfo> {
-  const s = await api<SessionInfo>('/dashboard/login', { method: 'POST', body: { token } });
+export async function login(credentials: { token: string } | { username: string; password: string }): Promise<SessionInfo> {
+  const s = await api<SessionInfo>('/dashboard/login', { method: 'POST', body: credentials });
   csrf = s.csrf;
   return s;
 }

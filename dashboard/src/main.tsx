@@ -55,6 +55,9 @@ function App() {
           </a>
         ))}
         <div class="spacer" />
+        <div class="who" data-testid="who">
+          {session.user === null ? 'admin token' : session.user}
+        </div>
         <button
           class="nav logout"
           data-testid="logout"
@@ -73,20 +76,24 @@ function App() {
 }
 
 function Login(props: { onLogin: (s: SessionInfo) => void }) {
+  const [mode, setMode] = useState<'token' | 'user'>('token');
   const [token, setToken] = useState('');
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
   const submit = async (e: Event): Promise<void> => {
     e.preventDefault();
     setBusy(true);
     try {
-      props.onLogin(await login(token));
+      props.onLogin(await login(mode === 'token' ? { token } : { username, password }));
     } catch (err) {
       const status = err instanceof ApiError ? err.status : 0;
-      setError(status === 401 ? 'Wrong token.' : status === 404 ? 'Logging in needs http.adminToken in the broker’s config.' : (err as Error).message);
+      setError(status === 401 ? (mode === 'token' ? 'Wrong token.' : 'Wrong user name or password.') : status === 404 ? 'Logging in needs http.adminToken (or http.dashboard.adminUsers) in the broker’s config.' : (err as Error).message);
     }
     setBusy(false);
   };
+  const ready = mode === 'token' ? token !== '' : username !== '' && password !== '';
   return (
     <div class="login">
       <form class="login-card" onSubmit={(e) => void submit(e)} data-testid="login-form">
@@ -94,17 +101,37 @@ function Login(props: { onLogin: (s: SessionInfo) => void }) {
           <img src="/favicon.svg" alt="" width={40} height={40} />
           <div class="brand-name big">Starling</div>
         </div>
-        <p class="muted">Log in with the broker’s admin token (<span class="mono">http.adminToken</span>).</p>
-        <label>
-          Admin token
-          <input type="password" autoComplete="current-password" value={token} onInput={(e) => setToken((e.target as HTMLInputElement).value)} autoFocus data-testid="token" />
-        </label>
+        <div class="tabs center">
+          <button type="button" class={`tab ${mode === 'token' ? 'active' : ''}`} onClick={() => setMode('token')} data-testid="mode-token">
+            Admin token
+          </button>
+          <button type="button" class={`tab ${mode === 'user' ? 'active' : ''}`} onClick={() => setMode('user')} data-testid="mode-user">
+            User
+          </button>
+        </div>
+        {mode === 'token' ? (
+          <label>
+            Admin token <span class="mono">(http.adminToken)</span>
+            <input type="password" autoComplete="current-password" value={token} onInput={(e) => setToken((e.target as HTMLInputElement).value)} autoFocus data-testid="token" />
+          </label>
+        ) : (
+          <>
+            <label>
+              User name <span class="mono">(http.dashboard.adminUsers)</span>
+              <input autoComplete="username" value={username} onInput={(e) => setUsername((e.target as HTMLInputElement).value)} autoFocus data-testid="username" />
+            </label>
+            <label>
+              Password
+              <input type="password" autoComplete="current-password" value={password} onInput={(e) => setPassword((e.target as HTMLInputElement).value)} data-testid="password" />
+            </label>
+          </>
+        )}
         {error ? (
           <div class="alert" data-testid="login-error">
             {error}
           </div>
         ) : null}
-        <button class="btn primary wide" type="submit" disabled={busy || token === ''} data-testid="login">
+        <button class="btn primary wide" type="submit" disabled={busy || !ready} data-testid="login">
           Log in
         </button>
       </form>

@@ -6,7 +6,7 @@
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { AuthFileError, fileAuth, type AuthFiles, type AuthLogger, type FileAuth } from '../auth/index.js';
+import { AuthFileError, fileAuth, verifyHash, type AuthFiles, type AuthLogger, type FileAuth } from '../auth/index.js';
 import { createBroker, createOpsServer, createStore, StoreError, type Broker, type OpsServer, type ReloadResult } from '../index.js';
 import { prettyLog, stdoutLog } from '../ops/index.js';
 import { bench } from './bench/main.js';
@@ -185,7 +185,7 @@ async function main(argv: string[]): Promise<number> {
     await broker.close();
     return 1;
   }
-  ops = createOpsServer(broker, { ...setup.ops, version: pkg.version, reload: hup, config: () => redactSecrets(loaded.config), authStats: () => auth.stats });
+  ops = createOpsServer(broker, { ...setup.ops, version: pkg.version, reload: hup, config: () => redactSecrets(loaded.config), authStats: () => auth.stats, checkPassword: (u, p) => checkPassword(auth, u, p) });
   try {
     await ops.start();
   } catch (err) {
@@ -195,6 +195,12 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   return -1; // keep running
+}
+
+/** A user's password against the password file in use (the dashboard's admin users). */
+async function checkPassword(auth: FileAuth, username: string, password: string): Promise<boolean> {
+  const record = auth.passwords?.get(username);
+  return record !== undefined && (await verifyHash(record, Buffer.from(password, 'utf8')));
 }
 
 /** The config key naming the auth file an error is about. */

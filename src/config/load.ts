@@ -180,7 +180,13 @@ export function toBrokerOptions(config: StarlingConfig): BrokerSetup {
         maxConnections: http.maxConnections,
         idleTimeout: http.idleTimeout,
         ...(http.adminToken !== undefined && { adminToken: http.adminToken }),
-        dashboard: { ...http.dashboard },
+        dashboard: {
+          ...http.dashboard,
+          adminUsers: (http.dashboard.adminUsers ?? '')
+            .split(',')
+            .map((u) => u.trim())
+            .filter((u) => u !== ''),
+        },
       },
     }),
   };

@@ -615,9 +615,16 @@ export const SCHEMA = {
         },
         dashboard: {
           type: 'object',
-          description: 'The web dashboard served at `/` (docs/dashboard.md). Logging in takes `http.adminToken`; without it the page is shown but nobody can log in.',
+          description: 'The web dashboard served at `/` (docs/dashboard.md). Logging in takes `http.adminToken`, or the password of one of `http.dashboard.adminUsers`; with neither the page is shown but nobody can log in.',
           fields: {
             enabled: { type: 'boolean', default: true, reload: 'restart', description: 'Serve the dashboard and keep its topic tree.' },
+            adminUsers: {
+              type: 'string',
+              reload: 'restart',
+              defaultText: 'none: only the admin token logs in',
+              description:
+                'Comma-separated user names of the password file (`auth.passwordFile`) who may log in to the dashboard with their password, as administrators: they can do all the admin API does. Checked against the password file in use (a reload that changes a password applies), one check at a time; failures are counted in `starling_dashboard_login_failures_total`.',
+            },
             maxSessions: {
               type: 'integer',
               min: 1,

@@ -70,8 +70,10 @@ export class AdminApi {
    * `authorized`: the caller already checked a dashboard login (its cookie and CSRF token).
    */
   async handle(req: IncomingMessage, url: URL, readBody: () => Promise<unknown>, authorized = false): Promise<Reply> {
-    if (this.tokenDigest === undefined) throw new HttpError(404, 'the admin API is off: set http.adminToken to turn it on');
-    if (!authorized) this.authorize(req.headers.authorization);
+    if (!authorized) {
+      if (this.tokenDigest === undefined) throw new HttpError(404, 'the admin API is off: set http.adminToken to turn it on');
+      this.authorize(req.headers.authorization);
+    }
     const path = url.pathname.slice(API_PREFIX.length).split('/').map(decodeURIComponent);
     const method = req.method ?? 'GET';
     const q = url.searchParams;

@@ -57,6 +57,11 @@ export interface OpsOptions {
   readonly reload?: () => ReloadResult | Promise<ReloadResult>;
   /** Behind GET /api/v1/config: the effective config, secrets already redacted; absent: 501. */
   readonly config?: () => unknown;
+  /**
+   * Checks a user name and password against the password file, for the dashboard's logins of
+   * `http.dashboard.adminUsers` (the CLI passes the file auth's table); absent: only the token logs in.
+   */
+  readonly checkPassword?: (username: string, password: string) => Promise<boolean>;
   /** fileAuth's counters (`auth.stats`), for the login and ACL families of /metrics; absent: not shown. */
   readonly authStats?: () => FileAuthStats;
   /** Shown in $SYS/broker/version and starling_info. Default: the package's version. */

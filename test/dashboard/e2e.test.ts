@@ -27,7 +27,15 @@ let traffic: NodeJS.Timeout | undefined;
 
 before(async () => {
   const config = redactSecrets(loadConfig({ text: `listeners:\n  - port: 1883\n  - type: ws\n    port: 8080\nhttp:\n  port: 9000\n  adminToken: ${TOKEN}\n`, env: {} }).config);
-  d = await startDashboard({}, { listeners: [{ port: 0, host: '127.0.0.1', name: 'mqtt' }, { type: 'ws', port: 0, host: '127.0.0.1', name: 'websocket' }], config: () => config });
+  d = await startDashboard(
+    { adminUsers: ['operator'] },
+    {
+      listeners: [{ port: 0, host: '127.0.0.1', name: 'mqtt' }, { type: 'ws', port: 0, host: '127.0.0.1', name: 'websocket' }],
+      config: () => config,
+      // The password file's check is the CLI's (server.test.ts runs it); here a stand-in.
+      checkPassword: async (u, p) => u === 'operator' && p === 'operator-pw',
+    },
+  );
   mkdirSync(SHOTS, { recursive: true });
   if (chromiumTool.path === undefined) return;
   browser = await chromium.launch({
@@ -98,9 +106,19 @@ test('dashboard e2e: refused without login, a wrong token is told, and logout en
   const cookie = (await page.context().cookies()).find((c) => c.name === 'starling_session')!;
   assert.equal(cookie.httpOnly, true);
   assert.equal(cookie.sameSite, 'Strict');
+  await page.getByTestId('who').getByText('admin token').waitFor();
   await page.getByTestId('logout').click();
   await page.getByTestId('login-form').waitFor();
   assert.equal(await page.evaluate(async () => (await fetch('/dashboard/clients')).status), 401);
+  // A user of http.dashboard.adminUsers, with a password.
+  await page.getByTestId('mode-user').click();
+  await page.getByTestId('username').fill('operator');
+  await page.getByTestId('password').fill('not-it');
+  await page.getByTestId('login').click();
+  await page.getByTestId('login-error').getByText('Wrong user name or password.').waitFor();
+  await page.getByTestId('password').fill('operator-pw');
+  await page.getByTestId('login').click();
+  await page.getByTestId('who').getByText('operator').waitFor();
   assert.deepEqual(errors, []);
 });
 
@@ -149,6 +167,24 @@ test('dashboard e2e: overview charts move while the test publishes; a connected 
   await detail.getByText('plant/+/cmd').waitFor();
   await detail.getByText('plant/line1/status · QoS 1 · retained · 7 B').waitFor();
   await detail.getByText('MQTT 3.1.1').waitFor();
+  assert.deepEqual(errors, []);
+});
+
+test('dashboard e2e: a client is disconnected from its detail; a 5.0 client is told 0x98', { timeout: 60_000 }, async (t) => {
+  if (!have(t, chromiumTool)) return;
+  const victim = await connect('e2e-victim', { protocolVersion: 5 });
+  const told = new Promise<number | undefined>((resolve) => victim.once('disconnect', (p) => resolve(p.reasonCode)));
+  const { page, errors } = await newPage(t);
+  await logIn(page);
+  await page.getByTestId('nav-clients').click();
+  await page.getByTestId('client-search').fill('e2e-victim');
+  await page.locator('[data-client="e2e-victim"]').click();
+  await page.getByTestId('disconnect').click();
+  await page.getByTestId('confirm-disconnect').click();
+  await page.getByTestId('client-detail').getByText('Disconnected.').waitFor();
+  assert.equal(await told, 0x98);
+  await page.locator('[data-client="e2e-victim"]').waitFor({ state: 'detached' });
+  assert.equal(d.broker.views.client('e2e-victim'), undefined);
   assert.deepEqual(errors, []);
 });
 

@@ -14,7 +14,7 @@ export interface DashboardBroker {
   close(): Promise<void>;
 }
 
-export async function startDashboard(dashboard: DashboardOptions = {}, opts: { listeners?: ListenerOptions[]; config?: () => unknown } = {}): Promise<DashboardBroker> {
+export async function startDashboard(dashboard: DashboardOptions = {}, opts: { listeners?: ListenerOptions[]; config?: () => unknown; checkPassword?: (username: string, password: string) => Promise<boolean> } = {}): Promise<DashboardBroker> {
   const broker = createBroker({ logLevel: false, listeners: opts.listeners ?? [{ port: 0, host: '127.0.0.1' }] });
   const [info] = await broker.listen();
   const ops = createOpsServer(broker, {
@@ -22,6 +22,7 @@ export async function startDashboard(dashboard: DashboardOptions = {}, opts: { l
     http: { port: 0, adminToken: TOKEN, dashboard },
     config: opts.config ?? (() => ({ http: { adminToken: '<redacted>' }, listeners: [{ type: 'tcp', port: info!.port }] })),
     reload: () => ({ ok: true, applied: [], needsRestart: [] }),
+    ...(opts.checkPassword !== undefined && { checkPassword: opts.checkPassword }),
   });
   await ops.start();
   return {

@@ -3,9 +3,13 @@
 // tree and its bound, a subscription watched by hand, and the dashboard's metrics.
 
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
+import { createRecord, passwordLine } from '../../src/auth/index.js';
 import type { InProcessClient } from '../../src/broker/in-process.js';
 import { start } from '../helpers/tools.js';
 import { login, readEvents, startDashboard, TOKEN } from './helpers.js';
@@ -257,5 +261,36 @@ test('dashboard: the starling command serves the page at / when http.port is set
   } finally {
     proc.kill('SIGTERM');
     await proc.exited;
+  }
+});
+
+test('dashboard: a user of http.dashboard.adminUsers logs in with the password file\'s password; others are refused', { timeout: 30_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'starling-dashboard-'));
+  const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+  const lines = [passwordLine('alice', await createRecord('sha512', Buffer.from('alice-pw'))), passwordLine('bob', await createRecord('sha512', Buffer.from('bob-pw')))];
+  writeFileSync(join(dir, 'passwd'), `${lines.join('\n')}\n`);
+  writeFileSync(join(dir, 'starling.yaml'), 'listeners:\n  - port: 0\npersistence:\n  store: memory\nauth:\n  passwordFile: passwd\nhttp:\n  port: 0\n  dashboard:\n    adminUsers: "alice, carol"\n');
+  // No admin token: the users alone log in, and the admin API answers them.
+  const proc = start(process.execPath, [cli, '--config', join(dir, 'starling.yaml')], { timeoutMs: 25_000 });
+  const post = (base: string, body: unknown): Promise<Response> => fetch(`${base}/dashboard/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  try {
+    const line = await proc.line(/"msg":"http listening on /, 20_000);
+    const base = `http://127.0.0.1:${/:(\d+)$/.exec((JSON.parse(line) as { msg: string }).msg)![1]}`;
+    assert.equal((await post(base, { username: 'alice', password: 'wrong' })).status, 401);
+    assert.equal((await post(base, { username: 'bob', password: 'bob-pw' })).status, 401, 'bob is in the file but not an admin user');
+    assert.equal((await post(base, { username: 'carol', password: '' })).status, 401, 'carol is an admin user but not in the file');
+    assert.equal((await post(base, { token: '' })).status, 401);
+    const ok = await post(base, { username: 'alice', password: 'alice-pw' });
+    assert.equal(ok.status, 200);
+    const cookie = ok.headers.get('set-cookie')!.split(';')[0]!;
+    const session = (await (await fetch(`${base}/dashboard/session`, { headers: { cookie } })).json()) as { user: string };
+    assert.equal(session.user, 'alice');
+    assert.equal((await fetch(`${base}/api/v1/clients`, { headers: { cookie } })).status, 200);
+    assert.equal((await fetch(`${base}/api/v1/clients`)).status, 404, 'without a token the API stays off for bearer requests');
+    assert.match(await (await fetch(`${base}/metrics`)).text(), /^starling_dashboard_login_failures_total 4$/m);
+  } finally {
+    proc.kill('SIGTERM');
+    await proc.exited;
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -155,7 +155,7 @@ export function Clients() {
             </button>
           </div>
         </div>
-        {selected !== undefined ? <Detail id={selected} onClose={() => setSelected(undefined)} onGone={() => setTick(tick + 1)} /> : null}
+        {selected !== undefined ? <Detail id={selected} onClose={() => setSelected(undefined)} onGone={() => setTick((n) => n + 1)} /> : null}
       </div>
     </div>
   );
@@ -183,6 +183,8 @@ function Detail(props: { id: string; onClose: () => void; onGone: () => void }) 
       await api(`/api/v1/clients/${encodeURIComponent(props.id)}/disconnect`, { method: 'POST' });
       setNote('Disconnected.');
       props.onGone();
+      // The connection closes a moment after the answer: look again then.
+      setTimeout(props.onGone, 1000);
     } catch (err) {
       setNote((err as Error).message);
     }

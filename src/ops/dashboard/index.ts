@@ -19,8 +19,10 @@ import { type Asset, loadAssets } from './static.js';
 import { TopicTree } from './topic-tree.js';
 
 export interface DashboardOptions {
-  /** Serve the dashboard at `/` (it needs http.adminToken to log in). Default true. */
+  /** Serve the dashboard at `/` (it needs http.adminToken or adminUsers to log in). Default true. */
   readonly enabled?: boolean;
+  /** Users of the password file who may log in with their password (needs OpsOptions.checkPassword). Default none. */
+  readonly adminUsers?: readonly string[];
   /** Logins held at once; a new one beyond it ends the least recently used. Default 16. */
   readonly maxSessions?: number;
   /** A login unused for this long ends, seconds (an open page keeps it in use). Default 3600. */
@@ -31,7 +33,7 @@ export interface DashboardOptions {
   readonly watchRate?: number;
 }
 
-export const DASHBOARD_DEFAULTS = { enabled: true, maxSessions: 16, sessionTimeout: 3600, maxTopics: 10_000, watchRate: 100 } as const;
+export const DASHBOARD_DEFAULTS = { enabled: true, adminUsers: [] as readonly string[], maxSessions: 16, sessionTimeout: 3600, maxTopics: 10_000, watchRate: 100 } as const;
 
 /** Paths under it are the page's own endpoints. */
 export const DASHBOARD_PREFIX = '/dashboard/';
@@ -71,20 +73,22 @@ export class Dashboard {
   private readonly watches = new Map<Login, InProcessClient>();
   private readonly streams = new Set<ServerResponse>();
   private readonly options: Required<DashboardOptions>;
-  private clientCache: { at: number; key: string; list: ClientView[] } | undefined;
+  private clientCache: { at: number; key: string; count: number; list: ClientView[] } | undefined;
   private watchSeq = 0;
   private closed = false;
+  /** Password checks run one at a time (each waits on an HTTP connection, bounded by http.maxConnections). */
+  private checking: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly broker: Broker,
     private readonly admin: AdminApi,
     options: DashboardOptions,
     private readonly version: string,
-    assetRoot?: string,
+    private readonly checkPassword?: (username: string, password: string) => Promise<boolean>,
   ) {
     this.options = { ...DASHBOARD_DEFAULTS, ...options };
     this.sessions = new LoginSessions(this.options.maxSessions, this.options.sessionTimeout * 1000);
-    this.assets = loadAssets(assetRoot);
+    this.assets = loadAssets();
     if (this.options.maxTopics > 0) {
       this.tree = new TopicTree(this.options.maxTopics);
       broker.on('published', this.tree.record);
@@ -172,7 +176,7 @@ export class Dashboard {
     const q = url.searchParams;
     switch (name) {
       case 'session':
-        return reply(res, 200, { csrf: login.csrf, version: this.version, adminApi: this.admin.enabled });
+        return reply(res, 200, { csrf: login.csrf, version: this.version, user: login.user });
       case 'logout':
         this.sessions.logout(req);
         return reply(res, 200, { loggedOut: true }, { 'set-cookie': clearedCookie() });
@@ -189,20 +193,45 @@ export class Dashboard {
     }
   }
 
+  private get usersLogIn(): boolean {
+    return this.options.adminUsers.length > 0 && this.checkPassword !== undefined;
+  }
+
   private async login(req: IncomingMessage, res: ServerResponse, readBody: () => Promise<unknown>): Promise<void> {
-    if (!this.admin.enabled) throw new HttpError(404, 'the dashboard needs http.adminToken: set it to log in');
+    if (!this.admin.enabled && !this.usersLogIn) throw new HttpError(404, 'the dashboard needs http.adminToken (or http.dashboard.adminUsers with a password file) to log in');
     // A cross-site form can POST here, but not with a JSON body: the browser would preflight it.
     if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) throw new HttpError(415, 'send the login as application/json');
     const body = await readBody();
-    const token = typeof body === 'object' && body !== null ? (body as { token?: unknown }).token : undefined;
-    if (typeof token !== 'string' || !this.admin.checkToken(token)) {
-      this.sessions.stats.failures++;
-      this.broker.log.warn({ remote: req.socket.remoteAddress }, 'dashboard login refused');
-      throw new HttpError(401, 'wrong token');
+    const b = typeof body === 'object' && body !== null ? (body as { token?: unknown; username?: unknown; password?: unknown }) : {};
+    const remote = req.socket.remoteAddress;
+    let user: string | undefined;
+    if (typeof b.username === 'string' && typeof b.password === 'string') {
+      user = b.username;
+      if (!(await this.userOk(b.username, b.password))) return this.refuse(remote, user, 'wrong user name or password');
+    } else if (typeof b.token !== 'string' || !this.admin.checkToken(b.token)) {
+      return this.refuse(remote, undefined, 'wrong token');
     }
-    const { id, login } = this.sessions.create();
-    this.broker.log.info({ remote: req.socket.remoteAddress }, 'dashboard login');
-    return reply(res, 200, { csrf: login.csrf, version: this.version }, { 'set-cookie': sessionCookie(id, this.options.sessionTimeout) });
+    const { id, login } = this.sessions.create(user);
+    this.broker.log.info({ remote, ...(user !== undefined && { username: user }) }, 'dashboard login');
+    return reply(res, 200, { csrf: login.csrf, version: this.version, user: login.user }, { 'set-cookie': sessionCookie(id, this.options.sessionTimeout) });
+  }
+
+  private refuse(remote: string | undefined, username: string | undefined, why: string): never {
+    this.sessions.stats.failures++;
+    this.broker.log.warn({ remote, ...(username !== undefined && { username }) }, 'dashboard login refused');
+    throw new HttpError(401, why);
+  }
+
+  /** A user of adminUsers with the password the password file has for it. */
+  private async userOk(username: string, password: string): Promise<boolean> {
+    if (!this.usersLogIn || !this.options.adminUsers.includes(username)) return false;
+    const check = this.checking.then(() => this.checkPassword!(username, password));
+    this.checking = check.catch(() => false);
+    try {
+      return await check;
+    } catch {
+      return false;
+    }
   }
 
   private info(): unknown {
@@ -247,8 +276,10 @@ export class Dashboard {
     const limit = intParam(q, 'limit', 50, MAX_PAGE);
     const key = `${search}\n${sort}\n${desc}`;
     const now = Date.now();
+    const count = this.broker.views.clientCount;
     let cache = this.clientCache;
-    if (cache === undefined || cache.key !== key || now - cache.at > CLIENT_LIST_TTL) {
+    // Kept for paging through one search; a client come or gone shows at once.
+    if (cache === undefined || cache.key !== key || cache.count !== count || now - cache.at > CLIENT_LIST_TTL) {
       const all = this.broker.views.clients(Number.POSITIVE_INFINITY).clients;
       const list = search === '' ? all : all.filter((c) => c.id.toLowerCase().includes(search) || (c.address ?? '').toLowerCase().includes(search) || (c.username ?? '').toLowerCase().includes(search));
       const sign = desc ? -1 : 1;
@@ -257,7 +288,7 @@ export class Dashboard {
         const y = b[sort] ?? '';
         return (x < y ? -1 : x > y ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0) * sign;
       });
-      cache = { at: now, key, list };
+      cache = { at: now, key, count, list };
       this.clientCache = cache;
     }
     return { total: this.broker.views.clientCount, matched: cache.list.length, offset, clients: cache.list.slice(offset, offset + limit) };

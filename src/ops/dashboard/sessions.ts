@@ -12,6 +12,8 @@ export const CSRF_HEADER = 'x-starling-csrf';
 
 export interface Login {
   readonly csrf: string;
+  /** The password file's user who logged in; null for the admin token. */
+  readonly user: string | null;
   readonly createdAt: number;
   lastUsed: number;
   /** Called when the login ends (logout, expiry, eviction): its streams close. */
@@ -41,7 +43,7 @@ export class LoginSessions {
   }
 
   /** A new login: its cookie value and CSRF token. Beyond maxSessions the least recently used login ends. */
-  create(now = Date.now()): { id: string; login: Login } {
+  create(user: string | undefined, now = Date.now()): { id: string; login: Login } {
     this.sweep(now);
     while (this.byDigest.size >= this.maxSessions) {
       let oldest: [string, Login] | undefined;
@@ -49,7 +51,7 @@ export class LoginSessions {
       this.end(oldest![0], 'evicted');
     }
     const id = randomBytes(32).toString('base64url');
-    const login: Login = { csrf: randomBytes(24).toString('base64url'), createdAt: now, lastUsed: now, onEnd: new Set() };
+    const login: Login = { csrf: randomBytes(24).toString('base64url'), user: user ?? null, createdAt: now, lastUsed: now, onEnd: new Set() };
     this.byDigest.set(digest(id), login);
     this.stats.logins++;
     return { id, login };
