@@ -14,12 +14,12 @@ export interface DashboardBroker {
   close(): Promise<void>;
 }
 
-export async function startDashboard(dashboard: DashboardOptions = {}, opts: { listeners?: ListenerOptions[]; config?: () => unknown; checkPassword?: (username: string, password: string) => Promise<boolean> } = {}): Promise<DashboardBroker> {
+export async function startDashboard(dashboard: DashboardOptions = {}, opts: { listeners?: ListenerOptions[]; config?: () => unknown; checkPassword?: (username: string, password: string) => Promise<boolean>; maxConnections?: number } = {}): Promise<DashboardBroker> {
   const broker = createBroker({ logLevel: false, listeners: opts.listeners ?? [{ port: 0, host: '127.0.0.1' }] });
   const [info] = await broker.listen();
   const ops = createOpsServer(broker, {
     sysInterval: 0,
-    http: { port: 0, adminToken: TOKEN, dashboard },
+    http: { port: 0, adminToken: TOKEN, dashboard, ...(opts.maxConnections !== undefined && { maxConnections: opts.maxConnections }) },
     config: opts.config ?? (() => ({ http: { adminToken: '<redacted>' }, listeners: [{ type: 'tcp', port: info!.port }] })),
     reload: () => ({ ok: true, applied: [], needsRestart: [] }),
     ...(opts.checkPassword !== undefined && { checkPassword: opts.checkPassword }),

@@ -219,20 +219,23 @@ test('dashboard: a subscription watched from the page streams what is published,
   const d = await startDashboard({ watchRate: 3 });
   const pub = await d.broker.client({ clientId: 'watched-pub' });
   try {
+    await pub.publish('watch/kept', 'retained before', { retain: true });
     const s = await login(d.base);
     assert.equal((await fetch(`${d.base}/dashboard/watch?filter=a/%23/b`, { headers: { cookie: s.cookie } })).status, 400);
     const stream = await fetch(`${d.base}/dashboard/watch?filter=watch/%23`, { headers: { cookie: s.cookie } });
     assert.equal(stream.status, 200);
     type M = { topic?: string; payload?: string; filter?: string };
-    const done = readEvents<M>(stream, (e, m) => e === 'message' && m.payload === 'm2', 5000);
+    const done = readEvents<M>(stream, (e, m) => e === 'message' && m.payload === 'm1', 5000);
     // The subscription is made before the stream's first byte: publishing now is seen.
     for (let i = 0; i < 10; i++) await pub.publish('watch/it', `m${i}`);
     const seen = await done;
-    assert.deepEqual(seen.filter((e) => e.event === 'message').map((e) => e.data.payload), ['m0', 'm1', 'm2']);
+    assert.deepEqual(seen[0], { event: 'subscribed', data: { filter: 'watch/#', qos: 0 } });
+    // The retained message, sent during the subscription, counts within the rate too.
+    assert.deepEqual(seen.filter((e) => e.event === 'message').map((e) => e.data.payload), ['retained before', 'm0', 'm1']);
     const metrics = await (await fetch(`${d.base}/metrics`)).text();
-    // 10 published, 3 a second shown: the rest skipped (6 shown if a second ended midway).
+    // 11 sent, 3 a second shown: the rest skipped (6 shown if a second ended midway).
     const skipped = Number(/^starling_dashboard_watch_skipped_total (\d+)$/m.exec(metrics)?.[1]);
-    assert.ok(skipped >= 4 && skipped <= 7, `skipped ${skipped}`);
+    assert.ok(skipped >= 5 && skipped <= 8, `skipped ${skipped}`);
   } finally {
     await pub.close();
     await d.close();
@@ -292,5 +295,28 @@ test('dashboard: a user of http.dashboard.adminUsers logs in with the password f
     proc.kill('SIGTERM');
     await proc.exited;
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('dashboard: streams take at most half of http.maxConnections; the oldest is closed for a new one', async () => {
+  const d = await startDashboard({}, { maxConnections: 5 });
+  try {
+    const s = await login(d.base);
+    const open = async (): Promise<Response> => {
+      const res = await fetch(`${d.base}/dashboard/stream`, { headers: { cookie: s.cookie } });
+      assert.equal(res.status, 200);
+      return res;
+    };
+    const first = await open();
+    const second = await open();
+    const third = await open();
+    await assert.rejects(readEvents(first, () => false, 5000), /stream ended/);
+    await readEvents(second, (e) => e === 'sample', 5000);
+    await readEvents(third, (e) => e === 'sample', 5000);
+    // The probes still get through.
+    assert.equal((await fetch(`${d.base}/healthz`)).status, 200);
+    assert.match(await (await fetch(`${d.base}/metrics`)).text(), /^starling_dashboard_streams_evicted_total 1$/m);
+  } finally {
+    await d.close();
   }
 });

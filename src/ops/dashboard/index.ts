@@ -5,6 +5,7 @@
 // paged and searchable client list, the topic tree and a subscription watched by hand.
 
 import { isUtf8 } from 'node:buffer';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Broker } from '../../broker/broker.js';
 import type { InProcessClient } from '../../broker/in-process.js';
@@ -60,6 +61,8 @@ type SortKey = (typeof SORT_KEYS)[number];
 export interface DashboardStats {
   /** Samples not sent to a page that was not reading its stream. */
   streamSkipped: number;
+  /** Streams closed for a newer one beyond maxStreams. */
+  streamsEvicted: number;
   /** Messages of watched subscriptions not shown, beyond watchRate. */
   watchSkipped: number;
 }
@@ -68,13 +71,14 @@ export class Dashboard {
   readonly sessions: LoginSessions;
   readonly tree: TopicTree | undefined;
   readonly sampler: Sampler;
-  readonly stats: DashboardStats = { streamSkipped: 0, watchSkipped: 0 };
+  readonly stats: DashboardStats = { streamSkipped: 0, streamsEvicted: 0, watchSkipped: 0 };
   private readonly assets: Map<string, Asset>;
   private readonly watches = new Map<Login, InProcessClient>();
-  private readonly streams = new Set<ServerResponse>();
+  /** Open streams, oldest first. */
+  private readonly streams = new Map<ServerResponse, () => void>();
+  private readonly maxStreams: number;
   private readonly options: Required<DashboardOptions>;
   private clientCache: { at: number; key: string; count: number; list: ClientView[] } | undefined;
-  private watchSeq = 0;
   private closed = false;
   /** Password checks run one at a time (each waits on an HTTP connection, bounded by http.maxConnections). */
   private checking: Promise<unknown> = Promise.resolve();
@@ -85,11 +89,15 @@ export class Dashboard {
     options: DashboardOptions,
     private readonly version: string,
     private readonly checkPassword?: (username: string, password: string) => Promise<boolean>,
+    /** http.maxConnections: streams hold a connection each, and may take at most half of them. */
+    maxConnections = 64,
   ) {
     this.options = { ...DASHBOARD_DEFAULTS, ...options };
+    this.maxStreams = Math.max(1, Math.floor(maxConnections / 2));
     this.sessions = new LoginSessions(this.options.maxSessions, this.options.sessionTimeout * 1000);
     this.assets = loadAssets();
-    if (this.options.maxTopics > 0) {
+    // Nobody can log in without a token or admin users: the tree would cost for nothing.
+    if (this.options.maxTopics > 0 && (admin.enabled || this.usersLogIn)) {
       this.tree = new TopicTree(this.options.maxTopics);
       broker.on('published', this.tree.record);
     }
@@ -136,6 +144,21 @@ export class Dashboard {
     return true;
   }
 
+  /**
+   * Streams (samples, watched subscriptions) each hold an HTTP connection with a request in
+   * progress, which the server never evicts: beyond half of http.maxConnections the oldest
+   * stream is closed, so that probes and scrapers always find room.
+   */
+  private addStream(res: ServerResponse, end: () => void): void {
+    while (this.streams.size >= this.maxStreams) {
+      const [oldest, endOldest] = this.streams.entries().next().value!;
+      this.streams.delete(oldest);
+      this.stats.streamsEvicted++;
+      endOldest();
+    }
+    this.streams.set(res, end);
+  }
+
   /** The dashboard's families for /metrics. */
   metrics(): string {
     const out = new Exposition();
@@ -148,6 +171,7 @@ export class Dashboard {
     out.counter('starling_dashboard_topics_untracked_total', 'Messages whose topic did not fit in the dashboard topic tree.', this.tree?.untracked ?? 0);
     out.counter('starling_dashboard_watch_skipped_total', 'Messages of subscriptions watched from the dashboard not shown (http.dashboard.watchRate).', this.stats.watchSkipped);
     out.counter('starling_dashboard_stream_skipped_total', 'Dashboard samples not sent to a page that was not reading them.', this.stats.streamSkipped);
+    out.counter('starling_dashboard_streams_evicted_total', 'Dashboard streams closed for a newer one beyond half of http.maxConnections.', this.stats.streamsEvicted);
     return out.toString();
   }
 
@@ -156,7 +180,7 @@ export class Dashboard {
     this.closed = true;
     if (this.tree !== undefined) this.broker.off('published', this.tree.record);
     this.sessions.endAll();
-    for (const res of this.streams) res.destroy();
+    for (const end of [...this.streams.values()]) end();
     this.sampler.stop();
   }
 
@@ -171,7 +195,7 @@ export class Dashboard {
     const route: Readonly<Record<string, string>> = { session: 'GET', logout: 'POST', info: 'GET', stream: 'GET', clients: 'GET', topics: 'GET', watch: 'GET' };
     const allowed = route[name];
     if (allowed === undefined) throw new HttpError(404, `no such endpoint: ${url.pathname}`);
-    if (method !== allowed && !(allowed === 'GET' && method === 'HEAD')) throw new HttpError(405, `${method} is not allowed on ${url.pathname}`, { allow: allowed });
+    if (method !== allowed) throw new HttpError(405, `${method} is not allowed on ${url.pathname}`, { allow: allowed });
     if (!safe(method) && !csrfOk(req, login)) throw new HttpError(403, 'the CSRF token header is missing or wrong');
     const q = url.searchParams;
     switch (name) {
@@ -247,7 +271,6 @@ export class Dashboard {
   /** Server-sent events: one sample a second (event `sample`) while the page is open. */
   private stream(req: IncomingMessage, res: ServerResponse, login: Login): void {
     sse(res);
-    this.streams.add(res);
     const send = (s: Sample): void => {
       login.lastUsed = Date.now();
       if (res.writableLength > STREAM_HIGH_WATER) {
@@ -257,12 +280,16 @@ export class Dashboard {
       res.write(`event: sample\ndata: ${JSON.stringify(s)}\n\n`);
     };
     const unsubscribe = this.sampler.subscribe(send);
+    let ended = false;
     const end = (): void => {
+      if (ended) return;
+      ended = true;
       unsubscribe();
       this.streams.delete(res);
       login.onEnd.delete(end);
       if (!res.writableEnded) res.end();
     };
+    this.addStream(res, end);
     login.onEnd.add(end);
     req.once('close', end);
   }
@@ -316,12 +343,19 @@ export class Dashboard {
     if (bad !== undefined) throw new HttpError(400, `filter: ${bad}`);
     const qos = intParam(q, 'qos', 0, 2) as QoS;
     await this.watches.get(login)?.close();
-    const client = await this.broker.client({ clientId: `dashboard-${process.pid}-${++this.watchSeq}` });
+    // A random id: a network client's id could otherwise be taken over by a watch.
+    const client = await this.broker.client({ clientId: `dashboard-${randomBytes(6).toString('hex')}` });
     this.watches.set(login, client);
     let window = 0;
     let shown = 0;
     let skipped = 0;
     let granted: QoS;
+    // Retained messages arrive during subscribe(), before the stream's headers can be sent.
+    let early: string[] | undefined = [];
+    const write = (text: string): void => {
+      if (early !== undefined) early.push(text);
+      else res.write(text);
+    };
     try {
       granted = await client.subscribe(filter, (m, d) => {
         const second = Math.floor(Date.now() / 1000);
@@ -338,7 +372,7 @@ export class Dashboard {
         const p = m.payload.subarray(0, WATCH_PAYLOAD_BYTES);
         const text = isUtf8(p);
         const event = { topic: m.topic, payload: p.toString(text ? 'utf8' : 'base64'), encoding: text ? 'utf8' : 'base64', size: m.payload.length, qos: d.qos, retain: d.retain, at: new Date().toISOString(), skipped };
-        res.write(`event: message\ndata: ${JSON.stringify(event)}\n\n`);
+        write(`event: message\ndata: ${JSON.stringify(event)}\n\n`);
       }, { qos });
     } catch (err) {
       await client.close();
@@ -346,27 +380,29 @@ export class Dashboard {
       throw new HttpError(403, `subscription refused: ${(err as Error).message}`);
     }
     sse(res);
-    this.streams.add(res);
     res.write(`event: subscribed\ndata: ${JSON.stringify({ filter, qos: granted })}\n\n`);
+    for (const text of early) res.write(text);
+    early = undefined;
+    let ended = false;
     const end = (): void => {
+      if (ended) return;
+      ended = true;
+      clearInterval(poll);
       login.onEnd.delete(end);
       this.streams.delete(res);
       if (this.watches.get(login) === client) this.watches.delete(login);
       void client.close();
       if (!res.writableEnded) res.end();
     };
-    login.onEnd.add(end);
-    req.once('close', end);
     // The broker ended the client (shutdown, an operator's disconnect): the page is told by the stream's end.
     const poll = setInterval(() => {
       login.lastUsed = Date.now();
-      if (!client.connected) {
-        clearInterval(poll);
-        end();
-      }
+      if (!client.connected) end();
     }, 1000);
     poll.unref();
-    req.once('close', () => clearInterval(poll));
+    this.addStream(res, end);
+    login.onEnd.add(end);
+    req.once('close', end);
   }
 }
 
