@@ -56,7 +56,7 @@ function App() {
         ))}
         <div class="spacer" />
         <div class="who" data-testid="who">
-          {session.user === null ? 'admin token' : session.user}
+          {session.user === null ? 'Logged in with the admin token' : `Logged in as ${session.user}`}
         </div>
         <button
           class="nav logout"
