@@ -38,4 +38,4 @@ export { registerListenerKind } from './transport/index.js';
 export type { Listener, ListenerFactory, ListenerHost, PeerIdentity } from './transport/types.js';
 export { createStore, MemoryStore, SqliteStore, STORE_FILE, StoreError, type SqliteStoreOptions } from './store/index.js';
 export type * from './store/types.js';
-export { createOpsServer, stdoutLog, SYS_PREFIX, SysTopics, type HttpOptions, type OpsOptions, type OpsServer, type ReloadResult } from './ops/index.js';
+export { createOpsServer, stdoutLog, SYS_PREFIX, SysTopics, type DashboardOptions, type HttpOptions, type OpsOptions, type OpsServer, type ReloadResult } from './ops/index.js';

@@ -5,3 +5,4 @@ export { prettyLine, prettyLog } from './pretty-log.js';
 export { BatchedLog, stdoutLog } from './log-destination.js';
 export { SysTopics, SYS_PREFIX } from './sys.js';
 export type { HttpOptions, OpsOptions, ReloadResult } from './types.js';
+export type { DashboardOptions } from './dashboard/index.js';
