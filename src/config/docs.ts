@@ -132,7 +132,7 @@ export function renderConfigDocs(): string {
 function section(p: (...lines: string[]) => void, name: string, spec: Spec, all: LeafEntry[]): void {
   const obj: ObjectSpec = spec.type === 'list' ? spec.items : (spec as ObjectSpec);
   p(`### ${name}`, '', spec.description);
-  if (spec.type === 'list') p(`A list; at least ${spec.minItems} entry. Adding or removing one needs a restart.`);
+  if (spec.type === 'list') p(`A list; ${spec.minItems === 0 ? 'empty by default' : `at least ${spec.minItems} entry`}. Adding or removing one needs a restart.`);
   const prefix = spec.type === 'list' ? [name, '[]'] : [name];
   for (const entry of all.filter((l) => startsWith(l.segments, prefix))) {
     const parent = entry.segments.slice(0, -1);
