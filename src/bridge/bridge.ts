@@ -100,6 +100,8 @@ export interface BridgeStatus {
   readonly reconnects: number;
   /** Connection attempts that failed. */
   readonly connectFailures: number;
+  /** PUBLISH (with DUP) and PUBREL packets sent again after a reconnection. */
+  readonly resent: number;
 }
 
 interface Counters {
@@ -111,6 +113,7 @@ interface Counters {
   refusedIn: number;
   reconnects: number;
   connectFailures: number;
+  resent: number;
 }
 
 /**
@@ -143,10 +146,12 @@ export class Bridge {
   private readonly received = new Set<number>();
   /** Messages for the remote whose send failed with the link: sent again when it is back. */
   private retries: Array<() => void> = [];
-  private readonly stats: Counters = { messagesOut: 0, bytesOut: 0, messagesIn: 0, bytesIn: 0, droppedOut: 0, refusedIn: 0, reconnects: 0, connectFailures: 0 };
+  private readonly stats: Counters = { messagesOut: 0, bytesOut: 0, messagesIn: 0, bytesIn: 0, droppedOut: 0, refusedIn: 0, reconnects: 0, connectFailures: 0, resent: 0 };
   private readonly outRules: readonly TopicRule[];
   private readonly inRules: readonly TopicRule[];
   private readonly store = new OutgoingStore();
+  /** Packet ids whose PUBREL has been sent and not completed: a second PUBREL is a resend. */
+  private readonly released = new Set<number>();
 
   constructor(
     private readonly broker: Broker,
@@ -323,6 +328,9 @@ export class Bridge {
       ...(o.username !== undefined && { username: o.username }),
       ...(o.password !== undefined && { password: o.password }),
       ...(v5 && { properties: { sessionExpiryInterval: o.sessionExpiry } }),
+      // A remote that takes a connection and answers nothing (frozen, overloaded) is dead
+      // as much as one that refuses it: given as long as the keep alive allows a silent link.
+      connectTimeout: o.keepAlive > 0 ? Math.max(5000, o.keepAlive * 1500) : 30_000,
       reconnectPeriod: 0, // ours: jittered, with failover
       manualConnect: true,
       resubscribe: false, // ours: see subscribeRemote()
@@ -372,7 +380,17 @@ export class Bridge {
         () => undefined, // stopping: not acknowledged
       );
     };
-    client.on('packetsend', (packet) => this.store.sent(packet));
+    client.on('packetsend', (packet) => {
+      if (packet.cmd === 'publish' && packet.qos > 0 && packet.dup) this.stats.resent++;
+      if (packet.cmd === 'pubrel' && packet.messageId !== undefined) {
+        if (this.released.has(packet.messageId)) this.stats.resent++;
+        else this.released.add(packet.messageId);
+      }
+      this.store.sent(packet);
+    });
+    client.on('packetreceive', (packet) => {
+      if (packet.cmd === 'pubcomp' && packet.messageId !== undefined) this.released.delete(packet.messageId);
+    });
     client.on('connect', (connack) => this.connected(connack.sessionPresent));
     client.on('close', () => this.closed());
     client.on('error', (err) => {

@@ -4,7 +4,7 @@
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { findExecutable, freePort, have, start, type Proc } from '../helpers/tools.js';
@@ -21,6 +21,10 @@ export interface TestMosquitto {
   stop(signal?: NodeJS.Signals): Promise<void>;
   /** Starts it again on the same port, folder and config. */
   restart(): Promise<void>;
+  /** SIGSTOP: the process freezes, its sockets stay open and answer nothing. */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
 }
 
 export interface MosquittoOptions {
@@ -41,6 +45,9 @@ export async function startMosquitto(t: TestContext, options: MosquittoOptions =
     [
       `listener ${port} 127.0.0.1`,
       'allow_anonymous true',
+      // Started as root, Mosquitto would switch to the user "mosquitto", which cannot write
+      // its persistence file in this folder.
+      `user ${userInfo().username}`,
       `persistence ${options.persistence ? 'true' : 'false'}`,
       `persistence_location ${dir}/`,
       'log_dest stdout',
@@ -66,8 +73,15 @@ export async function startMosquitto(t: TestContext, options: MosquittoOptions =
     async restart() {
       m.proc = await launch();
     },
+    pause() {
+      m.proc.child.kill('SIGSTOP');
+    },
+    resume() {
+      m.proc.child.kill('SIGCONT');
+    },
   };
   t.after(async () => {
+    m.proc.child.kill('SIGCONT');
     m.proc.kill('SIGKILL');
     await m.proc.exited;
     rmSync(dir, { recursive: true, force: true });
