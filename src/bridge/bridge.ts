@@ -146,6 +146,12 @@ export class Bridge {
   private readonly received = new Set<number>();
   /** Messages for the remote whose send failed with the link: sent again when it is back. */
   private retries: Array<() => void> = [];
+  /** QoS 1/2 messages handed to MQTT.js and not yet acknowledged by the remote. */
+  private unacknowledged = 0;
+  /** The remote's Receive Maximum (5.0 CONNACK), as last told; 65,535 when it says none. */
+  private remoteReceiveMaximum = 65_535;
+  /** Messages waiting for room under the remote's Receive Maximum, in order. */
+  private waiting: Array<() => void> = [];
   private readonly stats: Counters = { messagesOut: 0, bytesOut: 0, messagesIn: 0, bytesIn: 0, droppedOut: 0, refusedIn: 0, reconnects: 0, connectFailures: 0, resent: 0 };
   private readonly outRules: readonly TopicRule[];
   private readonly inRules: readonly TopicRule[];
@@ -174,6 +180,10 @@ export class Bridge {
     if (this.state !== 'stopped') return;
     this.stopping = false;
     this.state = 'connecting';
+    // What a previous run left in flight is the local session's again (it resends it).
+    this.unacknowledged = 0;
+    this.received.clear();
+    this.released.clear();
     this.notify(false);
     // The remote client first: a resumed local session delivers at once, and MQTT.js keeps
     // what it is given until the link is up.
@@ -202,6 +212,7 @@ export class Bridge {
       await new Promise<void>((resolve) => client.end(!idle, {}, () => resolve()));
     }
     this.retries = [];
+    this.waiting = [];
     const local = this.local;
     this.local = undefined;
     await local?.close();
@@ -222,8 +233,9 @@ export class Bridge {
       connectedSince: this.state === 'connected' ? this.connectedSince : undefined,
       lastError: this.lastError,
       ...this.stats,
-      queued: session?.queued ?? 0,
-      inflight: session?.inflight.size ?? 0,
+      // Delivered to the bridge and not yet sent count as queued: they wait for the link.
+      queued: (session?.queued ?? 0) + this.waiting.length + this.retries.length,
+      inflight: this.unacknowledged,
     };
   }
 
@@ -293,7 +305,10 @@ export class Bridge {
           reject(new InProcessError('bridge stopped', 0x8b));
           return;
         }
+        this.unacknowledged++;
         client.publish(target.topic, payload, options, (err) => {
+          this.unacknowledged--;
+          this.admit();
           if (!err) {
             this.sent(payload);
             resolve();
@@ -305,9 +320,24 @@ export class Bridge {
           }
         });
       };
-      send();
+      this.whenWindow(send);
     });
   };
+
+  /**
+   * Runs `send` now if the link is up and the remote's Receive Maximum leaves room, else once
+   * it does. A 5.0 remote closes a client that has more QoS 1/2 messages unacknowledged than
+   * it allows [MQTT-3.3.4-7]; and what MQTT.js holds while the link is down it sends all at
+   * once on reconnection, so nothing is handed to it then: the queue is the local session.
+   */
+  private whenWindow(send: () => void): void {
+    if (this.state === 'connected' && this.waiting.length === 0 && this.unacknowledged < this.remoteReceiveMaximum) send();
+    else this.waiting.push(send);
+  }
+
+  private admit(): void {
+    while (this.state === 'connected' && this.waiting.length > 0 && this.unacknowledged < this.remoteReceiveMaximum) this.waiting.shift()!();
+  }
 
   private sent(payload: Buffer): void {
     this.stats.messagesOut++;
@@ -391,7 +421,10 @@ export class Bridge {
     client.on('packetreceive', (packet) => {
       if (packet.cmd === 'pubcomp' && packet.messageId !== undefined) this.released.delete(packet.messageId);
     });
-    client.on('connect', (connack) => this.connected(connack.sessionPresent));
+    client.on('connect', (connack) => {
+      this.remoteReceiveMaximum = connack.properties?.receiveMaximum ?? 65_535;
+      this.connected(connack.sessionPresent);
+    });
     client.on('close', () => this.closed());
     client.on('error', (err) => {
       this.lastError = err.message;
@@ -469,9 +502,10 @@ export class Bridge {
     this.broker.log.info({ bridge: o.name, address: o.addresses[this.index]!.url, sessionPresent }, 'bridge connected');
     this.notify(true);
     this.subscribeRemote(sessionPresent);
-    const retries = this.retries;
+    // Those whose send failed with the last link are older than those waiting.
+    this.waiting = [...this.retries, ...this.waiting];
     this.retries = [];
-    for (const send of retries) send();
+    this.admit();
   }
 
   private subscribeRemote(sessionPresent: boolean): void {
