@@ -23,6 +23,8 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { MqttClient, Store, type IClientOptions, type IClientSubscribeOptions, type IPublishPacket, type Packet } from 'mqtt';
+
+type IMessageIdProvider = NonNullable<IClientOptions['messageIdProvider']>;
 import WebSocket, { createWebSocketStream } from 'ws';
 import type { Broker } from '../broker/broker.js';
 import { InProcessError, type Delivery, type InProcessClient } from '../broker/in-process.js';
@@ -128,6 +130,58 @@ class OutgoingStore extends Store {
   }
 }
 
+/**
+ * The remote's packet ids. A message from the local session goes out under the local
+ * session's packet id: after a restart of Starling the session delivers its unacknowledged
+ * messages again under the same ids, and a remote that already has a QoS 2 message under that
+ * id (PUBREC sent, PUBREL awaited) answers PUBREC again instead of delivering it twice
+ * [MQTT-4.3.3-10]. Ids nobody asks for (SUBSCRIBE) come from the top of the range down, away
+ * from the session's, which count up from 1.
+ */
+class PacketIds implements IMessageIdProvider {
+  /** The id the next allocate() should return, set just before a publish. */
+  wanted: number | undefined;
+  private readonly used = new Set<number>();
+  private last = 0;
+  private next = 0xffff;
+
+  allocate(): number | null {
+    const want = this.wanted;
+    this.wanted = undefined;
+    if (want !== undefined && want > 0 && !this.used.has(want)) return this.take(want);
+    for (let i = 0; i < 0xffff; i++) {
+      const id = this.next;
+      this.next = id === 1 ? 0xffff : id - 1;
+      if (!this.used.has(id)) return this.take(id);
+    }
+    return null;
+  }
+
+  private take(id: number): number {
+    this.used.add(id);
+    this.last = id;
+    return id;
+  }
+
+  getLastAllocated(): number | null {
+    return this.last;
+  }
+
+  register(id: number): boolean {
+    if (this.used.has(id)) return false;
+    this.used.add(id);
+    return true;
+  }
+
+  deallocate(id: number): void {
+    this.used.delete(id);
+  }
+
+  clear(): void {
+    this.used.clear();
+  }
+}
+
 export class Bridge {
   private client: MqttClient | undefined;
   private local: InProcessClient | undefined;
@@ -156,6 +210,7 @@ export class Bridge {
   private readonly outRules: readonly TopicRule[];
   private readonly inRules: readonly TopicRule[];
   private readonly store = new OutgoingStore();
+  private readonly ids = new PacketIds();
   /** Packet ids whose PUBREL has been sent and not completed: a second PUBREL is a resend. */
   private readonly released = new Set<number>();
 
@@ -306,7 +361,10 @@ export class Bridge {
           return;
         }
         this.unacknowledged++;
-        client.publish(target.topic, payload, options, (err) => {
+        // Sent only with the link up, when MQTT.js allocates the id at once (not deferred
+        // behind its resends): it takes this one.
+        this.ids.wanted = delivery.packetId;
+        client.publish(target.topic, payload, { ...options, dup: delivery.dup }, (err) => {
           this.unacknowledged--;
           this.admit();
           if (!err) {
@@ -366,6 +424,7 @@ export class Bridge {
       resubscribe: false, // ours: see subscribeRemote()
       queueQoSZero: false, // QoS 0 is not queued while the link is down
       outgoingStore: this.store,
+      messageIdProvider: this.ids,
       incomingStore: new Store(),
     };
     const client = new MqttClient(() => this.stream(), options);

@@ -138,3 +138,51 @@ test("bridge 2: the remote's Receive Maximum is respected: a strict remote is no
   assert.equal(bridge.status().reconnects, 0, 'never closed for exceeding the Receive Maximum (0x93)');
   assert.deepEqual(there.messages.map((m) => m.payload), Array.from({ length: 100 }, (_, i) => `m${i}`));
 });
+
+test('bridge 2: QoS 2 in flight to the remote when Starling restarts is not delivered twice: sent again under the same packet id', async (t) => {
+  const send = (socket: net.Socket, packet: Packet): void => void socket.write(encode(packet, 5));
+  // A remote that delivers a QoS 2 message at its first PUBLISH and keeps its id until PUBREL
+  // (as MQTT allows, [MQTT-4.3.3-10]); on the first connection it never completes the PUBREL.
+  const delivered: string[] = [];
+  const awaitingRelease = new Set<number>();
+  const remote = new ScriptedRemote((p, conn, socket) => {
+    if (p.type === 'connect') send(socket, { type: 'connack', sessionPresent: conn > 0, reasonCode: 0 });
+    if (p.type === 'publish' && p.qos === 2) {
+      if (!awaitingRelease.has(p.packetId!)) delivered.push(String(p.payload));
+      awaitingRelease.add(p.packetId!);
+      send(socket, { type: 'pubrec', packetId: p.packetId!, reasonCode: 0 });
+    }
+    if (p.type === 'pubrel' && conn > 0) {
+      awaitingRelease.delete(p.packetId!);
+      send(socket, { type: 'pubcomp', packetId: p.packetId!, reasonCode: 0 });
+    }
+  });
+  await remote.listen();
+  t.after(() => remote.close());
+  const dataDir = mkdtempSync(join(tmpdir(), 'starling-bridge-q2-'));
+  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+  const persistence = { store: 'sqlite', dataDir, durability: 'strict', batchInterval: 50 } as const;
+  const yaml = `bridges:
+  - name: scripted
+    addresses: mqtt://127.0.0.1:${remote.port}
+    clientId: edge-q2
+    reconnectDelay: 20
+    maxReconnectDelay: 50
+    topics: |
+      # out 2
+`;
+  const a = await bridgedStarling(t, yaml, { store: createStore(persistence) });
+  await linkUp(a.bridge);
+  const publisher = await recorder(t, a.tb.url, { clientId: 'pub' });
+  await publisher.client.publishAsync('two', 'q2', { qos: 2 });
+  await until('PUBREL sent, not completed', () => remote.sent(0).some((s) => s.startsWith('pubrel')));
+  await publisher.client.endAsync();
+  await a.bridges.stop();
+  await a.tb.close();
+
+  const b = await bridgedStarling(t, yaml, { store: createStore(persistence) });
+  await until('completed after the restart', () => b.bridge.status().messagesOut === 1 && awaitingRelease.size === 0);
+  const id = /publish q2 (\d+)/.exec(remote.sent(0).join(' '))![1];
+  assert.deepEqual(remote.sent(1), [`publish q2 ${id} dup=true`, `pubrel ${id}`], 'the same packet id, with DUP');
+  assert.deepEqual(delivered, ['q2'], 'delivered once');
+});
