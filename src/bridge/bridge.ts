@@ -415,7 +415,9 @@ export class Bridge {
       keepalive: o.keepAlive,
       ...(o.username !== undefined && { username: o.username }),
       ...(o.password !== undefined && { password: o.password }),
-      ...(v5 && { properties: { sessionExpiryInterval: o.sessionExpiry } }),
+      // 5.0: the remote sends at most maxInflight QoS 1/2 messages unacknowledged, which bounds
+      // the QoS 2 ids held here awaiting PUBREL.
+      ...(v5 && { properties: { sessionExpiryInterval: o.sessionExpiry, receiveMaximum: o.maxInflight } }),
       // A remote that takes a connection and answers nothing (frozen, overloaded) is dead
       // as much as one that refuses it: given as long as the keep alive allows a silent link.
       connectTimeout: o.keepAlive > 0 ? Math.max(5000, o.keepAlive * 1500) : 30_000,

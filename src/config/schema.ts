@@ -290,7 +290,8 @@ const bridge = {
       max: 65_535,
       default: 20,
       reload: 'restart',
-      description: "QoS 1/2 messages sent to the remote and not yet acknowledged. Keep it at most the remote's Receive Maximum (Mosquitto's `max_inflight_messages`, 20 by default).",
+      description:
+        "QoS 1/2 messages sent to the remote and not yet acknowledged (fewer if the remote's 5.0 Receive Maximum says so); in 5.0 also the Receive Maximum the bridge asks of the remote, the messages it sends unacknowledged.",
     },
     reconnectDelay: {
       type: 'integer',

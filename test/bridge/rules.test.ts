@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { backoff, inbound, outbound, parseAddresses, parseRule, parseRules, toBridgeOptions } from '../../src/bridge/index.js';
-import { loadConfig } from '../../src/config/index.js';
+import { loadConfig, REDACTED, redactSecrets } from '../../src/config/index.js';
 import { run } from '../helpers/tools.js';
 
 test('bridge rules: Mosquitto\'s defaults (out, QoS 0), prefixes, and "" for empty', () => {
@@ -73,6 +73,9 @@ test('bridge config: a bridge that cannot work stops start-up with its reason', 
     assert.match(err.message, /bridges\[0\]\.topics/);
     return true;
   });
+  // The remote password is a secret: the admin API's config shows it redacted.
+  const withPassword = loadConfig({ file: 's.yaml', text: 'bridges:\n  - name: x\n    addresses: mqtt://h\n    password: hunter2\n    topics: "#"\n', env: {} }).config;
+  assert.equal((redactSecrets(withPassword).bridges as Array<Record<string, unknown>>)[0]!.password, REDACTED);
   // The command says so and exits 2.
   const { writeFileSync, mkdtempSync } = await import('node:fs');
   const { join } = await import('node:path');
