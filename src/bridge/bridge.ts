@@ -209,8 +209,9 @@ export class Bridge {
   private readonly stats: Counters = { messagesOut: 0, bytesOut: 0, messagesIn: 0, bytesIn: 0, droppedOut: 0, refusedIn: 0, reconnects: 0, connectFailures: 0, resent: 0 };
   private readonly outRules: readonly TopicRule[];
   private readonly inRules: readonly TopicRule[];
-  private readonly store = new OutgoingStore();
-  private readonly ids = new PacketIds();
+  // One of each per MQTT.js client: ending a client closes its stores.
+  private store = new OutgoingStore();
+  private ids = new PacketIds();
   /** Packet ids whose PUBREL has been sent and not completed: a second PUBREL is a resend. */
   private readonly released = new Set<number>();
 
@@ -254,8 +255,11 @@ export class Bridge {
     this.attempt();
   }
 
-  /** Closes the link and the local client; the local session (and its queue) stays for the next start. */
-  async stop(): Promise<void> {
+  /**
+   * Closes the link and the local client; the local session (and its queue) stays for the
+   * next start. `notify` false: the broker is shutting down and takes no more publishes.
+   */
+  async stop(notify = true): Promise<void> {
     if (this.state === 'stopped') return;
     this.stopping = true;
     clearTimeout(this.timer);
@@ -272,7 +276,7 @@ export class Bridge {
     this.local = undefined;
     await local?.close();
     this.setState('stopped');
-    this.notify(false);
+    if (notify) this.notify(false);
   }
 
   status(): BridgeStatus {
@@ -310,9 +314,10 @@ export class Bridge {
         if (this.stopping) return;
         // Taken over (another client used the bridge's local id) or shut down: the bridge
         // cannot carry on without its session.
-        this.broker.log.error({ bridge: o.name, reasonCode: code, reason }, 'bridge: its local client was closed; the bridge stops');
+        const log = code === 0x8b ? this.broker.log.info.bind(this.broker.log) : this.broker.log.error.bind(this.broker.log);
+        log({ bridge: o.name, reasonCode: code, reason }, 'bridge: its local client was closed; the bridge stops');
         this.lastError = `local client closed: ${reason}`;
-        void this.stop();
+        void this.stop(code !== 0x8b);
       },
     });
     this.local = local;
@@ -406,6 +411,8 @@ export class Bridge {
 
   private createClient(): MqttClient {
     const o = this.options;
+    this.store = new OutgoingStore();
+    this.ids = new PacketIds();
     const v5 = o.protocolVersion === 5;
     const options: IClientOptions = {
       clientId: o.clientId,
