@@ -204,7 +204,7 @@ export class Bridge {
   private unacknowledged = 0;
   /** The remote's Receive Maximum (5.0 CONNACK), as last told; 65,535 when it says none. */
   private remoteReceiveMaximum = 65_535;
-  /** Messages waiting for room under the remote's Receive Maximum, in order. */
+  /** Messages waiting for the link, or for room under the remote's Receive Maximum, in order. */
   private waiting: Array<() => void> = [];
   private readonly stats: Counters = { messagesOut: 0, bytesOut: 0, messagesIn: 0, bytesIn: 0, droppedOut: 0, refusedIn: 0, reconnects: 0, connectFailures: 0, resent: 0 };
   private readonly outRules: readonly TopicRule[];
@@ -241,15 +241,18 @@ export class Bridge {
     this.received.clear();
     this.released.clear();
     this.notify(false);
-    // The remote client first: a resumed local session delivers at once, and MQTT.js keeps
-    // what it is given until the link is up.
+    // The remote client first: a resumed local session delivers at once, and what it
+    // delivers waits for the link (whenWindow).
     this.client = this.createClient();
     try {
       await this.openLocal();
     } catch (err) {
       this.state = 'stopped';
-      this.client.end(true);
+      // Never connected: there is no stream to end.
       this.client = undefined;
+      // A rule refused here (ACL): the session stays as it was, for a corrected config.
+      await this.local?.close();
+      this.local = undefined;
       throw err;
     }
     this.attempt();
@@ -265,7 +268,8 @@ export class Bridge {
     clearTimeout(this.timer);
     const client = this.client;
     this.client = undefined;
-    if (client !== undefined) {
+    // A client that never tried has no stream to end.
+    if (client !== undefined && (client as unknown as { stream?: unknown }).stream !== undefined) {
       // Nothing in flight: a clean DISCONNECT; otherwise the remote keeps it for the next start.
       const idle = client.connected && Object.keys((client as unknown as { outgoing: object }).outgoing).length === 0;
       await new Promise<void>((resolve) => client.end(!idle, {}, () => resolve()));
@@ -475,7 +479,10 @@ export class Bridge {
       }
       void this.in(packet).then(
         () => callback(),
-        () => undefined, // stopping: not acknowledged
+        (err: unknown) => {
+          // Not acknowledged: the remote sends it again on the next connection.
+          if (!this.stopping) this.broker.log.warn({ bridge: o.name, err }, 'bridge: a message from the remote could not be published here');
+        },
       );
     };
     client.on('packetsend', (packet) => {

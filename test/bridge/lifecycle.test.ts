@@ -3,6 +3,8 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { bridgesFromConfig } from '../../src/bridge/index.js';
+import { loadConfig } from '../../src/config/index.js';
 import { startBroker } from '../helpers/broker.js';
 import { until } from '../helpers/wait.js';
 import { bridgedStarling, flowing, linkUp, recorder } from './helpers.js';
@@ -53,4 +55,22 @@ test('bridge 10: the broker shut down under running bridges: they stop, nothing 
   await until('the bridge stopped', () => bridge.status().state === 'stopped');
   await bridges.stop();
   assert.equal(bridge.status().state, 'stopped');
+});
+
+test('bridge 10: a rule the local ACL refuses keeps the bridge from starting, and says so', async (t) => {
+  const central = await startBroker();
+  const tb = await startBroker({ hooks: [{ authorizeSubscribe: () => ({ ok: false, reasonCode: 0x87 }) }] });
+  t.after(async () => {
+    await tb.close();
+    await central.close();
+  });
+  const { config } = loadConfig({ file: 's.yaml', text: yaml(central.port), env: {} });
+  const bridges = bridgesFromConfig(tb.broker, config.bridges);
+  const problems: string[] = [];
+  await bridges.start((name, err) => problems.push(`${name}: ${err.message}`));
+  assert.equal(problems.length, 1);
+  assert.match(problems[0]!, /^life: subscription to "#" refused \(0x87\)/);
+  assert.equal(bridges.bridges[0]!.status().state, 'stopped');
+  assert.equal(tb.broker.clients.has('local.edge-life'), false, 'its local client closed');
+  assert.equal(central.broker.clients.has('edge-life'), false, 'no link made');
 });
