@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ProtocolVersion } from '../../src/codec/index.js';
+import { decode, encode, type ProtocolError, type ProtocolVersion } from '../../src/codec/index.js';
 import { RawClient, startBroker } from '../helpers/broker.js';
 import { startMosquitto } from './mosquitto.js';
 
@@ -51,3 +51,18 @@ for (const version of [4, 3] as const) {
     assert.deepEqual(await scenario(mosq.port, version), starling, 'Mosquitto behaves the same');
   });
 }
+
+test('bridge 3: the codec reads and writes the bridge flag on 3.1/3.1.1 levels only', () => {
+  for (const version of [3, 4] as const) {
+    const bytes = encode({ type: 'connect', protocolName: version === 3 ? 'MQIsdp' : 'MQTT', protocolVersion: version, clean: true, keepalive: 30, clientId: 'b', bridge: true }, version);
+    assert.equal(bytes[version === 3 ? 10 : 8], version | 0x80, 'the level byte');
+    const p = decode(bytes, { role: 'server' });
+    assert.ok(p.type === 'connect' && p.protocolVersion === version && p.bridge === true);
+  }
+  const plain = decode(encode({ type: 'connect', protocolName: 'MQTT', protocolVersion: 4, clean: true, keepalive: 30, clientId: 'p' }, 4), { role: 'server' });
+  assert.ok(plain.type === 'connect' && plain.bridge === undefined);
+  // 5.0 has its own subscription options: 0x85 is not a level.
+  const v5 = encode({ type: 'connect', protocolName: 'MQTT', protocolVersion: 5, clean: true, keepalive: 30, clientId: 'x' }, 5);
+  v5[8] = 0x85;
+  assert.throws(() => decode(v5, { role: 'server' }), (err: ProtocolError) => err.reasonCode === 0x84);
+});
