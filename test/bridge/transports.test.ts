@@ -10,11 +10,11 @@ import { makePki, openssl } from '../transport/pki.js';
 import { bridgedStarling, flowing, linkUp, recorder } from './helpers.js';
 import { startMosquitto } from './mosquitto.js';
 
-test('bridge 8: TLS with a client certificate, and failover from a dead address to a WebSocket one, against Mosquitto', async (t) => {
+test('bridge 8: TLS with a client certificate, secure WebSocket, and failover from a dead address to a WebSocket one, against Mosquitto', async (t) => {
   if (!have(t, openssl)) return;
   const pki = makePki();
   t.after(() => pki.remove());
-  const [tlsPort, wsPort, deadPort] = [await freePort(), await freePort(), await freePort()];
+  const [tlsPort, wsPort, wssPort, deadPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const mosq = await startMosquitto(t, {
     extra: [
       `listener ${tlsPort} 127.0.0.1`,
@@ -24,6 +24,10 @@ test('bridge 8: TLS with a client certificate, and failover from a dead address 
       'require_certificate true',
       `listener ${wsPort} 127.0.0.1`,
       'protocol websockets',
+      `listener ${wssPort} 127.0.0.1`,
+      'protocol websockets',
+      `certfile ${pki.server.cert}`,
+      `keyfile ${pki.server.key}`,
     ].join('\n'),
   });
   if (mosq === undefined) return;
@@ -46,16 +50,25 @@ test('bridge 8: TLS with a client certificate, and failover from a dead address 
     maxReconnectDelay: 200
     topics: |
       ws/# both 1
+  - name: websecure
+    addresses: wss://127.0.0.1:${wssPort}/mqtt
+    clientId: edge-wss
+    tls:
+      ca: ${pki.ca}
+    topics: |
+      wss/# out 1
 `,
   );
-  const [secure, web] = bridges.bridges;
+  const [secure, web, websecure] = bridges.bridges;
   await linkUp(secure!);
   await linkUp(web!);
+  await linkUp(websecure!);
   assert.equal(web!.status().address, `ws://127.0.0.1:${wsPort}/mqtt`, 'on the second address');
   assert.ok(web!.status().connectFailures >= 1, 'after the first failed');
   const here = await recorder(t, tb.url, {}, { 'ws/#': { qos: 1 } });
   const there = await recorder(t, mosq.url, {}, { '#': { qos: 1 } });
   await flowing(here.client, 'tls/a', there, 'tls/a');
+  await flowing(here.client, 'wss/a', there, 'wss/a');
   await flowing(here.client, 'ws/out', there, 'ws/out');
   await flowing(there.client, 'ws/in', here, 'ws/in');
 });
