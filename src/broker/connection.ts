@@ -39,6 +39,8 @@ export class Connection implements ConnectedClient {
   state: ConnectionState = 'new';
   id = '';
   protocolVersion: ProtocolVersion = 4;
+  /** Connected with Mosquitto's bridge flag: its subscriptions are No Local and Retain As Published. */
+  bridge = false;
   username: string | undefined = undefined;
   keepalive = 0;
   /** ms timestamp of the last packet received; the broker's sweep enforces keep alive. */

@@ -43,6 +43,12 @@ export interface Delivery {
   readonly retain: boolean;
   /** Delivered before, unacknowledged (after the session was resumed). */
   readonly dup: boolean;
+  /**
+   * The session's packet id of a QoS 1/2 delivery (0 for QoS 0). A delivery made again after
+   * a restart has the same one: a bridge sends it on under it, so that the remote recognises
+   * a QoS 2 message it already has.
+   */
+  readonly packetId: number;
 }
 
 /**
@@ -218,7 +224,7 @@ export class InProcessClient implements ConnectedClient {
     stats.messagesSent++;
     stats.publishSent[qos]++;
     // Never inside the router's loop: the program's code runs on its own turn, in order.
-    queueMicrotask(() => this.dispatch(message, { qos, retain, dup }, subscriptionIds, packetId));
+    queueMicrotask(() => this.dispatch(message, { qos, retain, dup, packetId }, subscriptionIds, packetId));
     return true;
   }
 

@@ -5,11 +5,13 @@
 // live and says what needs a restart.
 
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AuthFileError, fileAuth, verifyHash, type AuthFiles, type AuthLogger, type FileAuth } from '../auth/index.js';
 import { createBroker, createOpsServer, createStore, StoreError, type Broker, type OpsServer, type ReloadResult } from '../index.js';
 import { prettyLog, stdoutLog } from '../ops/index.js';
 import { bench } from './bench/main.js';
+import { bridgesFromConfig, type BridgeManager } from '../bridge/index.js';
 import { passwd } from './passwd.js';
 import {
   AUTH_FILE_KEYS,
@@ -125,6 +127,14 @@ async function main(argv: string[]): Promise<number> {
     hooks: [auth],
   });
   for (const line of early) line(broker);
+  // Bridges are built before any listener opens: a bridge that cannot work stops start-up.
+  let bridges: BridgeManager;
+  try {
+    bridges = bridgesFromConfig(broker, loaded.config.bridges, loaded.file === undefined ? undefined : dirname(loaded.file));
+  } catch (err) {
+    await broker.close();
+    return fail((err as Error).message);
+  }
   // A store that cannot keep its promise stops the broker: better restarted from disk than
   // running on with acknowledgements it cannot give.
   broker.on('storeError', () => {
@@ -139,7 +149,7 @@ async function main(argv: string[]): Promise<number> {
     if (stopping) return;
     stopping = true;
     broker.log.info({ signal }, 'shutting down');
-    void Promise.all([ops?.close(), broker.close()]).then(() => process.exit(0));
+    void Promise.all([ops?.close(), bridges.stop().then(() => broker.close())]).then(() => process.exit(0));
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
@@ -185,7 +195,7 @@ async function main(argv: string[]): Promise<number> {
     await broker.close();
     return 1;
   }
-  ops = createOpsServer(broker, { ...setup.ops, version: pkg.version, reload: hup, config: () => redactSecrets(loaded.config), authStats: () => auth.stats, checkPassword: (u, p) => checkPassword(auth, u, p) });
+  ops = createOpsServer(broker, { ...setup.ops, version: pkg.version, reload: hup, config: () => redactSecrets(loaded.config), authStats: () => auth.stats, checkPassword: (u, p) => checkPassword(auth, u, p), bridges: () => bridges.statuses() });
   try {
     await ops.start();
   } catch (err) {
@@ -194,6 +204,9 @@ async function main(argv: string[]): Promise<number> {
     await broker.close();
     return 1;
   }
+  // The bridges connect in the background; one that cannot open its local session is logged.
+  // A cluster would start them on one node only (src/bridge/index.ts).
+  await bridges.start((name, err) => broker.log.error({ bridge: name, err: err.message }, 'bridge not started'));
   return -1; // keep running
 }
 

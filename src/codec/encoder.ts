@@ -284,7 +284,7 @@ function encodeConnect(p: ConnectPacket): Buffer {
 
   const w = start(1, 0, remaining);
   w.string(name, name.length);
-  w.u8(version);
+  w.u8(p.bridge && !v5 ? version | 0x80 : version);
   w.u8(flags);
   w.u16(p.keepalive);
   if (props) writeProperties(w, p.properties, props);

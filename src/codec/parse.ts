@@ -36,7 +36,10 @@ const mask = (type: number): number => 1 << type;
 /** 3.1 CONNECT. Returns the packet; the version is known once the protocol level is read. */
 export function parseConnect(r: Reader, onVersion: (v: ProtocolVersion) => void): ConnectPacket {
   const name = r.string();
-  const level = r.u8();
+  const byte = r.u8();
+  // Mosquitto's bridge flag (try_private) on a 3.1/3.1.1 level: 0x83, 0x84.
+  const bridge = (byte & 0x80) !== 0 && (byte & 0x7f) !== 5;
+  const level = bridge ? byte & 0x7f : byte;
   if (name !== 'MQTT' && name !== 'MQIsdp') {
     throw protocolError(`unknown protocol name ${JSON.stringify(name)}`, 'MQTT-3.1.2-1');
   }
@@ -77,6 +80,7 @@ export function parseConnect(r: Reader, onVersion: (v: ProtocolVersion) => void)
     keepalive,
     clientId: r.string(),
   };
+  if (bridge) packet.bridge = true;
   if (properties) packet.properties = properties;
   if (willFlag) {
     const willProperties = version === 5 ? r.properties(WILL_MASK) : undefined;

@@ -135,6 +135,12 @@ export interface ConnectPacket {
   clean: boolean;
   keepalive: number;
   clientId: string;
+  /**
+   * 3.1/3.1.1 only: Mosquitto's bridge flag, the protocol level with 0x80 set (0x83, 0x84):
+   * the client is another broker's bridge. Not part of MQTT; decoded so that such a
+   * bridge can connect (and its subscriptions get No Local and Retain As Published).
+   */
+  bridge?: boolean;
   will?: Will;
   username?: string;
   password?: Buffer;

@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConfigError } from './errors.js';
 import { loadConfig } from './load.js';
+import { BRIDGE_CONVERTED, BRIDGE_NOT_CONVERTED } from './mosquitto-bridges.js';
 import { CONVERTED, NOT_CONVERTED } from './mosquitto-options.js';
 import { keyOf, leaves, type LeafEntry } from './keys.js';
 import { SCHEMA, type LeafSpec, type ObjectSpec, type Spec } from './schema.js';
@@ -119,10 +120,13 @@ export function renderConfigDocs(): string {
     '`starling --from-mosquitto mosquitto.conf > starling.yaml` writes an equivalent Starling file, each value commented with its Mosquitto line, and reports every option it could not convert, with the reason (also listed at the end of the file). Options the Mosquitto file leaves unset take Starling\'s defaults, which differ from Mosquitto\'s (Mosquitto: `max_inflight_messages` 20, `max_queued_messages` 1000; Starling: 1024 and 10000).',
   );
   p('| Mosquitto | Starling |', '|---|---|', ...Object.entries(CONVERTED).map(([k, v]) => `| \`${k}\` | ${v} |`));
-  p(
-    'Bridges (`connection` and its options) are reported, option by option, as not converted yet. These options are reported with the reason given:',
-  );
+  p('These options are reported with the reason given:');
   p('| Mosquitto | Why not |', '|---|---|', ...Object.entries(NOT_CONVERTED).map(([k, v]) => `| \`${k}\` | ${v} |`));
+  p(
+    'Each `connection` section (the bridge options after it, up to the next `connection`) becomes an entry of [`bridges`](#bridges) (docs/bridges.md). Where Mosquitto\'s bridge defaults differ from Starling\'s they are written out, so the bridge behaves as it did: `protocol: mqttv311`, `reconnectDelay: 5000`, `maxReconnectDelay: 30000`.',
+  );
+  p('| Mosquitto bridge option | Starling |', '|---|---|', ...Object.entries(BRIDGE_CONVERTED).map(([k, v]) => `| \`${k}\` | ${v} |`));
+  p('| Mosquitto bridge option | Why not |', '|---|---|', ...Object.entries(BRIDGE_NOT_CONVERTED).map(([k, v]) => `| \`${k}\` | ${v} |`));
 
   p('## Reference');
   for (const [name, spec] of Object.entries(SCHEMA.fields)) section(p, name, spec as Spec, all);
@@ -132,7 +136,7 @@ export function renderConfigDocs(): string {
 function section(p: (...lines: string[]) => void, name: string, spec: Spec, all: LeafEntry[]): void {
   const obj: ObjectSpec = spec.type === 'list' ? spec.items : (spec as ObjectSpec);
   p(`### ${name}`, '', spec.description);
-  if (spec.type === 'list') p(`A list; at least ${spec.minItems} entry. Adding or removing one needs a restart.`);
+  if (spec.type === 'list') p(`A list; ${spec.minItems === 0 ? 'empty by default' : `at least ${spec.minItems} entry`}. Adding or removing one needs a restart.`);
   const prefix = spec.type === 'list' ? [name, '[]'] : [name];
   for (const entry of all.filter((l) => startsWith(l.segments, prefix))) {
     const parent = entry.segments.slice(0, -1);

@@ -9,6 +9,7 @@
 
 import { basename } from 'node:path';
 import { Document, isScalar } from 'yaml';
+import { convertBridges, type MosquittoBridge } from './mosquitto-bridges.js';
 import { BRIDGE_OPTIONS, CONVERTED, LISTENER_SCOPED, NOT_CONVERTED, SECURITY, TLS_VERSIONS } from './mosquitto-options.js';
 import type { ListenerType } from './schema.js';
 
@@ -61,6 +62,7 @@ class Converter {
   /** Output values and the line each came from. */
   private readonly out: Record<string, unknown> = {};
   private readonly sources = new Map<string, number>();
+  private readonly bridges: MosquittoBridge[] = [];
 
   constructor(private readonly file: string) {}
 
@@ -74,16 +76,18 @@ class Converter {
       });
     // Mosquitto reads per_listener_settings wherever it is; it decides how the rest is read.
     const perListener = entries.some((e) => e.option === 'per_listener_settings' && e.value === 'true');
-    let bridge: string | undefined;
+    let bridge: MosquittoBridge | undefined;
     let current: MListener | undefined;
     for (const e of entries) {
       const { option, value, line } = e;
       const setting = { value, line, option };
+      // A connection's options are the bridge options after it, up to the next connection.
       if (option === 'connection') {
-        bridge = value;
-        this.skip(e, `bridge "${value}": bridges are not converted yet (they come with the bridge issue)`);
+        bridge = { name: value, line, settings: [] };
+        this.bridges.push(bridge);
       } else if (BRIDGE_OPTIONS.has(option) || option.startsWith('bridge_')) {
-        this.skip(e, `bridge${bridge ? ` "${bridge}"` : ''} option: bridges are not converted yet`);
+        if (bridge) bridge.settings.push(setting);
+        else this.skip(e, 'a bridge option before any connection');
       } else if (option === 'listener') {
         const [portText = '', where] = value.split(/\s+/);
         const port = Number(portText);
@@ -121,6 +125,7 @@ class Converter {
     this.security(all, perListener);
     this.limits(all);
     this.persistence();
+    convertBridges(this.bridges, { set: (p, v, l) => this.set(p, v, l), skip: (s, r) => this.skip(s, r), note: (s, n) => this.note(s, n) });
     return { config: this.yaml(), unconverted: this.byLine(this.unconverted), notes: this.byLine(this.notes) };
   }
 

@@ -174,6 +174,180 @@ const listener = {
   },
 } as const satisfies ObjectSpec;
 
+// One line of a bridge's `topics`: Mosquitto's `topic` option without the word `topic`:
+// PATTERN [in|out|both [QOS [LOCAL_PREFIX REMOTE_PREFIX]]]. Wildcards and prefixes are
+// checked when the bridge is built (src/bridge/rules.ts), which names the line.
+const TOPIC_LINE = /^(?:[ \t]*(?:\S+(?:[ \t]+(?:in|out|both)(?:[ \t]+[0-2](?:[ \t]+\S+[ \t]+\S+)?)?)?)?[ \t]*(?:\r?\n|$))+$/;
+
+const bridge = {
+  type: 'object',
+  description: 'One connection to another broker (docs/bridges.md).',
+  fields: {
+    name: {
+      type: 'string',
+      reload: 'restart',
+      defaultText: 'none; required',
+      pattern: { regex: /^[A-Za-z0-9._-]+$/, expected: 'letters, digits, ".", "_" and "-"' },
+      description: "The bridge's name, as Mosquitto's `connection`: in logs, metrics, the admin API and `$SYS/broker/connection/{name}/state`.",
+    },
+    enabled: {
+      type: 'boolean',
+      default: true,
+      reload: 'restart',
+      description: 'false keeps the bridge in the file without connecting it.',
+    },
+    addresses: {
+      type: 'string',
+      reload: 'restart',
+      defaultText: 'none; required',
+      pattern: {
+        regex: /^\s*(?:(?:mqtts?|tcp|tls|ssl|wss?):\/\/[^\s,]+)(?:[\s,]+(?:mqtts?|tcp|tls|ssl|wss?):\/\/[^\s,]+)*\s*$/,
+        expected: 'URLs separated by spaces or commas, each mqtt://, mqtts://, ws:// or wss:// (tcp://, tls://, ssl:// too)',
+      },
+      description:
+        'The remote broker, and any others to fail over to: `mqtt://host:1883` (TCP), `mqtts://host:8883` (TLS), `ws://host:8083/mqtt` or `wss://...` (WebSocket, with its path). The first is tried first; see `roundRobin`.',
+    },
+    roundRobin: {
+      type: 'boolean',
+      default: false,
+      reload: 'restart',
+      description:
+        "false: after losing the link the bridge starts again from the first address, trying the next only when one fails (failover to a backup). true: each new connection goes to the next address in turn (spreading bridges over a cluster's nodes).",
+    },
+    protocol: {
+      type: 'enum',
+      values: ['mqttv50', 'mqttv311'],
+      default: 'mqttv50',
+      reload: 'restart',
+      description:
+        "MQTT version spoken to the remote. 5.0 prevents loops with No Local and Retain As Published; 3.1.1 with Mosquitto's bridge flag (see `tryPrivate`).",
+    },
+    tryPrivate: {
+      type: 'boolean',
+      default: true,
+      reload: 'restart',
+      description:
+        "3.1.1 only: announce the connection as a bridge (protocol level with 0x80, Mosquitto's `try_private`), so that a Mosquitto or Starling remote sends none of the bridge's own messages back and keeps retain flags. Turn it off for a remote that refuses such a CONNECT.",
+    },
+    clientId: {
+      type: 'string',
+      reload: 'restart',
+      defaultText: '`{hostname}.{name}`',
+      description: 'Client id at the remote. It names the remote session, so it must be unique there and stable across restarts.',
+    },
+    username: { type: 'string', reload: 'restart', defaultText: 'none', description: 'User name at the remote.' },
+    password: { type: 'string', reload: 'restart', secret: true, defaultText: 'none', description: 'Password at the remote. Prefer the environment variable to the file.' },
+    keepAlive: {
+      type: 'integer',
+      min: 0,
+      max: 65_535,
+      unit: 's',
+      default: 60,
+      reload: 'restart',
+      description: 'Keep alive asked of the remote; a link silent for 1.5 times this long is taken as lost and reconnected.',
+    },
+    cleanStart: {
+      type: 'boolean',
+      default: false,
+      reload: 'restart',
+      description:
+        "Start a fresh session at the remote on each connection. The default resumes it, so that the remote keeps the bridge's subscriptions and queues `in` messages while the link is down, and QoS 1/2 messages in flight resume (DUP, PUBREL) after a reconnect.",
+    },
+    sessionExpiry: {
+      type: 'integer',
+      min: 0,
+      max: 0xffff_ffff,
+      unit: 's',
+      default: 86_400,
+      reload: 'restart',
+      description: '5.0: Session Expiry Interval asked of the remote, how long it keeps the session while the link is down (3.1.1 sessions last until the remote expires them).',
+    },
+    localClientId: {
+      type: 'string',
+      reload: 'restart',
+      defaultText: '`local.{clientId}`',
+      description: "Client id of the bridge's in-process client here: its session queues the messages for the remote while the link is down, in the store, so a restart keeps them.",
+    },
+    localUsername: {
+      type: 'string',
+      reload: 'restart',
+      defaultText: 'none: no ACL user',
+      description: "User name the bridge's local side has for ACLs and hooks (Mosquitto's `local_username`): what it may publish (`in`) and read (`out`) here.",
+    },
+    localSessionExpiry: {
+      type: 'integer',
+      min: 0,
+      max: 0xffff_ffff,
+      unit: 's',
+      default: 604_800,
+      reload: 'restart',
+      description:
+        "How long the local session and its queue outlive the bridge (stopped, or removed from the file), capped by `limits.maxSessionExpiry`. While the link is down the queue is bounded by `limits.maxQueuedMessages` and `limits.maxQueuedBytes`; beyond them QoS 1/2 messages are dropped and counted (`starling_messages_dropped_total`), QoS 0 ones are not queued.",
+    },
+    maxInflight: {
+      type: 'integer',
+      min: 1,
+      max: 65_535,
+      default: 20,
+      reload: 'restart',
+      description:
+        "QoS 1/2 messages sent to the remote and not yet acknowledged (fewer if the remote's 5.0 Receive Maximum says so); in 5.0 also the Receive Maximum the bridge asks of the remote, the messages it sends unacknowledged.",
+    },
+    reconnectDelay: {
+      type: 'integer',
+      min: 1,
+      unit: 'ms',
+      default: 1000,
+      reload: 'restart',
+      description: 'Wait before the first reconnection attempt; it doubles with each failed attempt up to `maxReconnectDelay`, each wait drawn at random from its upper half (jitter), so that many edges do not reconnect at once.',
+    },
+    maxReconnectDelay: {
+      type: 'integer',
+      min: 1,
+      unit: 'ms',
+      default: 30_000,
+      reload: 'restart',
+      description: 'The longest wait between reconnection attempts.',
+    },
+    notifications: {
+      type: 'boolean',
+      default: true,
+      reload: 'restart',
+      description: 'Publish the link state here, retained: `1` when connected, `0` when not (as Mosquitto\'s `notifications`, local side).',
+    },
+    notificationTopic: {
+      type: 'string',
+      reload: 'restart',
+      defaultText: '`$SYS/broker/connection/{name}/state`',
+      description: 'Topic of the link state.',
+    },
+    topics: {
+      type: 'string',
+      reload: 'restart',
+      defaultText: 'none; required',
+      pattern: { regex: TOPIC_LINE, expected: 'one rule a line: PATTERN [in|out|both [QOS [LOCAL_PREFIX REMOTE_PREFIX]]]' },
+      description:
+        'What crosses the bridge, one rule a line in Mosquitto\'s form without the word `topic`: `PATTERN [in|out|both [QOS [LOCAL_PREFIX REMOTE_PREFIX]]]` (direction `out` and QoS 0 when left out; `""` for an empty pattern or prefix). `out` sends local messages matching LOCAL_PREFIX+PATTERN to the remote under REMOTE_PREFIX+PATTERN, `in` the other way, `both` both; QoS is the most a message keeps. Write it as a block (`topics: |`), where `#` needs no quotes.',
+    },
+    tls: {
+      type: 'object',
+      optional: true,
+      description: 'TLS towards an `mqtts://` or `wss://` remote. Without it the system\'s CAs verify the remote.',
+      fields: {
+        ca: { type: 'string', reload: 'restart', defaultText: "none: the system's CAs", description: 'PEM file of the CAs that sign the remote\'s certificate (Mosquitto\'s `bridge_cafile`).' },
+        cert: { type: 'string', reload: 'restart', defaultText: 'none: no client certificate', description: 'PEM client certificate chain for the remote (`bridge_certfile`).' },
+        key: { type: 'string', reload: 'restart', defaultText: 'none', description: 'PEM private key of `cert` (`bridge_keyfile`).' },
+        insecure: {
+          type: 'boolean',
+          default: false,
+          reload: 'restart',
+          description: "Do not check the remote's certificate (`bridge_insecure`): for tests only, it lets anyone in the middle read and change the traffic.",
+        },
+      },
+    },
+  },
+} as const satisfies ObjectSpec;
+
 /** The file's top level. Sections are in the order the docs show them. */
 export const SCHEMA = {
   type: 'object',
@@ -490,6 +664,14 @@ export const SCHEMA = {
         },
       },
     },
+    bridges: {
+      type: 'list',
+      reload: 'restart',
+      minItems: 0,
+      default: [],
+      description: 'Connections to other brokers, as Mosquitto\'s `connection` blocks: see docs/bridges.md. None by default.',
+      items: bridge,
+    },
     log: {
       type: 'object',
       description: 'Logging (pino, one JSON object per line on stdout).',
@@ -674,3 +856,4 @@ export type LogConfig = StarlingConfig['log'];
 export type PersistenceConfig = StarlingConfig['persistence'];
 export type SysConfig = StarlingConfig['sys'];
 export type HttpConfig = StarlingConfig['http'];
+export type BridgeConfig = StarlingConfig['bridges'][number];

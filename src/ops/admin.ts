@@ -25,6 +25,7 @@ export const ROUTES: Readonly<Record<string, readonly string[]>> = {
   config: ['GET'],
   reload: ['POST'],
   stats: ['GET'],
+  bridges: ['GET'],
 };
 
 function routeOf(path: readonly string[]): string | undefined {
@@ -106,6 +107,8 @@ export class AdminApi {
       }
       case 'GET stats':
         return ok(this.broker.stats);
+      case 'GET bridges':
+        return ok(this.options.bridges?.() ?? []);
       default:
         throw new HttpError(404, `no such endpoint: ${url.pathname}`);
     }

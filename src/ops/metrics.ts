@@ -3,6 +3,8 @@
 // latency histogram is filled from the `storeCommit` event and the event-loop delay from
 // perf_hooks.monitorEventLoopDelay, so nothing is added to the message path here.
 
+import type { BridgeStatus } from '../bridge/bridge.js';
+import { writeBridgeMetrics } from '../bridge/metrics.js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import type { FileAuthStats } from '../auth/index.js';
@@ -97,6 +99,7 @@ export class Metrics {
     /** The ops HTTP server's connections, when it has one. */
     private readonly http?: Readonly<HttpConnectionStats>,
     private readonly authStats?: () => FileAuthStats,
+    private readonly bridges?: () => readonly BridgeStatus[],
   ) {
     broker.on('storeCommit', this.onCommit);
     this.loop.enable();
@@ -179,6 +182,7 @@ export class Metrics {
       out.gauge('starling_auth_hashing', 'Password hashes being computed.', a.hashing);
       out.counter('starling_acl_denied_total', 'ACL refusals: publishes (wills included), subscriptions, and deliveries not made.', entries(a.aclDenied, 'access'));
     }
+    if (this.bridges !== undefined) writeBridgeMetrics(out, this.bridges());
     const { queued, maxQueued, inflight } = sessionTotals(b);
     out.gauge('starling_queued_messages', 'Messages queued in sessions, waiting for a client or for its in-flight window.', queued);
     out.gauge('starling_queued_messages_max', 'The deepest session queue.', maxQueued);

@@ -41,7 +41,7 @@ export function createOpsServer(broker: Broker, options: OpsOptions = {}): OpsSe
   const v = options.version ?? version();
   const sys = new SysTopics(broker, options.sysInterval ?? 10, v);
   const httpStats: HttpConnectionStats = { open: 0, closed: { idle: 0, evicted: 0, refused: 0, accept_error: 0 } };
-  const metrics = new Metrics(broker, v, options.http === undefined ? undefined : httpStats, options.authStats);
+  const metrics = new Metrics(broker, v, options.http === undefined ? undefined : httpStats, options.authStats, options.bridges);
   const admin = new AdminApi(broker, options, options.http?.adminToken);
   const maxBody = options.http?.maxBodySize ?? DEFAULT_MAX_BODY;
   // The web dashboard at `/` (docs/dashboard.md): on by default with an HTTP server.

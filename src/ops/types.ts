@@ -4,6 +4,7 @@
 
 import type { FileAuthStats } from '../auth/index.js';
 import type { DashboardOptions } from './dashboard/index.js';
+import type { BridgeStatus } from '../bridge/bridge.js';
 
 export interface HttpOptions {
   /** 0 picks a free port (see OpsServer.address). */
@@ -64,6 +65,8 @@ export interface OpsOptions {
   readonly checkPassword?: (username: string, password: string) => Promise<boolean>;
   /** fileAuth's counters (`auth.stats`), for the login and ACL families of /metrics; absent: not shown. */
   readonly authStats?: () => FileAuthStats;
+  /** The bridges' state and counters, for /metrics and GET /api/v1/bridges; absent: not shown. */
+  readonly bridges?: () => readonly BridgeStatus[];
   /** Shown in $SYS/broker/version and starling_info. Default: the package's version. */
   readonly version?: string;
 }

@@ -20,6 +20,7 @@ export function handleConnect(conn: Connection, p: ConnectPacket): void | Promis
   if (p.will !== undefined) conn.will = detachWill(p.will);
   if (p.protocolVersion === 5) conn.requestedExpiry = p.properties?.sessionExpiryInterval ?? 0;
   conn.protocolVersion = p.protocolVersion;
+  conn.bridge = p.bridge === true;
   conn.keepalive = p.keepalive;
   // A TLS client certificate's identity wins over the user name the CONNECT claims.
   conn.username = conn.peer?.certificateUsername ?? p.username;

@@ -7,8 +7,10 @@ import type { Connection } from '../connection.js';
 import { isPromise } from '../hooks.js';
 import { addSubscriptions, authorizeSubscriptions, deliverRetained } from '../subscriptions.js';
 import type { Verdict } from '../types.js';
+import { asBridgeSubscribe } from '../../bridge/flag.js';
 
 export function handleSubscribe(conn: Connection, p: SubscribePacket): void | Promise<void> {
+  if (conn.bridge) p = asBridgeSubscribe(p);
   const verdicts = authorizeSubscriptions(conn.broker, conn, p.subscriptions);
   if (isPromise(verdicts)) return verdicts.then((v) => (conn.state !== 'closed' ? subscribe(conn, p, v) : undefined));
   return subscribe(conn, p, verdicts);
