@@ -4,7 +4,7 @@
 // option asks for [MQTT-3.3.1-9], [MQTT-3.3.1-10]. handlers/subscribe.ts wraps this in
 // SUBSCRIBE and SUBACK; in-process.ts in subscribe().
 
-import type { QoS, Subscription } from '../codec/types.js';
+import type { QoS, SubscribePacket, Subscription } from '../codec/types.js';
 import { parseSharedFilter, validateTopicFilter } from '../topics/index.js';
 import type { Broker } from './broker.js';
 import { admitSubscription } from './bounds.js';
@@ -92,4 +92,13 @@ export function deliverRetained(broker: Broker, client: ClientInfo, session: Ses
       session.deliver(m, (m.qos < entry.qos ? m.qos : entry.qos) as QoS, true, subscriptionId !== undefined ? [subscriptionId] : undefined);
     }
   }
+}
+
+// Mosquitto's bridge flag, honoured: a 3.1/3.1.1 client whose CONNECT has the protocol level
+// with 0x80 (Mosquitto's `try_private`, our bridges' `tryPrivate`) is another broker's bridge.
+// As Mosquitto does, its subscriptions get No Local (what it publishes is not sent back to it:
+// no loop) and Retain As Published (a retained message stays retained on the far side), the
+// 5.0 options 3.1.1 cannot ask for.
+export function asBridgeSubscribe(p: SubscribePacket): SubscribePacket {
+  return { ...p, subscriptions: p.subscriptions.map((s) => ({ ...s, noLocal: true, retainAsPublished: true })) };
 }

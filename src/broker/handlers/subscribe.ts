@@ -5,9 +5,8 @@
 import type { QoS, SubscribePacket } from '../../codec/types.js';
 import type { Connection } from '../connection.js';
 import { isPromise } from '../hooks.js';
-import { addSubscriptions, authorizeSubscriptions, deliverRetained } from '../subscriptions.js';
+import { addSubscriptions, asBridgeSubscribe, authorizeSubscriptions, deliverRetained } from '../subscriptions.js';
 import type { Verdict } from '../types.js';
-import { asBridgeSubscribe } from '../../bridge/flag.js';
 
 export function handleSubscribe(conn: Connection, p: SubscribePacket): void | Promise<void> {
   if (conn.bridge) p = asBridgeSubscribe(p);
