@@ -39,3 +39,18 @@ test('workers 8: the count is 1..256 or auto (one per core); a cluster section l
   assert.equal(workersProblem({ ...c, cluster: { redis: 'redis://x' } } as typeof c, 2, false), undefined);
   assert.match(workersProblem(config(['http.port=65535']), 2, true) ?? '', /no room for one port per worker/);
 });
+
+test('workers 9: the benchmarks sample a broker with its child processes, so the CPU of `--workers` is counted', async () => {
+  const { spawn } = await import('node:child_process');
+  const { sampleProcess } = await import('../../src/cli/bench/stats.js');
+  const before = sampleProcess(process.pid)!;
+  // A child that burns 400 ms of CPU and then waits to be sampled.
+  const child = spawn(process.execPath, ['-e', 'const t = Date.now(); while (Date.now() - t < 400); setTimeout(() => {}, 10000)'], { stdio: 'ignore' });
+  try {
+    await new Promise((r) => setTimeout(r, 1200));
+    const after = sampleProcess(process.pid)!;
+    assert.ok(after.cpuSeconds - before.cpuSeconds >= 0.3, `the child's CPU is counted: ${(after.cpuSeconds - before.cpuSeconds).toFixed(2)} s`);
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
