@@ -167,10 +167,12 @@ interface Slot {
  * of every worker, 1 when a worker could not start or a stop had to kill).
  */
 export function runPrimary(o: PrimaryOptions): Promise<number> {
-  // Round robin unless the environment asks otherwise: with SCHED_NONE the kernel wakes
-  // whichever worker sits in accept(), which under a storm is mostly the same one, and the
-  // point of workers is to spread the handshakes (docs/workers.md has the measurement).
-  if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined) cluster.schedulingPolicy = cluster.SCHED_RR;
+  // Each worker accepts on the shared socket itself (SCHED_NONE), unless the environment
+  // asks for round robin (NODE_CLUSTER_SCHED_POLICY=rr). Round robin passes every connection
+  // through the primary over IPC: measured, 150-250 µs of CPU more per connection, which
+  // cancelled most of what a second core gives TLS handshakes; the kernel's own spread was
+  // even under a storm (1,542 / 1,458 of 3,000). docs/workers.md has the figures.
+  if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined) cluster.schedulingPolicy = cluster.SCHED_NONE;
   const out = pino.destination({ fd: 1, sync: false });
   const err = pino.destination({ fd: 2, sync: false });
   const log = pino({ level: o.logLevel, base: { name: 'starling', role: 'primary', pid: process.pid } }, out);
