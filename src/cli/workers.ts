@@ -121,6 +121,11 @@ export interface WorkerBounds {
   stopTimeout: number;
 }
 
+/** The wait before restarting a worker that died `failures` times in a row before: doubling, bounded. */
+export function restartDelay(failures: number, bounds: Pick<WorkerBounds, 'restartDelay' | 'maxRestartDelay'>): number {
+  return Math.min(bounds.restartDelay * 2 ** Math.min(failures, 30), bounds.maxRestartDelay);
+}
+
 export interface PrimaryOptions {
   count: number;
   bounds: WorkerBounds;
@@ -250,7 +255,7 @@ export function runPrimary(o: PrimaryOptions): Promise<number> {
       }
       const up = Date.now() - slot.startedAt;
       if (up >= o.bounds.maxRestartDelay) slot.failures = 0;
-      const delay = Math.min(o.bounds.restartDelay * 2 ** slot.failures, o.bounds.maxRestartDelay);
+      const delay = restartDelay(slot.failures, o.bounds);
       slot.failures = Math.min(slot.failures + 1, 30);
       slot.restarts++;
       log.error({ worker: slot.index, code, signal, upMs: up, restartInMs: delay, restarts: slot.restarts }, 'worker died: restarting it');

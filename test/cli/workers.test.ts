@@ -6,7 +6,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
-import { forWorker, parseWorkerCount, workerIdentity, workersProblem } from '../../src/cli/workers.js';
+import { forWorker, parseWorkerCount, restartDelay, workerIdentity, workersProblem } from '../../src/cli/workers.js';
 
 const config = (set: string[] = []) => loadConfig({ env: {}, flags: { set } }).config;
 
@@ -53,4 +53,9 @@ test('workers 9: the benchmarks sample a broker with its child processes, so the
   } finally {
     child.kill('SIGKILL');
   }
+});
+
+test('workers 10: a worker that keeps dying waits twice as long each time, up to workers.maxRestartDelay', () => {
+  const bounds = { restartDelay: 500, maxRestartDelay: 30_000 };
+  assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 7, 30, 1000].map((n) => restartDelay(n, bounds)), [500, 1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000, 30_000]);
 });
