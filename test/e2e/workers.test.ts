@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
-import { freePort, run, start, type Proc } from '../helpers/tools.js';
+import { freePort, have, run, start, type Proc } from '../helpers/tools.js';
+import { makePki, openssl } from '../transport/pki.js';
 import { until } from '../helpers/wait.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -213,4 +214,31 @@ test('workers 6: --help documents --workers and --isolated-workers', async () =>
   assert.match(exit.stdout, /--workers N\|auto +run N broker processes sharing the listeners' ports/);
   assert.match(exit.stdout, /--isolated-workers/);
   assert.match(exit.stdout, /docs\/workers\.md/);
+});
+
+test('workers 11: TLS and WebSocket listeners are shared by the workers as TCP ones are', async (t) => {
+  if (!have(t, openssl)) return;
+  const pki = makePki();
+  t.after(() => rmSync(pki.dir, { recursive: true, force: true }));
+  const [tlsPort, wsPort] = [await freePort(), await freePort()];
+  const { proc } = await workers([
+    '--set', 'persistence.store=memory',
+    '--set', 'listeners[1].type=tls', '--set', `listeners[1].port=${tlsPort}`, '--set', `listeners[1].tls.cert=${pki.server.cert}`, '--set', `listeners[1].tls.key=${pki.server.key}`,
+    '--set', 'listeners[2].type=ws', '--set', `listeners[2].port=${wsPort}`,
+  ]);
+  for (const [kind, url, extra] of [
+    ['tls', `mqtts://127.0.0.1:${tlsPort}`, { ca: pki.caPem, servername: 'localhost' }],
+    ['ws', `ws://127.0.0.1:${wsPort}/mqtt`, {}],
+  ] as const) {
+    const seen = new Set<number>();
+    for (let i = 0; i < 40 && seen.size < 2; i++) {
+      const clientId = `${kind}-${++ids}`;
+      const client = await mqtt.connectAsync(url, { clientId, reconnectPeriod: 0, connectTimeout: 5000, ...extra });
+      clients.add(client);
+      seen.add((await workerOf(proc, clientId)).worker!);
+    }
+    assert.deepEqual([...seen].sort(), [1, 2], `${kind}: clients on both workers`);
+  }
+  proc.kill('SIGTERM');
+  assert.equal((await proc.exited).code, 0);
 });
