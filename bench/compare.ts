@@ -37,6 +37,7 @@ const { values: args } = parseArgs({
 if (args.help) {
   process.stdout.write(`Usage: node dist/bench/compare.js [--repeats 3] [--duration 2] [--warmup 0.5]
        [--connections 10000] [--topics 100000] [--brokers starling,mosquitto,aedes,sink]
+                  (also starling-w2: starling --workers 2, for the connection cases)
        [--cases fan-in,fan-in-64,fan-out,qos1,latency-1k,latency-20k,connections,connections-tls,topics]
        [--tls-key ec|rsa]   (the server key of connections-tls: EC P-256, the default, or RSA 2048)
        [--json FILE]   (every run's full result)\n`);
@@ -49,8 +50,11 @@ const root = path.resolve(here, '../..');
 
 // ---- brokers --------------------------------------------------------------------------------
 
-type BrokerName = 'starling' | 'mosquitto' | 'aedes' | 'sink';
-const LABEL: Record<BrokerName, string> = { starling: 'Starling', mosquitto: 'Mosquitto', aedes: 'Aedes', sink: 'sink' };
+// starling-w2: `starling --workers 2 --isolated-workers`, not in the default set (its
+// figures are for the connection cases: messages between its two brokers need the cluster).
+type BrokerName = 'starling' | 'starling-w2' | 'mosquitto' | 'aedes' | 'sink';
+const LABEL: Record<BrokerName, string> = { starling: 'Starling', 'starling-w2': 'Starling ×2', mosquitto: 'Mosquitto', aedes: 'Aedes', sink: 'sink' };
+const isStarling = (b: BrokerName): boolean => b === 'starling' || b === 'starling-w2';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'starling-compare-'));
 
@@ -85,9 +89,12 @@ function serverCertificate(): TlsFiles {
 function command(name: BrokerName, port: number, tls: boolean): [string, string[]] {
   const t = tls ? serverCertificate() : undefined;
   switch (name) {
-    case 'starling': {
+    case 'starling':
+    case 'starling-w2': {
       const listener = t ? ['--set', 'listeners[0].type=tls', '--set', `listeners[0].tls.cert=${t.cert}`, '--set', `listeners[0].tls.key=${t.key}`] : [];
-      return [process.execPath, [path.join(root, 'dist/src/cli/main.js'), '--port', String(port), '--log-level', 'warn', ...listener]];
+      // Each worker keeps its own store under the run's folder (dataDir/worker-i).
+      const workers = name === 'starling-w2' ? ['--workers', '2', '--isolated-workers', '--set', `persistence.dataDir=${path.join(tmp, `data-${port}`)}`] : [];
+      return [process.execPath, [path.join(root, 'dist/src/cli/main.js'), '--port', String(port), '--log-level', 'warn', ...workers, ...listener]];
     }
     case 'aedes':
       return [process.execPath, [path.join(here, 'aedes.js'), String(port), ...(t ? [t.cert, t.key] : [])]];
@@ -101,8 +108,12 @@ function command(name: BrokerName, port: number, tls: boolean): [string, string[
   }
 }
 
-function start(name: BrokerName, tls: boolean): Promise<Running> {
-  return freePort().then((port) => startServer(name, port, command(name, port, tls)));
+async function start(name: BrokerName, tls: boolean): Promise<Running> {
+  const port = await freePort();
+  const r = await startServer(name, port, command(name, port, tls));
+  // The port accepts once the first worker listens; the second may still be starting.
+  if (name === 'starling-w2') await new Promise((res) => setTimeout(res, 1000));
+  return r;
 }
 
 process.once('exit', () => rmSync(tmp, { recursive: true, force: true }));
@@ -257,10 +268,13 @@ const fmtNum = (x: number, digits: number): string =>
 
 function table(): string {
   const header = ['scenario', 'metric', ...peers.map((b) => LABEL[b])];
-  const ratios = peers.filter((b) => b !== 'starling').map((b) => `Starling/${LABEL[b]}`);
-  if (peers.includes('starling')) header.push(...ratios);
+  const mine = peers.filter(isStarling);
+  const others = peers.filter((b) => !isStarling(b));
+  const ratios = mine.flatMap((s) => others.map((b) => `${LABEL[s]}/${LABEL[b]}`));
+  header.push(...ratios);
   if (brokers.includes('sink')) header.push('sink');
-  header.push(`CPU % (${peers.map((b) => LABEL[b][0]).join('/')})`, `RSS MB (${peers.map((b) => LABEL[b][0]).join('/')})`);
+  const short = (b: BrokerName): string => (b === 'starling-w2' ? 'S2' : LABEL[b][0]!);
+  header.push(`CPU % (${peers.map(short).join('/')})`, `RSS MB (${peers.map(short).join('/')})`);
   const rows: string[][] = [header];
   for (const c of cases) {
     const of = (b: BrokerName): Run[] => runs.filter((r) => r.broker === b && r.caseId === c.id);
@@ -279,9 +293,9 @@ function table(): string {
         return crashed ? `${crashed === all.length ? 'crashed' : text} (${crashed}/${all.length} crashed)` : text;
       };
       const row = [i === 0 ? c.label : '', `${m.name} ${m.higher ? '↑' : '↓'}`, ...peers.map(cell)];
-      if (peers.includes('starling')) {
-        const s = med('starling');
-        for (const b of peers.filter((x) => x !== 'starling')) {
+      for (const sb of mine) {
+        const s = med(sb);
+        for (const b of others) {
           const o = med(b);
           row.push(s !== undefined && o !== undefined && o !== 0 && m.name.startsWith('lost') === false ? `${(s / o).toFixed(2)}×` : '-');
         }

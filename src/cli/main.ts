@@ -13,6 +13,7 @@ import { prettyLog, stdoutLog } from '../ops/index.js';
 import { bench } from './bench/main.js';
 import { bridgesFromConfig, type BridgeManager } from '../bridge/index.js';
 import { passwd } from './passwd.js';
+import { forWorker, runWorkers, worker } from './workers.js';
 import {
   AUTH_FILE_KEYS,
   authFiles,
@@ -48,6 +49,12 @@ Options:
       --print-config         print the effective config (file, environment, flags) and exit
       --from-mosquitto FILE  convert a mosquitto.conf to Starling's YAML on stdout; what
                              cannot be converted is listed on stderr
+      --workers N|auto       run N broker processes sharing the listeners' ports (auto: one
+                             per core); needs a cluster section, so that they share messages
+                             and sessions, unless --isolated-workers. Each worker i keeps its
+                             store in DATADIR/worker-i and serves HTTP on http.port+i-1; a
+                             worker that dies is restarted (docs/workers.md)
+      --isolated-workers     with --workers and no cluster: unconnected brokers, on purpose
   -h, --help                 show this help and exit
   -v, --version              print the version and exit
 
@@ -75,6 +82,8 @@ async function main(argv: string[]): Promise<number> {
         set: { type: 'string', multiple: true },
         'print-config': { type: 'boolean' },
         'from-mosquitto': { type: 'string' },
+        workers: { type: 'string' },
+        'isolated-workers': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -93,7 +102,12 @@ async function main(argv: string[]): Promise<number> {
     ...(values['log-level'] !== undefined && { logLevel: values['log-level'] }),
     ...(values.set !== undefined && { set: values.set }),
   };
-  const load = (): LoadedConfig => loadConfig({ ...(values.config !== undefined && { file: values.config }), env: process.env, flags });
+  // A worker of --workers runs with its own data directory, HTTP port and node name.
+  const self = worker.identity();
+  const load = (): LoadedConfig => {
+    const l = loadConfig({ ...(values.config !== undefined && { file: values.config }), env: process.env, flags });
+    return { ...l, config: forWorker(l.config, self) };
+  };
   let loaded: LoadedConfig;
   try {
     loaded = load();
@@ -102,6 +116,7 @@ async function main(argv: string[]): Promise<number> {
     throw err;
   }
   if (values['print-config']) return out(printConfig(loaded).trimEnd());
+  if (values.workers !== undefined && self === undefined) return runWorkers(values.workers, loaded.config, values['isolated-workers'] === true);
 
   const setup = toBrokerOptions(loaded.config);
   // The built-in password and ACL checks are hooks like any embedder's. They are in place
@@ -126,6 +141,7 @@ async function main(argv: string[]): Promise<number> {
     store: createStore(setup.persistence),
     hooks: [auth],
   });
+  worker.label(broker.log, self);
   for (const line of early) line(broker);
   // Bridges are built before any listener opens: a bridge that cannot work stops start-up.
   let bridges: BridgeManager;
@@ -205,8 +221,10 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   // The bridges connect in the background; one that cannot open its local session is logged.
-  // A cluster would start them on one node only (src/bridge/index.ts).
-  await bridges.start((name, err) => broker.log.error({ bridge: name, err: err.message }, 'bridge not started'));
+  // Each bridge runs in one process only: with --workers, in worker 1 (N workers would hold
+  // one bridge client id N times and take it from each other).
+  if (self === undefined || self.index === 1) await bridges.start((name, err) => broker.log.error({ bridge: name, err: err.message }, 'bridge not started'));
+  worker.ready(self);
   return -1; // keep running
 }
 
@@ -277,6 +295,8 @@ function fail(message: string): number {
 main(process.argv.slice(2)).then(
   (code) => {
     if (code >= 0) process.exitCode = code;
+    // A worker's IPC channel would keep it alive: one that cannot serve must end.
+    if (code >= 0 && worker.identity() !== undefined) process.exit(code);
   },
   (err: unknown) => {
     process.stderr.write(`starling: ${(err as Error).stack ?? String(err)}\n`);

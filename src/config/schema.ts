@@ -701,6 +701,39 @@ export const SCHEMA = {
         },
       },
     },
+    workers: {
+      type: 'object',
+      description: 'The primary process of `starling --workers N` (docs/workers.md): how it restarts a worker that died and how long a stop may take. Read at start only.',
+      fields: {
+        restartDelay: {
+          type: 'integer',
+          min: 10,
+          max: 600_000,
+          unit: 'ms',
+          default: 500,
+          reload: 'restart',
+          description: 'Wait before restarting a worker that died; doubled at each further death, up to `maxRestartDelay`, so a worker that cannot stay up does not spin a core.',
+        },
+        maxRestartDelay: {
+          type: 'integer',
+          min: 10,
+          max: 3_600_000,
+          unit: 'ms',
+          default: 30_000,
+          reload: 'restart',
+          description: 'The longest wait between restarts of one worker. A worker that stayed up this long starts again from `restartDelay` when it dies.',
+        },
+        stopTimeout: {
+          type: 'integer',
+          min: 100,
+          max: 600_000,
+          unit: 'ms',
+          default: 10_000,
+          reload: 'restart',
+          description: 'On SIGTERM or SIGINT, how long the workers have to close their brokers gracefully before the primary kills those left and exits with status 1.',
+        },
+      },
+    },
     persistence: {
       type: 'object',
       description:

@@ -105,7 +105,9 @@ export function createOpsServer(broker: Broker, options: OpsOptions = {}): OpsSe
       server = s;
       await new Promise<void>((resolve, reject) => {
         s.once('error', reject);
-        s.listen(http.port, http.host ?? '127.0.0.1', () => {
+        // exclusive: in `starling --workers` each worker serves its own metrics and admin
+        // API; node:cluster would otherwise share one port (port 0 included) among them.
+        s.listen({ port: http.port, host: http.host ?? '127.0.0.1', exclusive: true }, () => {
           s.off('error', reject);
           resolve();
         });

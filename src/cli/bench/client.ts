@@ -13,6 +13,8 @@ import { DISCONNECT, PAYLOAD_HEADER, PINGREQ, buildBatch, connectPacket, stamp, 
 export interface ClientContext {
   host: string;
   port: number;
+  /** The subscribers' port when it is not `port` (another cluster node). */
+  subscriberPort?: number;
   version: ProtocolVersion;
   qos: QoS;
   payloadSize: number;
@@ -69,6 +71,11 @@ export abstract class BenchClient {
     return this.sock;
   }
 
+  /** The port this client connects to. */
+  protected port(): number {
+    return this.ctx.port;
+  }
+
   /** Connects and completes CONNECT/CONNACK; rejects on refusal, close or timeout. */
   open(keepalive = 60): Promise<void> {
     return new Promise<void>((resolve, reject) => {
@@ -86,7 +93,8 @@ export abstract class BenchClient {
           reject(e);
         },
       });
-      const { host, port } = this.ctx;
+      const { host } = this.ctx;
+      const port = this.port();
       const hello = (): void => {
         this.sock!.write(connectPacket(this.clientId, this.ctx.version, keepalive));
       };
@@ -307,6 +315,10 @@ export class Subscriber extends BenchClient {
   latencies: Float64Array = new Float64Array(1024);
   latencyCount = 0;
   measureFrom = Infinity;
+
+  protected override port(): number {
+    return this.ctx.subscriberPort ?? this.ctx.port;
+  }
 
   constructor(
     ctx: ClientContext,

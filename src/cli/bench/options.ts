@@ -13,6 +13,11 @@ export interface ScenarioOptions {
   scenario: ScenarioName;
   host: string;
   port: number;
+  /**
+   * Where the subscribers connect, when not to `port`: another node of a cluster, so that
+   * every message crosses from the publishers' node to theirs (bench/cluster.ts).
+   */
+  subscriberPort?: number;
   protocolVersion: ProtocolVersion;
   publishers: number;
   subscribers: number;
@@ -135,6 +140,7 @@ export function resolveOptions(scenario: ScenarioName, o: Overrides = {}): Scena
     scenario,
     host: o.host ?? '127.0.0.1',
     port: o.port ?? 1883,
+    ...(o.subscriberPort !== undefined && { subscriberPort: o.subscriberPort }),
     protocolVersion: o.protocolVersion ?? 4,
     publishers: o.publishers ?? (scenario === 'fan-out' || scenario === 'latency' ? 1 : scenario === 'connections' ? 0 : 4),
     subscribers: o.subscribers ?? (scenario === 'fan-out' ? 10 : scenario === 'topics' ? 20 : scenario === 'connections' ? 0 : 1),

@@ -85,6 +85,11 @@ export interface ScenarioResult {
 export interface RunHooks {
   /** A one-line status, a few times a second. */
   progress?: (line: string) => void;
+  /**
+   * Called as the measured window of a message scenario starts and ends, beside the --pid
+   * sample: bench/cluster.ts samples several processes (nodes, Redis) over the same window.
+   */
+  measured?: (edge: 'start' | 'end') => void;
 }
 
 interface Plan {
@@ -227,7 +232,7 @@ export async function runScenario(o: ScenarioOptions, hooks: RunHooks = {}): Pro
     scenario: o.scenario,
     ok: false,
     problems,
-    target: `${o.host}:${o.port}`,
+    target: o.subscriberPort === undefined ? `${o.host}:${o.port}` : `${o.host}:${o.port} -> ${o.host}:${o.subscriberPort}`,
     options: {
       protocolVersion: o.protocolVersion,
       qos: o.qos,
@@ -267,6 +272,7 @@ export async function runScenario(o: ScenarioOptions, hooks: RunHooks = {}): Pro
       base,
       host: o.host,
       port: o.port,
+      ...(o.subscriberPort !== undefined && { subscriberPort: o.subscriberPort }),
       version: o.protocolVersion,
       qos: o.qos,
       payloadSize: o.payloadSize,
@@ -378,6 +384,7 @@ export async function runScenario(o: ScenarioOptions, hooks: RunHooks = {}): Pro
         if (!start && s.at >= t0 + o.warmup * 1000) {
           start = s;
           brokerA = o.pid !== undefined ? sampleProcess(o.pid) : undefined;
+          hooks.measured?.('start');
           genStart = performance.now();
           genCpu = process.cpuUsage();
         }
@@ -388,6 +395,7 @@ export async function runScenario(o: ScenarioOptions, hooks: RunHooks = {}): Pro
       }
       const end = counters.snapshot();
       brokerB = o.pid !== undefined ? sampleProcess(o.pid) : undefined;
+      hooks.measured?.('end');
       const secs = (end.at - start!.at) / 1000;
       result.seconds = round(secs, 3);
       result.rates = {

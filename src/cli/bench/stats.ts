@@ -2,7 +2,7 @@
 // SharedArrayBuffer: the coordinator reads them at any moment without a message round
 // trip), percentiles, and what /proc says about a process.
 
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Counter slots; each worker owns SLOT_SIZE doubles of the shared buffer. */
 export const C = {
@@ -113,8 +113,48 @@ export interface ProcSample {
   peakRssKB: number;
 }
 
-/** CPU time and memory of a process on this machine; undefined when it has gone. */
+/**
+ * CPU time and memory of a process on this machine, its child processes included (the
+ * workers of `starling --workers N`, whose primary is the pid given); undefined when it has
+ * gone. A child that exited and was replaced takes its CPU time with it.
+ */
 export function sampleProcess(pid: number): ProcSample | undefined {
+  const own = sampleOne(pid);
+  if (own === undefined) return undefined;
+  for (const child of childPids(pid)) {
+    const c = sampleOne(child);
+    if (c === undefined) continue;
+    own.cpuSeconds += c.cpuSeconds;
+    own.systemSeconds += c.systemSeconds;
+    own.rssKB += c.rssKB;
+    // The sum of the peaks: an upper bound on the peak of the sum.
+    own.peakRssKB += c.peakRssKB;
+  }
+  return own;
+}
+
+/** The pids whose parent is `pid` (this kernel has no /proc/PID/task/TID/children). */
+function childPids(pid: number): number[] {
+  const out: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    if (e.charCodeAt(0) < 48 || e.charCodeAt(0) > 57) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(e));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+function sampleOne(pid: number): ProcSample | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name, which is in parentheses and may hold spaces.

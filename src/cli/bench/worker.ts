@@ -31,6 +31,7 @@ export interface WorkerInit {
   base: bigint;
   host: string;
   port: number;
+  subscriberPort?: number;
   version: ProtocolVersion;
   qos: QoS;
   payloadSize: number;
@@ -89,6 +90,7 @@ if (port) {
     const c: ClientContext = {
       host: m.host,
       port: m.port,
+      ...(m.subscriberPort !== undefined && { subscriberPort: m.subscriberPort }),
       version: m.version,
       qos: m.qos,
       payloadSize: m.payloadSize,

@@ -1,0 +1,61 @@
+// What `starling --workers` changes in each worker's config, and what it refuses, without
+// forking: the e2e test (test/e2e/workers.test.ts) runs the real command.
+
+import assert from 'node:assert/strict';
+import os from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { loadConfig } from '../../src/config/index.js';
+import { forWorker, parseWorkerCount, restartDelay, workerIdentity, workersProblem } from '../../src/cli/workers.js';
+
+const config = (set: string[] = []) => loadConfig({ env: {}, flags: { set } }).config;
+
+test('workers 7: worker i gets DATADIR/worker-i, http.port+i-1 and node name <node>-<i>; memory stores and port 0 stay', () => {
+  const c = config(['persistence.dataDir=/var/lib/starling', 'http.port=9100']);
+  const w3 = forWorker(c, { index: 3, count: 4 });
+  assert.equal(w3.persistence.dataDir, join('/var/lib/starling', 'worker-3'));
+  assert.equal(w3.http.port, 9102);
+  assert.equal(c.persistence.dataDir, '/var/lib/starling', 'the input is not changed');
+  assert.equal(forWorker(c, undefined), c, 'no worker: the config as it is');
+  const mem = forWorker(config(['persistence.store=memory', 'http.port=0']), { index: 2, count: 2 });
+  assert.equal(mem.persistence.dataDir, './data');
+  assert.equal(mem.http.port, 0);
+  assert.equal(forWorker(config(), { index: 2, count: 2 }).http.port, undefined);
+  // A `cluster` section (added by the cluster work) gets a node name per worker.
+  const clustered = { ...c, cluster: { redis: 'redis://127.0.0.1:6379', node: 'edge' } } as typeof c;
+  assert.equal((forWorker(clustered, { index: 2, count: 2 }) as unknown as { cluster: { node: string } }).cluster.node, 'edge-2');
+  const unnamed = { ...c, cluster: { redis: 'redis://127.0.0.1:6379' } } as typeof c;
+  assert.equal((forWorker(unnamed, { index: 1, count: 2 }) as unknown as { cluster: { node: string } }).cluster.node, `${os.hostname()}-1`);
+});
+
+test('workers 8: the count is 1..256 or auto (one per core); a cluster section lifts the isolated-workers requirement', () => {
+  assert.equal(parseWorkerCount('3'), 3);
+  assert.equal(parseWorkerCount('auto'), os.availableParallelism());
+  for (const bad of ['0', '-1', '2.5', '257', '', 'two']) assert.throws(() => parseWorkerCount(bad), /from 1 to 256/, bad);
+  assert.equal(workerIdentity(), undefined, 'the test runner is no worker');
+  const c = config();
+  assert.match(workersProblem(c, 2, false) ?? '', /needs a `cluster` section/);
+  assert.equal(workersProblem(c, 2, true), undefined);
+  assert.equal(workersProblem({ ...c, cluster: { redis: 'redis://x' } } as typeof c, 2, false), undefined);
+  assert.match(workersProblem(config(['http.port=65535']), 2, true) ?? '', /no room for one port per worker/);
+});
+
+test('workers 9: the benchmarks sample a broker with its child processes, so the CPU of `--workers` is counted', async () => {
+  const { spawn } = await import('node:child_process');
+  const { sampleProcess } = await import('../../src/cli/bench/stats.js');
+  const before = sampleProcess(process.pid)!;
+  // A child that burns 400 ms of CPU and then waits to be sampled.
+  const child = spawn(process.execPath, ['-e', 'const t = Date.now(); while (Date.now() - t < 400); setTimeout(() => {}, 10000)'], { stdio: 'ignore' });
+  try {
+    await new Promise((r) => setTimeout(r, 1200));
+    const after = sampleProcess(process.pid)!;
+    assert.ok(after.cpuSeconds - before.cpuSeconds >= 0.3, `the child's CPU is counted: ${(after.cpuSeconds - before.cpuSeconds).toFixed(2)} s`);
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
+test('workers 10: a worker that keeps dying waits twice as long each time, up to workers.maxRestartDelay', () => {
+  const bounds = { restartDelay: 500, maxRestartDelay: 30_000 };
+  assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 7, 30, 1000].map((n) => restartDelay(n, bounds)), [500, 1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000, 30_000]);
+});
