@@ -57,16 +57,17 @@ export class SnClient {
     });
   }
 
-  static async open(port: number, host = '127.0.0.1'): Promise<SnClient> {
+  /** `from`: the local address to send from (another loopback address is another source). */
+  static async open(port: number, host = '127.0.0.1', from = host): Promise<SnClient> {
     const socket = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
-    socket.bind(0, host);
+    socket.bind(0, from);
     await once(socket, 'listening');
     return new SnClient(socket, port, host);
   }
 
   /** CONNECT (no will) and CONNACK accepted. */
-  static async connect(port: number, clientId: string, opts: { clean?: boolean; duration?: number; host?: string } = {}): Promise<SnClient> {
-    const c = await SnClient.open(port, opts.host);
+  static async connect(port: number, clientId: string, opts: { clean?: boolean; duration?: number; host?: string; from?: string } = {}): Promise<SnClient> {
+    const c = await SnClient.open(port, opts.host, opts.from);
     c.send({ type: 'connect', will: false, cleanSession: opts.clean ?? true, duration: opts.duration ?? 60, clientId });
     const ack = await c.expect('connack');
     if (ack.returnCode !== 0) throw new Error(`CONNACK refused: ${ack.returnCode}`);
