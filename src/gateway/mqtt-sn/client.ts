@@ -508,11 +508,14 @@ export class GatewayClient implements ConnectedClient {
     this.sendTracked(`r${packetId}`, { type: 'pubrel', msgId: packetId });
   }
 
-  disconnect(_reasonCode: number, reason: string): void {
+  disconnect(reasonCode: number, reason: string): void {
     if (this.state === 'closed') return;
     // MQTT-SN's DISCONNECT carries no reason: the client learns it has to connect again.
     this.host.send(this, { type: 'disconnect' });
-    this.end(reason, true);
+    // A sleeping client that wakes with a CONNECT from another address (a new lease, a
+    // roaming radio) takes its own session over: it is not lost, so no will.
+    const moved = reasonCode === 0x8e && (this.state === 'asleep' || this.state === 'awake');
+    this.end(reason, !moved);
   }
 
   private transmit(w: Waiting, topic: PublishTopic): void {

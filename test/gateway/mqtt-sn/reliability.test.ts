@@ -28,9 +28,9 @@ function messages(c: mqtt.MqttClient): Array<{ topic: string; payload: string }>
   return got;
 }
 
-async function connectWithWill(port: number, clientId: string, duration: number, topic: string, payload: string): Promise<SnClient> {
+async function connectWithWill(port: number, clientId: string, duration: number, topic: string, payload: string, cleanSession = true): Promise<SnClient> {
   const c = await SnClient.open(port);
-  c.send({ type: 'connect', will: true, cleanSession: true, duration, clientId });
+  c.send({ type: 'connect', will: true, cleanSession, duration, clientId });
   await c.expect('willtopicreq');
   c.send({ type: 'willtopic', will: { qos: 0, retain: false, topic } });
   await c.expect('willmsgreq');
@@ -230,4 +230,31 @@ test('forwarder encapsulation: clients behind one forwarder are told apart by Wi
     assert.equal(p.wirelessNodeId.toString('hex'), 'aa02');
     assert.equal(p.message.type, 'publish');
     await fwd.close();
+  }));
+
+test('a sleeping client that wakes with CONNECT from another address keeps its session and sends no will', () =>
+  withBroker({}, async (b) => {
+    const sub = await mqtt.connectAsync(b.url, { reconnectPeriod: 0 });
+    await sub.subscribeAsync('mv/#');
+    const got = messages(sub);
+    // A persistent session: a clean one would end when its holder is taken over.
+    const c = await connectWithWill(b.snPort, 'mover', 60, 'mv/will', 'should not go', false);
+    c.send({ type: 'subscribe', dup: false, qos: 1, msgId: 1, topic: { type: 'short', name: 'mv' } });
+    await c.expect('suback');
+    c.send({ type: 'disconnect', duration: 60 });
+    await c.expect('disconnect');
+    await sub.publishAsync('mv', 'kept for you', { qos: 1 });
+    const moved = await SnClient.open(b.snPort, '127.0.0.1', '127.0.0.2');
+    moved.send({ type: 'connect', will: false, cleanSession: false, duration: 60, clientId: 'mover' });
+    assert.equal((await moved.expect('connack')).returnCode, 0);
+    const p = await moved.expect('publish');
+    assert.equal(p.payload.toString(), 'kept for you');
+    moved.send({ type: 'puback', topicId: 0, msgId: p.msgId, returnCode: 0 });
+    // Control: a message published now arrives at the MQTT subscriber, and no will before it.
+    await sub.publishAsync('mv/control', 'control', { qos: 1 });
+    await until('the control message', () => got.some((m) => m.topic === 'mv/control'));
+    assert.deepEqual(got.filter((m) => m.topic === 'mv/will'), []);
+    await c.close();
+    await moved.close();
+    await sub.endAsync();
   }));
