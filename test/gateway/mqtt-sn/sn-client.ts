@@ -62,6 +62,8 @@ export class SnClient {
     const socket = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
     socket.bind(0, from);
     await once(socket, 'listening');
+    // A test that fails before close() must not keep the process alive.
+    socket.unref();
     return new SnClient(socket, port, host);
   }
 
