@@ -33,6 +33,8 @@ export interface MqttSnOptions {
   maxSleepBuffer?: number;
   /** Topic ids one client may hold (its REGISTERs and the gateway's). Default 1000. */
   maxTopicIds?: number;
+  /** The UDP socket's receive buffer, bytes (the kernel caps it at net.core.rmem_max). Default 2 MiB. */
+  receiveBufferSize?: number;
   /** QoS 1/2 deliveries to one client unacknowledged at once (6.13 assumes 1). Default 1. */
   sendWindow?: number;
 }
@@ -57,6 +59,7 @@ export const MQTT_SN_DEFAULTS = Object.freeze({
   maxSleepBuffer: 1000,
   maxTopicIds: 1000,
   sendWindow: 1,
+  receiveBufferSize: 2 * 1024 * 1024,
 });
 
 /** `1=a/b, 2=c/d` as a table; throws on a bad entry (the config validates the same way). */
@@ -104,6 +107,7 @@ export function resolveOptions(o: MqttSnOptions = {}): ResolvedMqttSnOptions {
     maxSleepBuffer: o.maxSleepBuffer ?? MQTT_SN_DEFAULTS.maxSleepBuffer,
     maxTopicIds: o.maxTopicIds ?? MQTT_SN_DEFAULTS.maxTopicIds,
     sendWindow: Math.max(1, o.sendWindow ?? MQTT_SN_DEFAULTS.sendWindow),
+    receiveBufferSize: o.receiveBufferSize ?? MQTT_SN_DEFAULTS.receiveBufferSize,
     predefined,
     predefinedByName: byName,
   };

@@ -101,6 +101,15 @@ export const MQTT_SN_SCHEMA = {
       reload: 'restart',
       description: 'Topic ids one client may hold: its REGISTERs and SUBSCRIBEs by name, and the gateway\'s REGISTERs. Beyond it REGISTER and SUBSCRIBE get 0x01 (congestion).',
     },
+    receiveBufferSize: {
+      type: 'integer',
+      min: 4096,
+      unit: 'bytes',
+      default: D.receiveBufferSize,
+      reload: 'restart',
+      description:
+        'The UDP socket\'s receive buffer: datagrams that arrive while the broker is busy wait here, and beyond it the kernel drops them (UDP has no flow control). Linux caps it at `net.core.rmem_max`.',
+    },
     sendWindow: {
       type: 'integer',
       min: 1,
