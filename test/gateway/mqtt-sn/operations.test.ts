@@ -14,6 +14,7 @@ import type { AuthenticateRequest } from '../../../src/broker/types.js';
 import { createBroker, createOpsServer } from '../../../src/index.js';
 import { gatewayStats } from '../../../src/gateway/mqtt-sn/stats.js';
 import { SqliteStore } from '../../../src/store/sqlite/index.js';
+import { SysTopics } from '../../../src/ops/sys.js';
 import { until } from '../../helpers/wait.js';
 import { SnClient, startSnBroker } from './sn-client.js';
 
@@ -117,6 +118,8 @@ test('metrics and the admin API list MQTT-SN clients (they are sessions) and the
     assert.match(metrics, /^starling_mqttsn_datagrams_dropped_total\{listener="mqtt-sn:127\.0\.0\.1:\d+",reason="malformed"\} 1$/m);
     const clients = (await (await fetch(`${base}/api/v1/clients`, { headers: { authorization: 'Bearer t' } })).json()) as { clients: Array<{ id: string; listener: string }> };
     assert.deepEqual(clients.clients.map((x) => [x.id, x.listener.startsWith('mqtt-sn:')]), [['visible', true]]);
+    const sys = new SysTopics(b.broker, 0, 'test');
+    assert.equal(sys.values()['$SYS/broker/clients/connected'], '1');
     // The operator's verb reaches it too.
     const r = await fetch(`${base}/api/v1/clients/visible/disconnect`, { method: 'POST', headers: { authorization: 'Bearer t' } });
     assert.equal(r.status, 200);
