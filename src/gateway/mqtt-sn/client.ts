@@ -139,7 +139,8 @@ export class GatewayClient implements ConnectedClient {
       default:
         break;
     }
-    if (this.session === undefined || this.state === 'closed') {
+    // Only a connected client (active, asleep or awake) has a session to act on.
+    if (this.session === undefined || (this.state !== 'active' && this.state !== 'asleep' && this.state !== 'awake')) {
       this.host.stats.dropped.unexpected++;
       return;
     }
@@ -376,9 +377,11 @@ export class GatewayClient implements ConnectedClient {
   private outboundTopic(topic: string): PublishTopic | undefined {
     const predefined = this.host.options.predefinedByName.get(topic);
     if (predefined !== undefined) return { type: 'predefined', id: predefined };
-    if (topic.length === 2 && Buffer.byteLength(topic) === 2) return { type: 'short', name: topic };
+    // The id the client was given (SUBACK, REGACK) wins over a short name it may not expect.
     const id = this.idsByName?.get(topic);
-    return id === undefined || this.isRegistering(topic) ? undefined : { type: 'normal', id };
+    if (id !== undefined) return this.isRegistering(topic) ? undefined : { type: 'normal', id };
+    if (topic.length === 2 && Buffer.byteLength(topic) === 2) return { type: 'short', name: topic };
+    return undefined;
   }
 
   /** A REGISTER of this topic from the gateway awaits its REGACK (at most mqttSn.maxTopicIds of them). */

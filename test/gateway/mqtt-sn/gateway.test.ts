@@ -303,3 +303,15 @@ test('IPv6: an mqtt-sn listener on ::1 serves a client', async () => {
     await v6.close();
   }
 });
+
+test('a two-character topic subscribed by name is delivered under the topic id its SUBACK gave', async () => {
+  const pub = await mqttClient();
+  const c = await SnClient.connect(b.snPort, cid('two'));
+  c.send({ type: 'subscribe', dup: false, qos: 0, msgId: 1, topic: { type: 'normal', name: 'tw' } });
+  const suback = await c.expect('suback');
+  assert.ok(suback.topicId > 0);
+  await pub.publishAsync('tw', 'by id');
+  assert.deepEqual((await c.expect('publish')).topic, { type: 'normal', id: suback.topicId });
+  await c.close();
+  await pub.endAsync();
+});
