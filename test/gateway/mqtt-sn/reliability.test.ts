@@ -44,9 +44,9 @@ test('keep alive: a client silent for 1.5 times its Duration is lost and its wil
     const sub = await mqtt.connectAsync(b.url, { reconnectPeriod: 0 });
     await sub.subscribeAsync('ka/#');
     const got = messages(sub);
-    const c = await connectWithWill(b.snPort, 'ka-1', 1, 'ka/will', 'lost');
-    // A PINGREQ within the Duration keeps it alive.
-    await new Promise((r) => setTimeout(r, 800));
+    const c = await connectWithWill(b.snPort, 'ka-1', 2, 'ka/will', 'lost');
+    // A PINGREQ within the Duration keeps it alive (2 s of margin on a loaded machine).
+    await new Promise((r) => setTimeout(r, 1000));
     c.send({ type: 'pingreq' });
     await c.expect('pingresp');
     assert.deepEqual(got, []);
