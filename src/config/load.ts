@@ -254,6 +254,7 @@ function toListenerOptions(l: ListenerConfig): ListenerOptions {
     certificateAsUsername: t?.certificateAsUsername,
     minVersion: t?.minVersion,
     ciphers: t?.ciphers,
+    mqttSn: l.type === 'mqtt-sn' ? l.mqttSn : undefined,
   };
   // Keys a listener kind does not use are left out, not set to undefined.
   for (const key of Object.keys(options) as (keyof ListenerOptions)[]) {

@@ -9,10 +9,11 @@ import { BACKOFF_DEFAULTS } from '../auth/backoff.js';
 import { LOGIN_DEFAULTS } from '../auth/login-guard.js';
 import { DEFAULT_LIMITS } from '../broker/types.js';
 import type { ObjectSpec, ObjectValue } from './spec.js';
+import { MQTT_SN_SCHEMA } from '../gateway/mqtt-sn/schema.js';
 
 export type { BooleanSpec, EnumSpec, IntegerSpec, LeafSpec, ListSpec, ObjectSpec, Reload, Spec, StringSpec } from './spec.js';
 
-export const LISTENER_TYPES = ['tcp', 'tls', 'ws', 'wss', 'unix'] as const;
+export const LISTENER_TYPES = ['tcp', 'tls', 'ws', 'wss', 'unix', 'mqtt-sn'] as const;
 export type ListenerType = (typeof LISTENER_TYPES)[number];
 
 /** The port a listener of each kind takes when none is given. */
@@ -21,6 +22,7 @@ export const DEFAULT_PORTS: Readonly<Record<Exclude<ListenerType, 'unix'>, numbe
   tls: 8883,
   ws: 8083,
   wss: 8084,
+  'mqtt-sn': 1884,
 });
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_WEBSOCKET_PATH = '/mqtt';
@@ -85,7 +87,7 @@ const listener = {
       default: 'tcp',
       reload: 'restart',
       description:
-        '`tcp` plain MQTT; `tls` MQTT over TLS; `ws` MQTT over WebSocket; `wss` WebSocket over TLS; `unix` a Unix domain socket at `path`.',
+        '`tcp` plain MQTT; `tls` MQTT over TLS; `ws` MQTT over WebSocket; `wss` WebSocket over TLS; `unix` a Unix domain socket at `path`; `mqtt-sn` an MQTT-SN v1.2 gateway on UDP (settings in `mqttSn`).',
     },
     name: {
       type: 'string',
@@ -105,7 +107,7 @@ const listener = {
       min: 0,
       max: 65_535,
       reload: 'restart',
-      defaultText: `${DEFAULT_PORTS.tcp} (tcp), ${DEFAULT_PORTS.tls} (tls), ${DEFAULT_PORTS.ws} (ws), ${DEFAULT_PORTS.wss} (wss); not for unix`,
+      defaultText: `${DEFAULT_PORTS.tcp} (tcp), ${DEFAULT_PORTS.tls} (tls), ${DEFAULT_PORTS.ws} (ws), ${DEFAULT_PORTS.wss} (wss), ${DEFAULT_PORTS['mqtt-sn']} (mqtt-sn, UDP); not for unix`,
       description: 'Port to bind; 0 picks a free one.',
     },
     path: {
@@ -171,6 +173,7 @@ const listener = {
         'ws and wss only: comma-separated origins (`https://app.example, http://localhost:3000`) whose web pages may connect where the connection would be allowed anonymously; `*` allows any. A browser sends its page\'s origin with the upgrade; one from elsewhere is refused with 403 on a listener that lets it in anonymously, so no web site a user visits can use a broker on the user\'s machine. Clients that send no Origin (programs, not pages) are not checked, nor are pages where anonymous clients are refused (they need credentials).',
     },
     tls,
+    mqttSn: MQTT_SN_SCHEMA,
   },
 } as const satisfies ObjectSpec;
 

@@ -185,21 +185,23 @@ class Validator {
 
 /** The listener keys that mean something only for some types: elsewhere they are an error. */
 const ONLY_FOR: ReadonlyArray<readonly [string, readonly ListenerType[]]> = [
-  ['host', ['tcp', 'tls', 'ws', 'wss']],
-  ['port', ['tcp', 'tls', 'ws', 'wss']],
+  ['host', ['tcp', 'tls', 'ws', 'wss', 'mqtt-sn']],
+  ['port', ['tcp', 'tls', 'ws', 'wss', 'mqtt-sn']],
   ['path', ['unix']],
   ['websocketPath', ['ws', 'wss']],
   ['proxyProtocol', ['tcp', 'tls', 'ws', 'wss']],
   ['maxFrameSize', ['ws', 'wss']],
   ['allowedOrigins', ['ws', 'wss']],
   ['tls', ['tls', 'wss']],
+  ['mqttSn', ['mqtt-sn']],
 ];
 
 /** Two listeners on one address, or one socket file: the second could never open. */
 export function duplicateListeners(config: StarlingConfig, source: Source, problems: ConfigProblem[]): void {
   const seen = new Map<string, number>();
   config.listeners.forEach((l, i) => {
-    const address = l.type === 'unix' ? `unix:${l.path}` : l.port === 0 ? undefined : `${l.host}:${l.port}`;
+    // UDP (mqtt-sn) and TCP ports are separate spaces: 1883/tcp and 1883/udp do not clash.
+    const address = l.type === 'unix' ? `unix:${l.path}` : l.port === 0 ? undefined : `${l.type === 'mqtt-sn' ? 'udp:' : ''}${l.host}:${l.port}`;
     if (address === undefined) return;
     const first = seen.get(address);
     if (first === undefined) {

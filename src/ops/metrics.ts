@@ -11,6 +11,7 @@ import type { FileAuthStats } from '../auth/index.js';
 import type { Broker } from '../broker/broker.js';
 import { reasonCodeName } from '../codec/reason-codes.js';
 import { guardFor } from '../transport/guard.js';
+import { renderGatewayMetrics } from '../gateway/mqtt-sn/metrics.js';
 import type { HttpConnectionStats } from './types.js';
 
 export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -158,6 +159,7 @@ export class Metrics {
     out.counter('starling_messages_dropped_total', 'Messages not delivered to a session, by reason.', entries(s.dropped, 'reason'));
     out.counter('starling_limit_hits_total', 'Times a limit held something back, by limit.', entries(s.limited, 'limit'));
     out.counter('starling_auth_failures_total', 'Failed logins (refused CONNECTs and enhanced authentications).', s.limited.auth_failure);
+    renderGatewayMetrics(out, b);
     out.counter(
       'starling_protocol_errors_total',
       'Connections closed for breaking the protocol, by MQTT 5 reason code.',

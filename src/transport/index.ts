@@ -6,6 +6,7 @@
 
 import type { Listener, ListenerFactory, ListenerHost, ListenerOptions } from './types.js';
 import { guardFor } from './guard.js';
+import { mqttSnListener } from '../gateway/mqtt-sn/listener.js';
 import { TcpListener } from './tcp.js';
 import { TlsListener } from './tls.js';
 import { UnixListener } from './unix.js';
@@ -15,8 +16,8 @@ type Kind = NonNullable<ListenerOptions['type']>;
 
 /** The options that mean something only for some kinds: set elsewhere, they are an error. */
 const ONLY_FOR: ReadonlyArray<[keyof ListenerOptions, readonly Kind[]]> = [
-  ['port', ['tcp', 'tls', 'ws', 'wss']],
-  ['host', ['tcp', 'tls', 'ws', 'wss']],
+  ['port', ['tcp', 'tls', 'ws', 'wss', 'mqtt-sn']],
+  ['host', ['tcp', 'tls', 'ws', 'wss', 'mqtt-sn']],
   ['path', ['unix']],
   ['websocketPath', ['ws', 'wss']],
   ['certFile', ['tls', 'wss']],
@@ -29,6 +30,7 @@ const ONLY_FOR: ReadonlyArray<[keyof ListenerOptions, readonly Kind[]]> = [
   ['proxyProtocol', ['tcp', 'tls', 'ws', 'wss']],
   ['maxFrameSize', ['ws', 'wss']],
   ['allowedOrigins', ['ws', 'wss']],
+  ['mqttSn', ['mqtt-sn']],
 ];
 
 // Every listener of one broker shares one guard (guardFor): it bounds their open sockets
@@ -40,6 +42,8 @@ const KINDS = new Map<Kind, ListenerFactory>([
   ['ws', websocket],
   ['wss', websocket],
   ['unix', (options, host) => new UnixListener(options, (...a) => host.accept(...a), guardFor(host))],
+  // A datagram gateway: its clients open broker sessions themselves (the host is the broker).
+  ['mqtt-sn', mqttSnListener],
 ]);
 
 function websocket(options: ListenerOptions, host: ListenerHost): Listener {

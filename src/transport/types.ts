@@ -6,6 +6,7 @@
 import type { Duplex } from 'node:stream';
 import type { Limits } from '../broker/types.js';
 import type { Logger } from 'pino';
+import type { MqttSnOptions } from '../gateway/mqtt-sn/options.js';
 
 export interface ListenerOptions {
   /**
@@ -16,8 +17,10 @@ export interface ListenerOptions {
    * - 'ws': MQTT over WebSocket (binary frames, subprotocol "mqtt").
    * - 'wss': MQTT over WebSocket over TLS (the TLS options as for 'tls').
    * - 'unix': a Unix domain socket at `path` (counts as local for allowAnonymous).
+   * - 'mqtt-sn': an MQTT-SN v1.2 gateway on UDP (src/gateway/mqtt-sn/); its clients are
+   *   sessions of this broker, not streams.
    */
-  type?: 'tcp' | 'tls' | 'ws' | 'wss' | 'unix';
+  type?: 'tcp' | 'tls' | 'ws' | 'wss' | 'unix' | 'mqtt-sn';
   /** Default 1883 (tcp), 8883 (tls), 8083 (ws), 8084 (wss). 0 picks a free port. Not for unix. */
   port?: number;
   /** Default 127.0.0.1: a fresh broker is reachable from this machine only. Not for unix. */
@@ -87,6 +90,8 @@ export interface ListenerOptions {
    * without an Origin header (programs, not pages) are not checked. Default none.
    */
   allowedOrigins?: readonly string[];
+  /** mqtt-sn only: the gateway's settings (src/gateway/mqtt-sn/options.ts). */
+  mqttSn?: MqttSnOptions;
 }
 
 export interface ListenerInfo {

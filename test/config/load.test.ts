@@ -117,7 +117,7 @@ test('impossible values: port 70000, a negative limit, a fractional one, an unkn
   assert.deepEqual(problems('limits:\n  connectTimeout: 1.5\n'), ['starling.yaml:2:19: limits.connectTimeout: expected an integer >= 1 (ms), got 1.5']);
   assert.deepEqual(problems('limits:\n  receiveMaximum: 0\n'), ['starling.yaml:2:19: limits.receiveMaximum: 0 is out of range: expected an integer from 1 to 65535']);
   assert.deepEqual(problems('log:\n  level: verbose\n'), ['starling.yaml:2:10: log.level: expected one of fatal, error, warn, info, debug, trace, silent, got "verbose"']);
-  assert.deepEqual(problems('listeners:\n  - type: tsl\n'), ['starling.yaml:2:11: listeners[0].type: expected one of tcp, tls, ws, wss, unix, got "tsl"; did you mean tls?']);
+  assert.deepEqual(problems('listeners:\n  - type: tsl\n'), ['starling.yaml:2:11: listeners[0].type: expected one of tcp, tls, ws, wss, unix, mqtt-sn, got "tsl"; did you mean tls?']);
   assert.deepEqual(problems('listeners: []\n'), ['starling.yaml:1:12: listeners: expected at least 1 entry, got none']);
   assert.deepEqual(problems('listeners:\n  - type: ws\n    websocketPath: mqtt\n'), ['starling.yaml:3:20: listeners[0].websocketPath: expected a URL path starting with "/", got "mqtt"']);
 });
@@ -150,7 +150,7 @@ test('a listener must fit its type', () => {
   ]);
   assert.deepEqual(problems('listeners:\n  - type: unix\n    port: 1883\n'), [
     'starling.yaml:2:5: listeners[0].type: a unix listener needs path, the socket file',
-    'starling.yaml:3:5: listeners[0].port: is for tcp, tls, ws and wss listeners, not unix',
+    'starling.yaml:3:5: listeners[0].port: is for tcp, tls, ws, wss and mqtt-sn listeners, not unix',
   ]);
   assert.deepEqual(problems('listeners:\n  - type: ws\n    path: /mqtt\n'), [
     'starling.yaml:3:5: listeners[0].path: is for unix listeners, not ws (the URL path of a WebSocket listener is websocketPath)',

@@ -10,6 +10,7 @@ import { HELP, UsageError, parseCommand, type ScenarioOptions } from './options.
 import { ProgressLine, summaryTable, type Output } from './report.js';
 import { runScenario, type ScenarioResult } from './runner.js';
 import { Sink } from './sink.js';
+import { benchMqttSn } from './mqtt-sn.js';
 
 export interface BenchIO {
   stdout: Output;
@@ -50,6 +51,8 @@ export async function startSinkProcess(host = '127.0.0.1'): Promise<{ child: Chi
 }
 
 export async function bench(argv: string[], io: BenchIO = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  // The MQTT-SN gateway beside MQTT, on a broker it starts itself (mqtt-sn.ts).
+  if (argv[0] === 'mqtt-sn') return benchMqttSn(argv.slice(1), io);
   let command;
   try {
     command = parseCommand(argv);

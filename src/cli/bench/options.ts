@@ -74,6 +74,7 @@ export const HELP = `starling bench: a load generator for any MQTT broker
 
 Usage: starling bench SCENARIO... [options]
        starling bench sink [--host HOST] [--port PORT]
+       starling bench mqtt-sn [options]   (the MQTT-SN gateway beside MQTT; --help for its options)
 
 Scenarios (or 'all' for every one, in this order):
   fan-in        N publishers, one subscriber on a wildcard filter (default 4 -> 1, QoS 0)
