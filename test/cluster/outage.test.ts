@@ -1,0 +1,75 @@
+// Redis away and back (docs/clustering.md "What is lost"): local clients keep working, QoS
+// 1/2 publishes that need another node are acknowledged only once in Redis, and the nodes
+// resync when it returns.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startRedis } from '../helpers/redis.js';
+import { real } from '../helpers/scenario.js';
+import { until } from '../helpers/wait.js';
+import { member } from './nodes.js';
+
+test('cluster 4: Redis killed and restarted mid-traffic: local delivery goes on, every acknowledged QoS 1 message reaches the other node, the nodes resync', async (t) => {
+  const redis = await startRedis(t, { appendonly: true });
+  if (redis === undefined) return;
+  const a = await member(t, redis.url, 'a');
+  const b = await member(t, redis.url, 'b');
+  const remote = await real(t, b, { clientId: 'o-remote' });
+  await remote.subscribeAsync('o/#', { qos: 1 });
+  const local = await real(t, a, { clientId: 'o-local' });
+  await local.subscribeAsync('o/#', { qos: 1 });
+  await until('A knows B', () => a.broker.cluster.router.remoteRoutes === 1);
+  const remoteGot = new Set<number>();
+  const localGot = new Set<number>();
+  remote.on('message', (_t, p) => remoteGot.add(Number(String(p))));
+  local.on('message', (_t, p) => localGot.add(Number(String(p))));
+  const pub = await real(t, a, { clientId: 'o-pub' });
+  const acked: number[] = [];
+  let i = 0;
+  let stop = false;
+  const sending = (async () => {
+    while (!stop) {
+      const n = i++;
+      // Several in flight at once, as a real publisher has.
+      void pub.publishAsync(`o/${n % 4}`, String(n), { qos: 1 }).then(() => acked.push(n), () => undefined);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  })();
+  await until('traffic flowing', () => acked.length > 50);
+  await redis.stop('SIGKILL');
+  const sentWhenKilled = i;
+  await until('A sees Redis gone', () => a.broker.cluster.state === 'degraded');
+  // Local clients keep working: what A's own subscriber gets does not wait for Redis.
+  await until('local delivery during the outage', () => [...localGot].some((n) => n > sentWhenKilled + 10));
+  await redis.restart();
+  await until('both resynced', () => a.broker.cluster.state === 'connected' && b.broker.cluster.state === 'connected', 10_000);
+  await until('more acknowledged after the restart', () => acked.length > sentWhenKilled + 20, 10_000);
+  stop = true;
+  await sending;
+  const ackedNow = [...acked];
+  await until('every acknowledged message on B', () => ackedNow.every((n) => remoteGot.has(n)), 10_000);
+  assert.ok(a.broker.cluster.stats.resyncs >= 1 && b.broker.cluster.stats.resyncs >= 1);
+});
+
+test('cluster 4: a Redis restarted empty (no persistence) gets every node\'s routes, membership and retained messages again', async (t) => {
+  const redis = await startRedis(t);
+  if (redis === undefined) return;
+  const a = await member(t, redis.url, 'a');
+  const b = await member(t, redis.url, 'b');
+  const sub = await real(t, b, { clientId: 'e-sub' });
+  await sub.subscribeAsync('e/#', { qos: 1 });
+  const pub = await real(t, a, { clientId: 'e-pub' });
+  await pub.publishAsync('e/kept', 'r', { qos: 1, retain: true });
+  await until('A knows B', () => a.broker.cluster.router.remoteRoutes === 1);
+  await redis.stop('SIGKILL');
+  await redis.restart();
+  await until('both resynced', () => a.broker.cluster.stats.resyncs >= 1 && b.broker.cluster.stats.resyncs >= 1 && a.broker.cluster.state === 'connected' && b.broker.cluster.state === 'connected', 10_000);
+  const got: string[] = [];
+  sub.on('message', (topic, payload) => got.push(`${topic} ${payload}`));
+  await pub.publishAsync('e/after', 'x', { qos: 1 });
+  await until('the forward after the restart', () => got.includes('e/after x'));
+  const cmd = a.broker.cluster.cmd;
+  assert.deepEqual((await cmd.smembers(a.broker.cluster.keys.nodes)).sort(), ['a', 'b']);
+  assert.deepEqual(await cmd.smembers(a.broker.cluster.keys.routes('b')), ['e/#']);
+  assert.notEqual(await cmd.hget(a.broker.cluster.keys.retained, 'e/kept'), null, 'the retained set written back');
+});
