@@ -35,6 +35,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
   /** No node is declared down before this time: after Redis returns, give others time to re-announce. */
   private graceUntil = 0;
   private checking = false;
+  /** Called after each heartbeat's check (the node's counters ride on it). */
+  onBeat: (() => void) | undefined;
   private readonly info: string;
 
   constructor(
@@ -78,6 +80,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
       await this.redis.set(this.keys.node(this.self), this.info, 'PX', this.nodeTimeout);
       this.rttMs = performance.now() - t0;
       await this.check();
+      this.onBeat?.();
     } catch {
       // Redis away: the cluster's 'degraded' state says so; membership is judged again once it returns.
     }

@@ -42,6 +42,15 @@ export interface ClusterStats {
   inboxAcked: number;
 }
 
+/** What each node publishes of itself for the cluster totals. */
+export interface NodeCounters {
+  /** Distinct filters held on the node. */
+  routes: number;
+  forwardedMessages: number;
+  forwardedBytes: number;
+  receivedMessages: number;
+}
+
 export class ClusterNode implements ForwardSink {
   readonly options: ResolvedClusterOptions;
   readonly keys: ClusterKeys;
@@ -74,7 +83,39 @@ export class ClusterNode implements ForwardSink {
     this.membership = new Membership(this.cmd, this.keys, this.options.node, this.options.heartbeatInterval, this.options.nodeTimeout, options.onNodeDown);
     this.membership.on('down', (n) => this.router?.dropNode(n));
     this.membership.on('up', (n) => void this.fetchRoutes(n));
+    this.membership.onBeat = () => this.exchangeCounters().catch(() => undefined);
     this.retained.onLocalChange = (m) => this.retainedChanged(m);
+  }
+
+  /** The sums of every live node's counters, as last read (heartbeat). */
+  totals: NodeCounters & { nodes: number } = { nodes: 1, routes: 0, forwardedMessages: 0, forwardedBytes: 0, receivedMessages: 0 };
+
+  /** This node's counters, as it writes them for the totals. */
+  counters(): NodeCounters {
+    const r = this.router.stats;
+    return { routes: this.router.ownRoutes, forwardedMessages: r.forwardedMessages, forwardedBytes: r.forwardedBytes, receivedMessages: r.receivedMessages };
+  }
+
+  /** Writes this node's counters and sums the live nodes' (one heartbeat's work). */
+  async exchangeCounters(): Promise<void> {
+    if (!this.connected) return;
+    await this.cmd.hset(this.keys.stats, this.name, JSON.stringify(this.counters()));
+    const all = await this.cmd.hgetall(this.keys.stats);
+    const t = { nodes: 0, routes: 0, forwardedMessages: 0, forwardedBytes: 0, receivedMessages: 0 };
+    for (const [node, json] of Object.entries(all)) {
+      if (!this.membership.alive.has(node)) continue;
+      try {
+        const c = JSON.parse(json) as Partial<NodeCounters>;
+        t.nodes++;
+        t.routes += Number(c.routes) || 0;
+        t.forwardedMessages += Number(c.forwardedMessages) || 0;
+        t.forwardedBytes += Number(c.forwardedBytes) || 0;
+        t.receivedMessages += Number(c.receivedMessages) || 0;
+      } catch {
+        // Another version's counters: not summed.
+      }
+    }
+    this.totals = t;
   }
 
   get name(): string {

@@ -153,6 +153,10 @@ export class ClusterKeys {
   routeVersion(node: string): string {
     return `${this.prefix}routever:{${node}}`;
   }
+  /** Hash node -> JSON of its counters (written each heartbeat): the cluster totals. */
+  get stats(): string {
+    return `${this.prefix}stats`;
+  }
   /** Pub/sub channel every node listens on: route announcements, retained changes. */
   get broadcast(): string {
     return `${this.prefix}all`;
