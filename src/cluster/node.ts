@@ -250,8 +250,9 @@ export class ClusterNode implements ForwardSink {
         if (m.f === 1 || !this.router.applyChange(m.n, m.v, list(m.a), list(m.d))) void this.fetchRoutes(m.n);
         this.membership.markUp(m.n);
       } else if (kind === 'T') {
+        // Its own changes too: every node applies them all in Redis's order, so two nodes
+        // setting one topic at once end with the same message (the one Redis took last).
         const n = data.readUInt16BE(1);
-        if (data.toString('utf8', 3, 3 + n) === this.name) return;
         this.retained.applyRemote(decodeMessage(data.subarray(3 + n)));
       } else if (kind === 'J') {
         const node = data.toString('utf8', 1);
@@ -337,13 +338,21 @@ export class ClusterNode implements ForwardSink {
     if (!this.connected) return; // the resync's merge writes it
     const message = m as Parameters<typeof encodeMessage>[0];
     const enc = encodeMessage(message);
-    const write = m.payload.length === 0 ? this.cmd.hdel(this.keys.retained, m.topic) : this.restoring ? this.cmd.hsetnx(this.keys.retained, m.topic, enc) : this.cmd.hset(this.keys.retained, m.topic, enc);
-    write.catch(() => undefined);
     const name = Buffer.from(this.name);
     const head = Buffer.allocUnsafe(3);
     head[0] = 0x54; // 'T'
     head.writeUInt16BE(name.length, 1);
-    this.cmd.publish(this.keys.broadcast, Buffer.concat([head, name, enc])).catch(() => undefined);
+    // One transaction: the hash and the broadcast in the same order on every node.
+    if (this.restoring) {
+      // Read back from this node's store: only what Redis lacks; the reload after it applies Redis's copy.
+      if (m.payload.length > 0) this.cmd.hsetnx(this.keys.retained, m.topic, enc).catch(() => undefined);
+      return;
+    }
+    const tx = this.cmd.multi();
+    if (m.payload.length === 0) tx.hdel(this.keys.retained, m.topic);
+    else tx.hset(this.keys.retained, m.topic, enc);
+    tx.publish(this.keys.broadcast, Buffer.concat([head, name, enc]));
+    tx.exec().catch(() => undefined);
   }
 
   /** While the broker reads its own store back, Redis's copy wins: only missing topics are written. */

@@ -104,3 +104,24 @@ test('cluster 3: retained messages set on A are read on C (wildcards too), repla
   await until('A has the new one', () => a.broker.retainedMatching('r/1')[0]?.payload.toString() === 'uno');
   assert.equal(String(await a.broker.cluster.cmd.hget(a.broker.cluster.keys.retained, 'r/2')) !== 'null', true);
 });
+
+test('cluster 3: two nodes setting one retained topic at once end with the same message, the one Redis took last', async (t) => {
+  const redis = await startRedis(t);
+  if (redis === undefined) return;
+  const a = await member(t, redis.url, 'a');
+  const b = await member(t, redis.url, 'b');
+  for (let round = 0; round < 20; round++) {
+    a.broker.publish({ topic: 'race', payload: Buffer.from(`a${round}`), qos: 0, retain: true });
+    b.broker.publish({ topic: 'race', payload: Buffer.from(`b${round}`), qos: 0, retain: true });
+  }
+  const inRedis = async (): Promise<string> => String((await a.broker.cluster.cmd.hgetallBuffer(a.broker.cluster.keys.retained)).race !== undefined);
+  await until('written', async () => (await inRedis()) === 'true');
+  const last = async (): Promise<string> => {
+    const enc = (await a.broker.cluster.cmd.hgetallBuffer(a.broker.cluster.keys.retained)).race!;
+    return (await import('../../src/cluster/index.js')).decodeMessage(enc).payload.toString();
+  };
+  await until('both nodes agree with Redis', async () => {
+    const want = await last();
+    return a.broker.retainedMatching('race')[0]?.payload.toString() === want && b.broker.retainedMatching('race')[0]?.payload.toString() === want;
+  });
+});
