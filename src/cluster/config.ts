@@ -30,8 +30,10 @@ export interface ClusterOptions {
    */
   readonly maxPendingForwards?: number;
   /**
-   * Called once for each node found dead (its membership key expired, or it left): where a
-   * program hangs what survivors do for a dead node's clients (their wills).
+   * Called once for each node found dead (its membership key expired without a goodbye;
+   * not for a node that left gracefully), on every member that sees it: where a program
+   * hangs what survivors do for a dead node's clients (their wills). Each survivor is
+   * called: what must happen once needs its own compare-and-set in Redis.
    */
   readonly onNodeDown?: (node: string) => void;
 }

@@ -45,7 +45,10 @@ export class Membership extends EventEmitter<MembershipEvents> {
     readonly self: string,
     private readonly heartbeatInterval: number,
     private readonly nodeTimeout: number,
-    /** Called once per node found dead (its key expired or it left): the cluster's will publishing hangs here. */
+    /**
+     * Called once per node found dead (its key expired without a goodbye), on every node
+     * that sees it: what must happen once (its clients' wills) needs its own compare-and-set.
+     */
     readonly onNodeDown: (node: string) => void = () => {},
   ) {
     super();
@@ -110,11 +113,13 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.emit('up', node);
   }
 
-  markDown(node: string): void {
+  /** `graceful`: it said it left, after doing its clients' wills itself: no onNodeDown. */
+  markDown(node: string, graceful = false): void {
     if (node === this.self || this.dead.has(node)) return;
     this.alive.delete(node);
     this.dead.add(node);
     this.emit('down', node);
+    if (graceful) return;
     try {
       this.onNodeDown(node);
     } catch {

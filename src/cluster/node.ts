@@ -187,7 +187,7 @@ export class ClusterNode implements ForwardSink {
         names.map((n, i) => {
           if (alive[i] !== 1) return undefined;
           this.membership.markUp(n);
-          return this.fetchRoutes(n);
+          return this.fetchRoutes(n, true);
         }),
       );
       await this.loadRetained(false);
@@ -247,7 +247,8 @@ export class ClusterNode implements ForwardSink {
         const m = JSON.parse(data.toString('utf8', 1)) as { n: string; v: number; f?: number; a?: unknown; d?: unknown };
         if (m.n === this.name) return;
         const list = (x: unknown): string[] => (Array.isArray(x) ? x.filter((s): s is string => typeof s === 'string') : []);
-        if (m.f === 1 || !this.router.applyChange(m.n, m.v, list(m.a), list(m.d))) void this.fetchRoutes(m.n);
+        if (m.f === 1) void this.fetchRoutes(m.n, true);
+        else if (!this.router.applyChange(m.n, m.v, list(m.a), list(m.d))) void this.fetchRoutes(m.n);
         this.membership.markUp(m.n);
       } else if (kind === 'T') {
         // Its own changes too: every node applies them all in Redis's order, so two nodes
@@ -260,7 +261,7 @@ export class ClusterNode implements ForwardSink {
         this.membership.markUp(node);
         void this.fetchRoutes(node);
       } else if (kind === 'L') {
-        this.membership.markDown(data.toString('utf8', 1));
+        this.membership.markDown(data.toString('utf8', 1), true);
       }
     } catch {
       // Bytes this node cannot read (another version, garbage on the channel): ignored.
@@ -268,10 +269,10 @@ export class ClusterNode implements ForwardSink {
   }
 
   /** Reads a node's whole route set and version in one transaction (one slot). */
-  fetchRoutes(node: string): Promise<void> {
+  fetchRoutes(node: string, force = false): Promise<void> {
     if (node === this.name) return Promise.resolve();
     const running = this.fetching.get(node);
-    if (running !== undefined) return running.then(() => this.fetchRoutes(node));
+    if (running !== undefined) return running.then(() => this.fetchRoutes(node, force));
     const p = (async () => {
       try {
         const res = await this.cmd.multi().get(this.keys.routeVersion(node)).smembers(this.keys.routes(node)).exec();
@@ -279,7 +280,7 @@ export class ClusterNode implements ForwardSink {
         const version = Number(res[0]![1] ?? 0);
         const filters = (res[1]![1] ?? []) as string[];
         if (this.membership.dead.has(node)) return;
-        this.router.replaceRoutes(node, version, filters);
+        this.router.replaceRoutes(node, version, filters, force);
       } catch {
         // Redis away: the resync reads it again.
       } finally {

@@ -370,9 +370,13 @@ export class ClusterRouter implements Router {
   // ---- the route table of other nodes ----
 
   /** A node's whole filter set replaces what was known of it. */
-  replaceRoutes(node: string, version: number, filters: readonly string[]): void {
+  replaceRoutes(node: string, version: number, filters: readonly string[], force = false): void {
     if (node === this.self) return;
     const old = this.routes.get(node);
+    // A read older than the changes applied since is stale (those changes followed a
+    // consistent state); `force` after the node re-announced whole (Redis may have restarted
+    // empty, and its versions with it).
+    if (old !== undefined && !force && version < old.version) return;
     if (old !== undefined) for (const f of old.filters) this.tableRemove(node, f);
     const r: NodeRoutes = { version, filters: new Set() };
     this.routes.set(node, r);

@@ -100,3 +100,23 @@ test('cluster 1: unsubscribing and a node leaving take routes out of the others\
   await b.close();
   await until('B gone from A', () => a.broker.cluster.router.remoteRoutes === 0 && !a.broker.cluster.membership.alive.has('b'));
 });
+
+test('cluster 1: membership: a node that stops heartbeating is found down within nodeTimeout (onNodeDown once per survivor, its routes dropped); one that leaves gracefully is not reported to onNodeDown', async (t) => {
+  const redis = await startRedis(t);
+  if (redis === undefined) return;
+  const down: string[] = [];
+  const a = await member(t, redis.url, 'a', {}, { onNodeDown: (n: string) => down.push(n) });
+  const b = await member(t, redis.url, 'b');
+  const c = await member(t, redis.url, 'c');
+  const s = await real(t, b, { clientId: 'm-s' });
+  await s.subscribeAsync('m/#');
+  await until('A knows B and C', () => a.broker.cluster.membership.alive.size === 3 && a.broker.cluster.router.remoteRoutes === 1);
+  b.broker.cluster.crash(); // no goodbye: its key expires
+  await until('B found down', () => down.includes('b'), 8000);
+  assert.equal(a.broker.cluster.router.remoteRoutes, 0, "B's routes dropped");
+  assert.equal(a.broker.cluster.membership.alive.has('b'), false);
+  await c.close();
+  await until('C gone', () => !a.broker.cluster.membership.alive.has('c'));
+  await new Promise((r) => setTimeout(r, 2000)); // past C's TTL: its key was deleted, not expired
+  assert.deepEqual(down, ['b']);
+});
