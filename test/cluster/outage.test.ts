@@ -73,3 +73,31 @@ test('cluster 4: a Redis restarted empty (no persistence) gets every node\'s rou
   assert.deepEqual(await cmd.smembers(a.broker.cluster.keys.routes('b')), ['e/#']);
   assert.notEqual(await cmd.hget(a.broker.cluster.keys.retained, 'e/kept'), null, 'the retained set written back');
 });
+
+test('cluster 4: while Redis does not answer, QoS 1 forwards wait up to cluster.maxPendingForwards; beyond it the publisher is disconnected unacknowledged (0x83), and what waited is delivered once Redis answers', async (t) => {
+  const redis = await startRedis(t);
+  if (redis === undefined) return;
+  const a = await member(t, redis.url, 'a', {}, { maxPendingForwards: 3 });
+  const b = await member(t, redis.url, 'b');
+  const sub = await real(t, b, { clientId: 'p-sub' });
+  await sub.subscribeAsync('p/#', { qos: 1 });
+  await until('A knows B', () => a.broker.cluster.router.remoteRoutes === 1);
+  const got: string[] = [];
+  sub.on('message', (_topic, payload) => got.push(String(payload)));
+  const pub = await real(t, a, { clientId: 'p-pub' });
+  let reason: number | undefined;
+  pub.on('disconnect', (p) => (reason = p.reasonCode));
+  pub.on('error', () => {});
+  redis.proc.kill('SIGSTOP');
+  t.after(() => redis.proc.kill('SIGCONT'));
+  const acked: number[] = [];
+  for (let i = 0; i < 3; i++) void pub.publishAsync('p/x', String(i), { qos: 1 }).then(() => acked.push(i), () => undefined);
+  await until('three waiting', () => a.broker.cluster.router.stats.pendingForwards === 3);
+  void pub.publishAsync('p/x', '3', { qos: 1 }).catch(() => undefined);
+  await until('the publisher disconnected with 0x83', () => reason === 0x83);
+  assert.equal(a.broker.cluster.router.stats.forwardsDropped, 1);
+  assert.deepEqual(acked, [], 'nothing acknowledged while Redis does not answer');
+  redis.proc.kill('SIGCONT');
+  await until('the three that waited reach B', () => got.length === 3);
+  assert.deepEqual(got, ['0', '1', '2']);
+});
