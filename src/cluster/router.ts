@@ -212,7 +212,8 @@ export class ClusterRouter implements Router {
 
   publish(message: Message): number {
     let count = this.local.publish(message);
-    if (this.table.size === 0) return count;
+    // `$` topics are the server's own ($SYS): each member has its own under the same names.
+    if (this.table.size === 0 || message.topic.charCodeAt(0) === 0x24) return count;
     const result = this.table.match(message.topic, this.result);
     let encoded: Buffer | undefined;
     let plain: Buffer | undefined;

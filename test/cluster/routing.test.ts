@@ -120,3 +120,20 @@ test('cluster 1: membership: a node that stops heartbeating is found down within
   await new Promise((r) => setTimeout(r, 2000)); // past C's TTL: its key was deleted, not expired
   assert.deepEqual(down, ['b']);
 });
+
+test('cluster 1: $SYS topics stay on their member: a $SYS/# subscriber on B does not get A\'s', async (t) => {
+  const redis = await startRedis(t);
+  if (redis === undefined) return;
+  const a = await member(t, redis.url, 'a');
+  const b = await member(t, redis.url, 'b');
+  const sub = await real(t, b, { clientId: 'sys-sub' });
+  await sub.subscribeAsync('$SYS/#', { qos: 0 });
+  await sub.subscribeAsync('probe', { qos: 0 });
+  const got: string[] = [];
+  sub.on('message', (topic) => got.push(topic));
+  await until('A knows B', () => a.broker.cluster.router.remoteRoutes === 2);
+  a.broker.publish({ topic: '$SYS/broker/test', payload: Buffer.from('a'), qos: 0, retain: false });
+  a.broker.publish({ topic: 'probe', payload: Buffer.from('p'), qos: 0, retain: false });
+  await until('the probe after it', () => got.includes('probe'));
+  assert.deepEqual(got, ['probe']);
+});
