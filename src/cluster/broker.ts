@@ -33,6 +33,7 @@ export class ClusterBroker extends Broker {
       this.cluster.restoring = false;
     }
     if (this.cluster.connected) await this.cluster.loadRetained(true).catch(() => undefined);
+    this.cluster.startInbox();
     return infos;
   }
 

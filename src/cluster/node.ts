@@ -65,6 +65,9 @@ export class ClusterNode implements ForwardSink {
   state: ClusterState = 'joining';
   private joined = false;
   private stopped = false;
+  private reading = false;
+  /** Set once the broker's own subscriptions are known (its store read back). */
+  private routesReady = false;
   private readonly fetching = new Map<string, Promise<void>>();
   private readonly channel: string;
   private resyncing: Promise<void> | undefined;
@@ -165,6 +168,19 @@ export class ClusterNode implements ForwardSink {
       this.state = 'degraded';
       this.broker?.log.warn({ redis: redact(this.options.redis) }, 'cluster: Redis not reachable; serving local clients, joining when it comes');
     }
+  }
+
+  /**
+   * Starts taking the inbox: only once the broker has read its store back, or what waited
+   * there for its persistent sessions would find no session and be acknowledged unread.
+   */
+  startInbox(): void {
+    if (!this.routesReady) {
+      this.routesReady = true;
+      if (this.connected) this.announce(this.router.ownFilters(), [], true);
+    }
+    if (this.reading || this.stopped) return;
+    this.reading = true;
     void this.readInbox();
   }
 
@@ -180,7 +196,9 @@ export class ClusterNode implements ForwardSink {
       await this.createGroup();
       await this.membership.announce();
       this.membership.resynced();
-      this.announce(this.router.ownFilters(), [], true);
+      // Not before the store is read back: a restarted member would announce an empty set
+      // and the others would stop forwarding to its persistent sessions meanwhile.
+      if (this.routesReady) this.announce(this.router.ownFilters(), [], true);
       const names = await this.cmd.smembers(this.keys.nodes);
       const alive = await Promise.all(names.map((n) => (n === this.name ? 0 : this.cmd.exists(this.keys.node(n)))));
       await Promise.all(

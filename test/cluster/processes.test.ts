@@ -3,6 +3,9 @@
 // clients (mosquitto_pub/sub, MQTT.js, paho) on different members.
 
 import { test, type TestContext } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -15,11 +18,11 @@ import { until } from '../helpers/wait.js';
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const python = findPythonWithPaho();
 
-async function node(t: TestContext, redisUrl: string, name: string): Promise<{ proc: Proc; port: number }> {
-  const port = await freePort();
+async function node(t: TestContext, redisUrl: string, name: string, extra: string[] = ['--set', 'persistence.store=memory'], port?: number): Promise<{ proc: Proc; port: number }> {
+  port ??= await freePort();
   const proc = start(
     process.execPath,
-    [CLI, '--port', String(port), '--set', 'persistence.store=memory', '--set', `cluster.redis=${redisUrl}`, '--set', `cluster.node=${name}`, '--set', 'cluster.heartbeatInterval=200', '--set', 'cluster.nodeTimeout=1500', '--set', 'sys.interval=0'],
+    [CLI, '--port', String(port), '--set', `cluster.redis=${redisUrl}`, '--set', `cluster.node=${name}`, '--set', 'cluster.heartbeatInterval=200', '--set', 'cluster.nodeTimeout=1500', '--set', 'sys.interval=0', ...extra],
     { timeoutMs: 120_000 },
   );
   t.after(async () => {
@@ -138,4 +141,62 @@ c.loop_forever()`,
   assert.deepEqual(paho.stdout.trim().split('\n').slice(1).sort(), ['real/one from-mosquitto 1', 'real/two from-mqttjs 2']);
   await until('MQTT.js on A got both', () => jsGot.length === 2);
   assert.deepEqual(jsGot.sort(), ['real/one from-mosquitto', 'real/two from-mqttjs']);
+});
+
+test('cluster 5: the subscribers\' member killed with SIGKILL under QoS 1 load and restarted under its name: its persistent session gets every message the publisher\'s member acknowledged', async (t) => {
+  const redis = await startRedis(t, { appendonly: true });
+  if (redis === undefined) return;
+  const dir = mkdtempSync(join(tmpdir(), 'starling-cluster-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const a = await node(t, redis.url, 'sa');
+  // Restarted within its nodeTimeout, so the others keep forwarding to its inbox meanwhile.
+  const stored = ['--set', `persistence.dataDir=${dir}`, '--set', 'cluster.nodeTimeout=10000'];
+  const b = await node(t, redis.url, 'sb', stored);
+  const got = new Set<number>();
+  const subscribe = async (port: number, clean: boolean): Promise<MqttClient> => {
+    // Listening before CONNACK: a resumed session's queue comes right after it.
+    const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, connectTimeout: 5000, protocolVersion: 5, clientId: 'persist', clean, properties: { sessionExpiryInterval: 600 } });
+    t.after(() => c.endAsync(true));
+    c.on('message', (_t, p) => got.add(Number(String(p))));
+    c.on('error', () => {});
+    await new Promise((resolve) => c.once('connect', resolve));
+    return c;
+  };
+  const sub = await subscribe(b.port, true);
+  await sub.subscribeAsync('s/#', { qos: 1 });
+  const pub = await client(t, a.port, 's-pub');
+  await until('A forwards to B', async () => {
+    await pub.publishAsync('s/x', '-1', { qos: 1 });
+    return got.has(-1);
+  });
+  const acked: number[] = [];
+  let n = 0;
+  let stop = false;
+  const sending = (async () => {
+    while (!stop) {
+      const i = n++;
+      pub.publishAsync('s/x', String(i), { qos: 1 }).then(
+        () => acked.push(i),
+        () => undefined,
+      );
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  })();
+  await until('load under way', () => acked.length > 200, 20_000);
+  b.proc.kill('SIGKILL');
+  await b.proc.exited;
+  await until('more acknowledged while B is dead', () => acked.length > 400, 20_000);
+  const b2 = await node(t, redis.url, 'sb', stored, b.port);
+  await until('more acknowledged after B is back', () => acked.length > 600, 20_000);
+  stop = true;
+  await sending;
+  const all = [...acked];
+  await subscribe(b2.port, false);
+  try {
+    await until('every acknowledged message in the resumed session', () => all.every((i) => got.has(i)), 20_000);
+  } finally {
+    const missing = all.filter((i) => !got.has(i));
+    t.diagnostic(`missing ${missing.length}: ${missing.slice(0, 20).join(' ')} ... ${missing.slice(-5).join(' ')}; acked ${all.length}, max got ${Math.max(...got)}`);
+  }
+  t.diagnostic(`${all.length} acknowledged; ${got.size - 1} received`);
 });
