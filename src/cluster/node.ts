@@ -66,6 +66,7 @@ export class ClusterNode implements ForwardSink {
   private joined = false;
   private stopped = false;
   private reading = false;
+  private beats = 0;
   /** Set once the broker's own subscriptions are known (its store read back). */
   private routesReady = false;
   private readonly fetching = new Map<string, Promise<void>>();
@@ -86,7 +87,11 @@ export class ClusterNode implements ForwardSink {
     this.membership = new Membership(this.cmd, this.keys, this.options.node, this.options.heartbeatInterval, this.options.nodeTimeout, options.onNodeDown);
     this.membership.on('down', (n) => this.router?.dropNode(n));
     this.membership.on('up', (n) => void this.fetchRoutes(n));
-    this.membership.onBeat = () => this.exchangeCounters().catch(() => undefined);
+    this.membership.onBeat = () => {
+      this.exchangeCounters().catch(() => undefined);
+      // A lost broadcast with no change after it would leave a table stale: compare versions now and then.
+      if (++this.beats % 5 === 0) this.verifyRoutes().catch(() => undefined);
+    };
     this.retained.onLocalChange = (m) => this.retainedChanged(m);
   }
 
@@ -150,6 +155,10 @@ export class ClusterNode implements ForwardSink {
   async join(): Promise<void> {
     this.cmd.on('ready', () => {
       if (this.joined) void this.resync();
+    });
+    // The pub/sub connection may drop alone: what was broadcast meanwhile is read again.
+    this.sub.on('ready', () => {
+      if (this.joined && this.state === 'connected') void this.resync();
     });
     this.cmd.on('close', () => {
       if (this.state === 'connected') this.state = 'degraded';
@@ -284,6 +293,15 @@ export class ClusterNode implements ForwardSink {
     } catch {
       // Bytes this node cannot read (another version, garbage on the channel): ignored.
     }
+  }
+
+  /** Re-reads the route set of every live node whose version is not the one applied here. */
+  async verifyRoutes(): Promise<void> {
+    const nodes = [...this.membership.alive].filter((n) => n !== this.name);
+    const versions = await Promise.all(nodes.map((n) => this.cmd.get(this.keys.routeVersion(n))));
+    nodes.forEach((n, i) => {
+      if (Number(versions[i] ?? 0) !== this.router.routeVersion(n)) void this.fetchRoutes(n, true);
+    });
   }
 
   /** Reads a node's whole route set and version in one transaction (one slot). */

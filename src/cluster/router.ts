@@ -405,6 +405,11 @@ export class ClusterRouter implements Router {
     this.out.delete(node);
   }
 
+  /** The version of a node's routes applied here (-1: none). */
+  routeVersion(node: string): number {
+    return this.routes.get(node)?.version ?? -1;
+  }
+
   knows(node: string): boolean {
     return this.routes.has(node);
   }

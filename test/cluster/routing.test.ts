@@ -137,3 +137,18 @@ test('cluster 1: $SYS topics stay on their member: a $SYS/# subscriber on B does
   await until('the probe after it', () => got.includes('probe'));
   assert.deepEqual(got, ['probe']);
 });
+
+test('cluster 1: a route change whose broadcast was lost is picked up from the versions within a few heartbeats', async (t) => {
+  const redis = await startRedis(t);
+  if (redis === undefined) return;
+  const a = await member(t, redis.url, 'a');
+  const b = await member(t, redis.url, 'b');
+  const s = await real(t, b, { clientId: 'v-s' });
+  await s.subscribeAsync('v/1');
+  await until('A knows v/1', () => a.broker.cluster.router.remoteRoutes === 1);
+  // What B's script does, without the broadcast: as if A's pub/sub connection missed it.
+  const cmd = b.broker.cluster.cmd;
+  await cmd.sadd(b.broker.cluster.keys.routes('b'), 'v/2');
+  await cmd.incr(b.broker.cluster.keys.routeVersion('b'));
+  await until('A re-read B\'s routes', () => a.broker.cluster.router.remoteRoutes === 2, 5000);
+});
