@@ -418,7 +418,7 @@ export class ClusterNode implements ForwardSink {
   async leave(): Promise<void> {
     if (this.state === 'left') return;
     this.router.flush();
-    const pending = this.router.durable();
+    const pending = this.router.durable(false);
     if (pending !== undefined && this.connected) await Promise.race([pending.catch(() => undefined), sleep(2000)]);
     this.stopped = true;
     this.membership.stop();

@@ -105,6 +105,8 @@ export class ClusterRouter implements Router {
   /** The batch now being gathered: resolved or rejected with its XADDs. */
   private batch: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } | undefined;
   private refused = false;
+  /** Whether the last message routed queued a QoS 1/2 forward (durable()'s exact answer). */
+  private lastForwarded = false;
   sink: ForwardSink | undefined;
 
   constructor(
@@ -211,9 +213,13 @@ export class ClusterRouter implements Router {
   }
 
   publish(message: Message): number {
+    // Local deliveries first: one may route another message (a closing connection's will),
+    // and `lastForwarded` must end up describing this one.
     let count = this.local.publish(message);
+    this.lastForwarded = false;
     // `$` topics are the server's own ($SYS): each member has its own under the same names.
     if (this.table.size === 0 || message.topic.charCodeAt(0) === 0x24) return count;
+    const pendingBefore = this.stats.pendingForwards;
     const result = this.table.match(message.topic, this.result);
     let encoded: Buffer | undefined;
     let plain: Buffer | undefined;
@@ -242,6 +248,7 @@ export class ClusterRouter implements Router {
         }
       }
     }
+    this.lastForwarded = this.stats.pendingForwards > pendingBefore;
     return count;
   }
 
@@ -331,14 +338,18 @@ export class ClusterRouter implements Router {
 
   /**
    * Settles once every QoS 1/2 forward routed so far is in Redis: the publisher's
-   * PUBACK/PUBREC waits for it (ClusterBroker.durable). Undefined when nothing is pending.
+   * PUBACK/PUBREC waits for it (ClusterBroker.durable). Undefined when nothing is pending,
+   * or (`exact`) when the message routed last forwarded nothing.
    */
-  durable(): Promise<void> | undefined {
+  durable(exact: boolean): Promise<void> | undefined {
     if (this.refused) {
       this.refused = false;
       return Promise.reject(new Error('cluster: too many forwards waiting for Redis (cluster.maxPendingForwards)'));
     }
     if (this.stats.pendingForwards === 0) return undefined;
+    // `exact`: the caller acknowledges the message routed last (publish hooks are
+    // synchronous), so one that forwarded nothing (local traffic) does not wait for Redis.
+    if (exact && !this.lastForwarded) return undefined;
     return this.tail.then(() => undefined);
   }
 

@@ -101,3 +101,30 @@ test('cluster 4: while Redis does not answer, QoS 1 forwards wait up to cluster.
   await until('the three that waited reach B', () => got.length === 3);
   assert.deepEqual(got, ['0', '1', '2']);
 });
+
+test('cluster 4: while Redis does not answer, a QoS 1 publish that forwards nothing is acknowledged at once; one client\'s acknowledgements stay in order', async (t) => {
+  const redis = await startRedis(t);
+  if (redis === undefined) return;
+  const a = await member(t, redis.url, 'a');
+  const b = await member(t, redis.url, 'b');
+  const remote = await real(t, b, { clientId: 'l-remote' });
+  await remote.subscribeAsync('far/#', { qos: 1 });
+  const local = await real(t, a, { clientId: 'l-local' });
+  await local.subscribeAsync('near/#', { qos: 1 });
+  await until('A knows B', () => a.broker.cluster.router.remoteRoutes === 1);
+  const far = await real(t, a, { clientId: 'l-far' });
+  const near = await real(t, a, { clientId: 'l-near' });
+  redis.proc.kill('SIGSTOP');
+  t.after(() => redis.proc.kill('SIGCONT'));
+  const order: string[] = [];
+  void far.publishAsync('far/1', 'x', { qos: 1 }).then(() => order.push('far/1'));
+  await until('the forward waits', () => a.broker.cluster.router.stats.pendingForwards === 1);
+  void far.publishAsync('near/after-far', 'x', { qos: 1 }).then(() => order.push('near/after-far'));
+  // Another client's local traffic is not held back by the forward waiting for Redis.
+  await near.publishAsync('near/1', 'x', { qos: 1 });
+  await near.publishAsync('near/2', 'x', { qos: 1 });
+  assert.deepEqual(order, [], "l-far's local publish waits behind its own forward: acknowledgements in order");
+  redis.proc.kill('SIGCONT');
+  await until('both of l-far acknowledged', () => order.length === 2);
+  assert.deepEqual(order, ['far/1', 'near/after-far']);
+});
