@@ -170,7 +170,7 @@ export function toBrokerOptions(config: StarlingConfig): BrokerSetup {
     retainAvailable: config.mqtt.retainAvailable,
     logLevel: config.log.level,
     ...(config.mqtt.serverReference !== undefined && { serverReference: config.mqtt.serverReference }),
-    ...(config.cluster.redis !== undefined && { cluster: toClusterOptions(config.cluster, config.cluster.redis) }),
+    ...(config.cluster?.redis !== undefined && { cluster: toClusterOptions(config.cluster, config.cluster.redis) }),
   };
   const http = config.http;
   const ops: OpsOptions = {
@@ -188,7 +188,7 @@ export function toBrokerOptions(config: StarlingConfig): BrokerSetup {
   return { options, auth: config.auth, persistence: config.persistence, log: config.log, ops };
 }
 
-function toClusterOptions(c: StarlingConfig['cluster'], redis: string): ClusterOptions {
+function toClusterOptions(c: NonNullable<StarlingConfig['cluster']>, redis: string): ClusterOptions {
   const { node, prefix, heartbeatInterval, nodeTimeout, maxPendingForwards } = c;
   return { redis, prefix, heartbeatInterval, nodeTimeout, maxPendingForwards, ...(node !== undefined && { node }) };
 }

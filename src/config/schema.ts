@@ -618,14 +618,16 @@ export const SCHEMA = {
     },
     cluster: {
       type: 'object',
+      optional: true,
       description:
-        'Makes this broker a member of a cluster on Redis 7: routes, QoS 1/2 forwards, retained messages and membership live in Redis (docs/clustering.md). Off unless `redis` is set.',
+        'Makes this broker a member of a cluster on Redis 7: routes, QoS 1/2 forwards, retained messages and membership live in Redis (docs/clustering.md). Without the section the broker is standalone; with it, `redis` is required.',
       fields: {
         redis: {
           type: 'string',
           reload: 'restart',
           secret: true,
-          defaultText: 'none: a standalone broker',
+          defaultText: 'none; required in a `cluster` section',
+          pattern: { regex: /^(redis|rediss|redis-sentinel|redis-cluster):\/\/\S+$/, expected: 'a redis://, rediss://, redis-sentinel:// or redis-cluster:// URL' },
           description:
             'The Redis to join through: `redis://[user:password@]host:port[/db]` (or `rediss://` for TLS), `redis-sentinel://[user:password@]host:26379,host2:26379/mastername[/db]` for Sentinel, `redis-cluster://[user:password@]host:7000,host2:7001` for a Redis Cluster (some of its masters). Setting it makes the broker a member.',
         },

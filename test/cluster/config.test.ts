@@ -50,3 +50,10 @@ test('cluster 1: Redis URL forms: single, TLS, Sentinel, Redis Cluster; bad ones
   assert.throws(() => parseRedisUrl('http://x'), /unknown scheme/);
   assert.throws(() => parseRedisUrl('nonsense'), ClusterUrlError);
 });
+
+test('cluster 1: config: a cluster section needs cluster.redis, and a URL of one of the four forms; without the section there is none', async () => {
+  const { ConfigError } = await import('../../src/config/index.js');
+  assert.equal(loadConfig({ env: {}, flags: {} }).config.cluster, undefined, 'no section: the --workers check and the CLI see a standalone broker');
+  assert.throws(() => loadConfig({ env: {}, flags: { set: ['cluster.node=a'] } }), (err: unknown) => err instanceof ConfigError && /cluster: needs cluster.redis/.test(err.message));
+  assert.throws(() => loadConfig({ env: {}, flags: { set: ['cluster.redis=http://x'] } }), (err: unknown) => err instanceof ConfigError && /redis-sentinel:\/\//.test(err.message));
+});
