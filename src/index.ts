@@ -4,9 +4,12 @@
 import { Broker } from './broker/broker.js';
 import type { BrokerOptions } from './broker/types.js';
 import { createListener } from './transport/index.js';
+import { ClusterBroker } from './cluster/broker.js';
 
 /** A broker with the listener kinds of src/transport/ (tcp, tls, ws, wss, unix). */
 export function createBroker(options: BrokerOptions = {}): Broker {
+  // A cluster member when `cluster` is set (docs/clustering.md).
+  if (options.cluster !== undefined) return new ClusterBroker({ ...options, cluster: options.cluster }, createListener);
   return new Broker(options, createListener);
 }
 
@@ -39,3 +42,4 @@ export type { Listener, ListenerFactory, ListenerHost, PeerIdentity } from './tr
 export { createStore, MemoryStore, SqliteStore, STORE_FILE, StoreError, type SqliteStoreOptions } from './store/index.js';
 export type * from './store/types.js';
 export { createOpsServer, stdoutLog, SYS_PREFIX, SysTopics, type DashboardOptions, type HttpOptions, type OpsOptions, type OpsServer, type ReloadResult } from './ops/index.js';
+export { ClusterBroker, ClusterNode, ClusterUrlError, parseRedisUrl, type ClusterOptions, type NodeInfo } from './cluster/index.js';

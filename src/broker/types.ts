@@ -11,6 +11,7 @@ import type { Store } from '../store/types.js';
 import type { ListenerInfo, ListenerOptions } from '../transport/types.js';
 import type { Message } from '../message.js';
 import type { Router } from './router.js';
+import type { ClusterOptions } from '../cluster/config.js';
 
 export type { Message } from '../message.js';
 export type { ListenerInfo, ListenerOptions } from '../transport/types.js';
@@ -193,6 +194,11 @@ export interface BrokerOptions {
    * and forwards messages to other nodes. Default: the local router itself.
    */
   router?: (local: Router) => Router;
+  /**
+   * Makes the broker a cluster member on Redis (docs/clustering.md): createBroker() then
+   * returns a ClusterBroker. Default: a standalone broker.
+   */
+  cluster?: ClusterOptions;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({

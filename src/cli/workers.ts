@@ -49,16 +49,15 @@ export function workerIdentity(env: NodeJS.ProcessEnv = process.env): WorkerIden
   return m ? { index: Number(m[1]), count: Number(m[2]) } : undefined;
 }
 
-/** The config's `cluster` section, if the schema has one and the config sets it. */
-function clusterSection(config: StarlingConfig): { node?: string; redis?: string } | undefined {
-  const c = (config as unknown as Record<string, unknown>).cluster;
-  return c !== null && typeof c === 'object' ? (c as { node?: string; redis?: string }) : undefined;
+/** The config's `cluster` section, when it sets one. */
+function clusterSection(config: StarlingConfig): StarlingConfig['cluster'] | undefined {
+  return config.cluster?.redis !== undefined ? config.cluster : undefined;
 }
 
 /** The config worker `id` runs with (see the top of this file); the input is not changed. */
 export function forWorker(config: StarlingConfig, id: WorkerIdentity | undefined): StarlingConfig {
   if (id === undefined) return config;
-  const next = { ...config } as { -readonly [K in keyof StarlingConfig]: StarlingConfig[K] } & { cluster?: Record<string, unknown> };
+  const next = { ...config } as { -readonly [K in keyof StarlingConfig]: StarlingConfig[K] };
   if (config.persistence.store !== 'memory') {
     next.persistence = { ...config.persistence, dataDir: path.join(config.persistence.dataDir, `worker-${id.index}`) };
   }

@@ -145,6 +145,18 @@ export class ClusterKeys {
   channel(node: string): string {
     return `${this.prefix}ch:${node}`;
   }
+  /** Set of the filters a node's sessions hold (src/cluster/router.ts), in the version's slot. */
+  routes(node: string): string {
+    return `${this.prefix}routes:{${node}}`;
+  }
+  /** Counter bumped by every change of `routes(node)`: receivers spot a missed change by it. */
+  routeVersion(node: string): string {
+    return `${this.prefix}routever:{${node}}`;
+  }
+  /** Hash node -> JSON of its counters (written each heartbeat): the cluster totals. */
+  get stats(): string {
+    return `${this.prefix}stats`;
+  }
   /** Pub/sub channel every node listens on: route announcements, retained changes. */
   get broadcast(): string {
     return `${this.prefix}all`;

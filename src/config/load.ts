@@ -3,6 +3,7 @@
 // winning. The result is validated as a whole; any problem stops start-up with all of them.
 // Nothing else in Starling reads the config file or the environment.
 
+import type { ClusterOptions } from '../cluster/config.js';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { AuthFiles, FileAuthOptions } from '../auth/index.js';
@@ -169,6 +170,7 @@ export function toBrokerOptions(config: StarlingConfig): BrokerSetup {
     retainAvailable: config.mqtt.retainAvailable,
     logLevel: config.log.level,
     ...(config.mqtt.serverReference !== undefined && { serverReference: config.mqtt.serverReference }),
+    ...(config.cluster?.redis !== undefined && { cluster: toClusterOptions(config.cluster, config.cluster.redis) }),
   };
   const http = config.http;
   const ops: OpsOptions = {
@@ -191,6 +193,11 @@ export function toBrokerOptions(config: StarlingConfig): BrokerSetup {
     }),
   };
   return { options, auth: config.auth, persistence: config.persistence, log: config.log, ops };
+}
+
+function toClusterOptions(c: NonNullable<StarlingConfig['cluster']>, redis: string): ClusterOptions {
+  const { node, prefix, heartbeatInterval, nodeTimeout, maxPendingForwards } = c;
+  return { redis, prefix, heartbeatInterval, nodeTimeout, maxPendingForwards, ...(node !== undefined && { node }) };
 }
 
 /** The config keys naming auth files, and the FileAuthOptions field each one sets. */

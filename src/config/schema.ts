@@ -8,6 +8,7 @@
 import { BACKOFF_DEFAULTS } from '../auth/backoff.js';
 import { LOGIN_DEFAULTS } from '../auth/login-guard.js';
 import { DEFAULT_LIMITS } from '../broker/types.js';
+import { CLUSTER_DEFAULTS } from '../cluster/config.js';
 import type { ObjectSpec, ObjectValue } from './spec.js';
 import { MQTT_SN_SCHEMA } from '../gateway/mqtt-sn/schema.js';
 
@@ -878,6 +879,62 @@ export const SCHEMA = {
         },
       },
     },
+    cluster: {
+      type: 'object',
+      optional: true,
+      description:
+        'Makes this broker a member of a cluster on Redis 7: routes, QoS 1/2 forwards, retained messages and membership live in Redis (docs/clustering.md). Without the section the broker is standalone; with it, `redis` is required.',
+      fields: {
+        redis: {
+          type: 'string',
+          reload: 'restart',
+          secret: true,
+          defaultText: 'none; required in a `cluster` section',
+          pattern: { regex: /^(redis|rediss|redis-sentinel|redis-cluster):\/\/\S+$/, expected: 'a redis://, rediss://, redis-sentinel:// or redis-cluster:// URL' },
+          description:
+            'The Redis to join through: `redis://[user:password@]host:port[/db]` (or `rediss://` for TLS), `redis-sentinel://[user:password@]host:26379,host2:26379/mastername[/db]` for Sentinel, `redis-cluster://[user:password@]host:7000,host2:7001` for a Redis Cluster (some of its masters). Setting it makes the broker a member.',
+        },
+        node: {
+          type: 'string',
+          reload: 'restart',
+          defaultText: '`<hostname>-<pid>`',
+          description: "This member's name, unique in the cluster. A fixed name lets a restarted node read the QoS 1/2 forwards left in its inbox.",
+        },
+        prefix: {
+          type: 'string',
+          default: CLUSTER_DEFAULTS.prefix,
+          reload: 'restart',
+          description: 'Prefix of every Redis key and channel the cluster uses, so several clusters can share one Redis.',
+        },
+        heartbeatInterval: {
+          type: 'integer',
+          min: 50,
+          max: 60_000,
+          unit: 'ms',
+          default: CLUSTER_DEFAULTS.heartbeatInterval,
+          reload: 'restart',
+          description: 'How often the node refreshes its membership key and checks the others.',
+        },
+        nodeTimeout: {
+          type: 'integer',
+          min: 200,
+          max: 600_000,
+          unit: 'ms',
+          default: CLUSTER_DEFAULTS.nodeTimeout,
+          reload: 'restart',
+          description:
+            'TTL of the membership key: a node silent this long (killed, cut off from Redis) is out of the cluster; the others stop forwarding to it. Keep it several heartbeats long.',
+        },
+        maxPendingForwards: {
+          type: 'integer',
+          min: 1,
+          default: CLUSTER_DEFAULTS.maxPendingForwards,
+          reload: 'restart',
+          description:
+            'QoS 1/2 messages for other nodes held in memory until Redis acknowledges them (while Redis is away, their publishers get no PUBACK/PUBREC). A forward beyond it is not sent: its publisher is disconnected unacknowledged (0x83) and sends it again when it reconnects. Counted in `starling_cluster_forwards_dropped_total`.',
+        },
+      },
+    },
   },
 } as const satisfies ObjectSpec;
 
@@ -893,3 +950,4 @@ export type PersistenceConfig = StarlingConfig['persistence'];
 export type SysConfig = StarlingConfig['sys'];
 export type HttpConfig = StarlingConfig['http'];
 export type BridgeConfig = StarlingConfig['bridges'][number];
+export type ClusterConfig = StarlingConfig['cluster'];

@@ -25,6 +25,7 @@ type Path = readonly (string | number)[];
 export function validate(source: Source, problems: ConfigProblem[]): StarlingConfig {
   const v = new Validator(source, problems);
   const config = v.object(SCHEMA, source.root, []) as StarlingConfig;
+  v.cluster(config.cluster);
   return { ...config, listeners: config.listeners.map((l, i) => v.listener(l, i)) };
 }
 
@@ -138,6 +139,13 @@ class Validator {
         return wrong(expected, suggestion ? `; did you mean ${suggestion}?` : '');
       }
     }
+  }
+
+  /** A `cluster` section makes a member only with the Redis the members meet in. */
+  cluster(c: StarlingConfig['cluster']): void {
+    if (c === undefined || c.redis !== undefined) return;
+    const path = ['cluster'];
+    this.report(this.source.keyOrigin(path), path, 'cluster: needs cluster.redis, the Redis URL the members meet in (docs/clustering.md)');
   }
 
   /** The rules between one listener's keys, then the defaults that depend on its type. */

@@ -5,6 +5,7 @@
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { clusterClient, clusterNodes } from '../cluster/ops.js';
 import type { Broker } from '../broker/broker.js';
 import type { Message } from '../broker/types.js';
 import type { QoS } from '../codec/types.js';
@@ -26,12 +27,16 @@ export const ROUTES: Readonly<Record<string, readonly string[]>> = {
   reload: ['POST'],
   stats: ['GET'],
   bridges: ['GET'],
+  'cluster/nodes': ['GET'],
+  'cluster/clients/:id': ['GET'],
 };
 
 function routeOf(path: readonly string[]): string | undefined {
   if (path.length === 1) return path[0];
   if (path[0] === 'clients' && path.length === 2) return 'clients/:id';
   if (path[0] === 'clients' && path.length === 3 && path[2] === 'disconnect') return 'clients/:id/disconnect';
+  if (path[0] === 'cluster' && path.length === 2 && path[1] === 'nodes') return 'cluster/nodes';
+  if (path[0] === 'cluster' && path.length === 3 && path[1] === 'clients') return 'cluster/clients/:id';
   return undefined;
 }
 
@@ -109,6 +114,10 @@ export class AdminApi {
         return ok(this.broker.stats);
       case 'GET bridges':
         return ok(this.options.bridges?.() ?? []);
+      case 'GET cluster/nodes':
+        return ok(orNotClustered(await clusterNodes(this.broker)));
+      case 'GET cluster/clients/:id':
+        return ok(orNotClustered(await clusterClient(this.broker, path[2]!)));
       default:
         throw new HttpError(404, `no such endpoint: ${url.pathname}`);
     }
@@ -208,4 +217,10 @@ function limitOf(q: URLSearchParams): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0) throw new HttpError(400, 'limit: a non-negative integer');
   return n;
+}
+
+/** A cluster endpoint on a standalone broker. */
+function orNotClustered(body: unknown): unknown {
+  if (body === undefined) throw new HttpError(404, 'this broker is not a cluster member: set cluster.redis');
+  return body;
 }

@@ -8,6 +8,7 @@ import { writeBridgeMetrics } from '../bridge/metrics.js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import type { FileAuthStats } from '../auth/index.js';
+import { clusterMetrics } from '../cluster/ops.js';
 import type { Broker } from '../broker/broker.js';
 import { reasonCodeName } from '../codec/reason-codes.js';
 import { guardFor } from '../transport/guard.js';
@@ -156,6 +157,7 @@ export class Metrics {
     out.counter('starling_packets_sent_total', 'MQTT packets of every type sent.', s.packetsSent);
     out.counter('starling_bytes_received_total', 'Bytes read from client streams.', s.bytesReceived);
     out.counter('starling_bytes_sent_total', 'Bytes written to client streams.', s.bytesSent);
+    clusterMetrics(out, b);
     out.counter('starling_messages_dropped_total', 'Messages not delivered to a session, by reason.', entries(s.dropped, 'reason'));
     out.counter('starling_limit_hits_total', 'Times a limit held something back, by limit.', entries(s.limited, 'limit'));
     out.counter('starling_auth_failures_total', 'Failed logins (refused CONNECTs and enhanced authentications).', s.limited.auth_failure);

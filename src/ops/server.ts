@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { clusterReadiness } from '../cluster/ops.js';
 import type { Broker } from '../broker/broker.js';
 import { AdminApi, API_PREFIX, HttpError } from './admin.js';
 import { Dashboard } from './dashboard/index.js';
@@ -192,7 +193,8 @@ function readiness(broker: Broker, storeFailed: boolean): Record<string, unknown
   const listeners = broker.addresses.map((l) => l.name);
   const store = broker.persistence === undefined ? 'none' : storeFailed ? 'failed' : broker.ready ? 'open' : 'not open';
   const ready = broker.ready && !storeFailed && listeners.length === configured;
-  return { ready, status: ready ? 'ready' : 'not ready', listeners, store };
+  const { cluster, degraded } = clusterReadiness(broker);
+  return { ready, status: !ready ? 'not ready' : degraded ? 'degraded' : 'ready', listeners, store, ...(cluster !== undefined && { cluster }) };
 }
 
 function send(res: ServerResponse, status: number, body: string, contentType: string, headers: Readonly<Record<string, string>> = {}): void {

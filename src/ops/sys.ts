@@ -5,6 +5,7 @@
 // exponential moving average over 1, 5 and 15 minutes.
 
 import { getHeapStatistics } from 'node:v8';
+import { clusterSys } from '../cluster/ops.js';
 import type { Broker } from '../broker/broker.js';
 import { sessionTotals } from './metrics.js';
 
@@ -128,6 +129,7 @@ export class SysTopics {
       // From V8 itself: process.memoryUsage() reads /proc, which fails when descriptors run out.
       'heap/current': String(getHeapStatistics().used_heap_size),
     };
+    Object.assign(v, clusterSys(b));
     for (const [name, state] of this.loads) {
       WINDOWS.forEach(([label], i) => (v[`load/${name}/${label}`] = state.averages[i]!.toFixed(2)));
     }

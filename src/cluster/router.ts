@@ -1,0 +1,461 @@
+// The cluster's router: a decorator of the local one (the Router seam, src/broker/router.ts).
+//
+// Every node holds the whole cluster's route table in memory: for each other node, the set
+// of filters its sessions subscribe to (a filter counts once per node however many sessions
+// hold it: this node reference-counts its own and announces only 0 -> 1 and 1 -> 0). A
+// PUBLISH is matched locally as before, then against the table; each node with a matching
+// filter gets one copy, whatever the number of its subscribers, and delivers it locally
+// only: a forwarded message is never forwarded again. With no other node holding a
+// matching filter, nothing touches Redis.
+//
+// Forwards are batched: everything published while the event loop runs one turn leaves in
+// one frame per node and QoS class (QoS 0 on the node's pub/sub channel, QoS 1/2 as one
+// entry of the node's inbox stream), so one Redis round trip carries many messages, and one
+// frame keeps the origin's order.
+//
+// Shared subscriptions are cluster-wide: a `$share/{group}/{filter}` subscription is
+// announced like any filter, and the origin node picks one node holding the group (in
+// turn), so the group gets one copy across the cluster; that node gives it to one of its
+// members. Locally each group lives in a router of its own so that a forwarded "to group g"
+// reaches that group only.
+//
+// Route changes: a node's filters are a Redis set (`keys.routes(node)`) with a version
+// (`keys.routeVersion(node)`), changed by one script that also broadcasts the change with
+// its version. A receiver applies a change whose version follows the one it holds and
+// otherwise re-reads the set, so a lost or reordered broadcast costs one read, never a
+// wrong table for long.
+
+import { LocalRouter, type Router, type SubscriptionEntry } from '../broker/router.js';
+import type { Session } from '../broker/session.js';
+import type { Message } from '../message.js';
+import type { StoredSubscription } from '../store/types.js';
+import { MatchResult, SubscriptionIndex, SHARE_PREFIX, type SharedGroup } from '../topics/index.js';
+import { encodeMessage, decodeMessage } from './wire.js';
+
+/** The frame kinds of a forward batch. */
+const TO_SUBSCRIBERS = 0;
+const TO_GROUP = 1;
+
+export interface ForwardSink {
+  /** Sends one QoS 0 frame to `node` (pub/sub: may be lost). */
+  sendVolatile(node: string, frame: Buffer): void;
+  /** Appends one QoS 1/2 frame to `node`'s inbox; resolves once Redis acknowledged it. */
+  sendDurable(node: string, frame: Buffer): Promise<unknown>;
+  /** Whether Redis is reachable now (QoS 0 is not held while it is not). */
+  readonly connected: boolean;
+  /** Writes this node's filter changes (`full`: the whole set replaces what Redis holds). */
+  announce(add: string[], del: string[], full: boolean): void;
+}
+
+export interface ClusterRouterStats {
+  /** Messages and bytes sent to other nodes (one per node a message went to). */
+  forwardedMessages: number;
+  forwardedBytes: number;
+  /** Frames (Redis commands) that carried them. */
+  forwardedFrames: number;
+  receivedMessages: number;
+  receivedBytes: number;
+  /** Forwards not sent: QoS 0 while Redis was away, QoS 1/2 beyond cluster.maxPendingForwards. */
+  forwardsDropped: number;
+  /** Forwarded messages that found nobody here (the group or filter left meanwhile). */
+  undeliverable: number;
+  /** QoS 1/2 forwards Redis has not acknowledged yet. */
+  pendingForwards: number;
+}
+
+interface Outgoing {
+  volatile: Buffer[];
+  durable: Buffer[];
+  bytes: number;
+}
+
+interface NodeRoutes {
+  version: number;
+  readonly filters: Set<string>;
+}
+
+export class ClusterRouter implements Router {
+  readonly stats: ClusterRouterStats = {
+    forwardedMessages: 0,
+    forwardedBytes: 0,
+    forwardedFrames: 0,
+    receivedMessages: 0,
+    receivedBytes: 0,
+    forwardsDropped: 0,
+    undeliverable: 0,
+    pendingForwards: 0,
+  };
+  /** The cluster's filters: clientId and value are the node name; this node's shared groups too. */
+  private readonly table = new SubscriptionIndex<string>();
+  private readonly routes = new Map<string, NodeRoutes>();
+  /** This node's filters with the number of local subscriptions to each. */
+  private readonly own = new Map<string, number>();
+  /** What Redis has been told of `own`; `dirty` lists filters that may differ from it. */
+  private readonly announced = new Set<string>();
+  private readonly dirty = new Set<string>();
+  /** One router per local shared group, by its full `$share/g/f` filter. */
+  private readonly shared = new Map<string, LocalRouter>();
+  private readonly result = new MatchResult<string>();
+  private readonly cursors = new Map<string, number>();
+  private readonly out = new Map<string, Outgoing>();
+  private flushing: NodeJS.Immediate | undefined;
+  private announcing = false;
+  /** Settles once every QoS 1/2 forward queued so far is acknowledged by Redis (or one failed). */
+  private tail: Promise<unknown> = Promise.resolve();
+  /** The batch now being gathered: resolved or rejected with its XADDs. */
+  private batch: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } | undefined;
+  private refused = false;
+  /** Whether the last message routed queued a QoS 1/2 forward (durable()'s exact answer). */
+  private lastForwarded = false;
+  sink: ForwardSink | undefined;
+
+  constructor(
+    readonly local: Router,
+    readonly self: string,
+    private readonly access: { readonly deliveryCheck?: ((session: Session, message: Message) => boolean) | undefined },
+    private readonly maxPendingForwards: number,
+  ) {}
+
+  get size(): number {
+    let n = this.local.size;
+    for (const r of this.shared.values()) n += r.size;
+    return n;
+  }
+
+  /** Filters held by other nodes (each node's filter once). */
+  get remoteRoutes(): number {
+    let n = 0;
+    for (const [node, r] of this.routes) if (node !== this.self) n += r.filters.size;
+    return n;
+  }
+
+  /** Distinct filters held on this node. */
+  get ownRoutes(): number {
+    return this.own.size;
+  }
+
+  /** The nodes whose routes are known, with their counts. */
+  routeCounts(): Map<string, number> {
+    const m = new Map<string, number>();
+    for (const [node, r] of this.routes) m.set(node, r.filters.size);
+    return m;
+  }
+
+  subscribe(session: Session, sub: StoredSubscription): SubscriptionEntry {
+    const target = this.routerFor(sub.filter, true)!;
+    const before = target.size;
+    const entry = target.subscribe(session, sub);
+    if (target.size > before) this.hold(sub.filter, 1);
+    return entry;
+  }
+
+  unsubscribe(session: Session, filter: string): boolean {
+    const target = this.routerFor(filter, false);
+    if (target === undefined || !target.unsubscribe(session, filter)) return false;
+    if (target !== this.local && target.size === 0) this.shared.delete(filter);
+    this.hold(filter, -1);
+    return true;
+  }
+
+  private routerFor(filter: string, create: boolean): Router | undefined {
+    if (!filter.startsWith(SHARE_PREFIX)) return this.local;
+    let r = this.shared.get(filter);
+    if (r === undefined && create) {
+      r = new LocalRouter(this.access);
+      this.shared.set(filter, r);
+    }
+    return r;
+  }
+
+  private hold(filter: string, delta: 1 | -1): void {
+    const n = (this.own.get(filter) ?? 0) + delta;
+    if (n > 0) {
+      this.own.set(filter, n);
+      if (n > 1) return;
+      // This node's groups are in the table too: the origin picks among all holders.
+      if (filter.startsWith(SHARE_PREFIX)) this.tableAdd(this.self, filter);
+    } else {
+      this.own.delete(filter);
+      if (filter.startsWith(SHARE_PREFIX)) this.tableRemove(this.self, filter);
+    }
+    this.dirty.add(filter);
+    if (!this.announcing) {
+      this.announcing = true;
+      queueMicrotask(() => this.announceChanges());
+    }
+  }
+
+  private announceChanges(): void {
+    this.announcing = false;
+    const add: string[] = [];
+    const del: string[] = [];
+    for (const f of this.dirty) {
+      const has = this.own.has(f);
+      if (has === this.announced.has(f)) continue;
+      if (has) {
+        add.push(f);
+        this.announced.add(f);
+      } else {
+        del.push(f);
+        this.announced.delete(f);
+      }
+    }
+    this.dirty.clear();
+    if (add.length + del.length > 0) this.sink?.announce(add, del, false);
+  }
+
+  /** Every filter of this node, to re-announce whole (join, Redis back). */
+  ownFilters(): string[] {
+    this.dirty.clear();
+    this.announced.clear();
+    for (const f of this.own.keys()) this.announced.add(f);
+    return [...this.own.keys()];
+  }
+
+  publish(message: Message): number {
+    // Local deliveries first: one may route another message (a closing connection's will),
+    // and `lastForwarded` must end up describing this one.
+    let count = this.local.publish(message);
+    this.lastForwarded = false;
+    // `$` topics are the server's own ($SYS): each member has its own under the same names.
+    if (this.table.size === 0 || message.topic.charCodeAt(0) === 0x24) return count;
+    const pendingBefore = this.stats.pendingForwards;
+    const result = this.table.match(message.topic, this.result);
+    let encoded: Buffer | undefined;
+    let plain: Buffer | undefined;
+    let seen: Set<string> | undefined;
+    for (const sub of result.subscriptions) {
+      const node = sub.value;
+      if (node === this.self) continue;
+      // A node holding several matching filters gets one copy.
+      if (seen === undefined) seen = new Set();
+      else if (seen.has(node)) continue;
+      seen.add(node);
+      encoded ??= encodeMessage(message);
+      plain ??= frameRecord(TO_SUBSCRIBERS, '', encoded);
+      if (this.queue(node, plain, message.qos)) count++;
+    }
+    const groups = result.groups.length > 0 ? result.groups.slice() : undefined;
+    if (groups !== undefined) {
+      for (const g of groups) {
+        const node = this.pick(g);
+        if (node === undefined) continue;
+        const key = `${SHARE_PREFIX}${g.group}/${g.filter}`;
+        if (node === this.self) count += this.shared.get(key)?.publish(message) ?? 0;
+        else {
+          encoded ??= encodeMessage(message);
+          if (this.queue(node, frameRecord(TO_GROUP, key, encoded), message.qos)) count++;
+        }
+      }
+    }
+    this.lastForwarded = this.stats.pendingForwards > pendingBefore;
+    return count;
+  }
+
+  /** The node that takes this message for the group: each holder in turn. */
+  private pick(g: SharedGroup<string>): string | undefined {
+    const n = g.members.length;
+    if (n === 0) return undefined;
+    const key = `${g.group}\0${g.filter}`;
+    // Members come in no particular order: sort the few node names so turns are fair.
+    const names = g.members.map((m) => m.value).sort();
+    const i = (this.cursors.get(key) ?? 0) % n;
+    this.cursors.set(key, i + 1);
+    return names[i];
+  }
+
+  private queue(node: string, record: Buffer, qos: number): boolean {
+    const sink = this.sink;
+    if (sink === undefined) return false;
+    if (qos === 0) {
+      if (!sink.connected) {
+        this.stats.forwardsDropped++;
+        return false;
+      }
+    } else if (this.stats.pendingForwards >= this.maxPendingForwards) {
+      // Not acknowledged to its publisher: the next durable() rejects, so the connection
+      // closes without PUBACK/PUBREC and the client sends it again later.
+      this.stats.forwardsDropped++;
+      this.refused = true;
+      return false;
+    }
+    let o = this.out.get(node);
+    if (o === undefined) {
+      o = { volatile: [], durable: [], bytes: 0 };
+      this.out.set(node, o);
+    }
+    if (qos === 0) o.volatile.push(record);
+    else {
+      o.durable.push(record);
+      this.stats.pendingForwards++;
+      if (this.batch === undefined) {
+        let resolve!: () => void;
+        let reject!: (e: Error) => void;
+        const promise = new Promise<void>((res, rej) => {
+          resolve = res;
+          reject = rej;
+        });
+        promise.catch(() => {});
+        this.batch = { promise, resolve, reject };
+        const prev = this.tail;
+        this.tail = Promise.all([prev, promise]);
+        this.tail.catch(() => {});
+      }
+    }
+    o.bytes += record.length;
+    this.stats.forwardedMessages++;
+    this.stats.forwardedBytes += record.length;
+    this.flushing ??= setImmediate(() => this.flush());
+    return true;
+  }
+
+  /** Sends what the last loop turn gathered: one frame per node and class. */
+  flush(): void {
+    this.flushing = undefined;
+    const sink = this.sink;
+    const batch = this.batch;
+    this.batch = undefined;
+    const sends: Promise<unknown>[] = [];
+    for (const [node, o] of this.out) {
+      if (o.volatile.length > 0 && sink !== undefined) {
+        sink.sendVolatile(node, frame(this.self, o.volatile));
+        this.stats.forwardedFrames++;
+      }
+      if (o.durable.length > 0 && sink !== undefined) {
+        const n = o.durable.length;
+        const p = sink.sendDurable(node, frame(this.self, o.durable));
+        this.stats.forwardedFrames++;
+        const done = (): void => {
+          this.stats.pendingForwards -= n;
+        };
+        p.then(done, done);
+        sends.push(p);
+      }
+    }
+    this.out.clear();
+    if (batch !== undefined) Promise.all(sends).then(() => batch.resolve(), (err: Error) => batch.reject(err));
+  }
+
+  /**
+   * Settles once every QoS 1/2 forward routed so far is in Redis: the publisher's
+   * PUBACK/PUBREC waits for it (ClusterBroker.durable). Undefined when nothing is pending,
+   * or (`exact`) when the message routed last forwarded nothing.
+   */
+  durable(exact: boolean): Promise<void> | undefined {
+    if (this.refused) {
+      this.refused = false;
+      return Promise.reject(new Error('cluster: too many forwards waiting for Redis (cluster.maxPendingForwards)'));
+    }
+    if (this.stats.pendingForwards === 0) return undefined;
+    // `exact`: the caller acknowledges the message routed last (publish hooks are
+    // synchronous), so one that forwarded nothing (local traffic) does not wait for Redis.
+    if (exact && !this.lastForwarded) return undefined;
+    return this.tail.then(() => undefined);
+  }
+
+  /** Delivers a frame another node sent: locally only. Bad bytes are counted, never thrown. */
+  receive(data: Buffer): number {
+    let delivered = 0;
+    try {
+      let o = 2 + data.readUInt16BE(0);
+      while (o < data.length) {
+        const kind = data[o]!;
+        const keyLen = data.readUInt16BE(o + 1);
+        const key = data.toString('utf8', o + 3, o + 3 + keyLen);
+        o += 3 + keyLen;
+        const len = data.readUInt32BE(o);
+        o += 4;
+        const message = decodeMessage(data.subarray(o, o + len));
+        o += len;
+        this.stats.receivedMessages++;
+        this.stats.receivedBytes += len;
+        const n = kind === TO_GROUP ? (this.shared.get(key)?.publish(message) ?? 0) : this.local.publish(message);
+        if (n === 0) this.stats.undeliverable++;
+        delivered += n;
+      }
+    } catch {
+      this.stats.undeliverable++;
+    }
+    return delivered;
+  }
+
+  // ---- the route table of other nodes ----
+
+  /** A node's whole filter set replaces what was known of it. */
+  replaceRoutes(node: string, version: number, filters: readonly string[], force = false): void {
+    if (node === this.self) return;
+    const old = this.routes.get(node);
+    // A read older than the changes applied since is stale (those changes followed a
+    // consistent state); `force` after the node re-announced whole (Redis may have restarted
+    // empty, and its versions with it).
+    if (old !== undefined && !force && version < old.version) return;
+    if (old !== undefined) for (const f of old.filters) this.tableRemove(node, f);
+    const r: NodeRoutes = { version, filters: new Set() };
+    this.routes.set(node, r);
+    for (const f of filters) if (this.tableAdd(node, f)) r.filters.add(f);
+  }
+
+  /** Applies a change; false when it does not follow the known version (re-read the set). */
+  applyChange(node: string, version: number, add: readonly string[], del: readonly string[]): boolean {
+    if (node === this.self) return true;
+    const r = this.routes.get(node);
+    if (r === undefined || version !== r.version + 1) return r !== undefined && version <= r.version;
+    r.version = version;
+    for (const f of add) if (!r.filters.has(f) && this.tableAdd(node, f)) r.filters.add(f);
+    for (const f of del) if (r.filters.delete(f)) this.tableRemove(node, f);
+    return true;
+  }
+
+  /** A node is gone: nothing more is forwarded to it. */
+  dropNode(node: string): void {
+    if (node === this.self) return;
+    const r = this.routes.get(node);
+    if (r === undefined) return;
+    for (const f of r.filters) this.tableRemove(node, f);
+    this.routes.delete(node);
+    this.out.delete(node);
+  }
+
+  /** The version of a node's routes applied here (-1: none). */
+  routeVersion(node: string): number {
+    return this.routes.get(node)?.version ?? -1;
+  }
+
+  knows(node: string): boolean {
+    return this.routes.has(node);
+  }
+
+  private tableAdd(node: string, filter: string): boolean {
+    try {
+      this.table.add(node, filter, node);
+      return true;
+    } catch {
+      return false; // a filter this node cannot read: not routed to, never thrown
+    }
+  }
+
+  private tableRemove(node: string, filter: string): void {
+    this.table.remove(node, filter);
+  }
+}
+
+/** [u8 kind][u16 key length][key][u32 message length][message] */
+function frameRecord(kind: number, key: string, message: Buffer): Buffer {
+  const k = Buffer.from(key, 'utf8');
+  const b = Buffer.allocUnsafe(7 + k.length + message.length);
+  b[0] = kind;
+  b.writeUInt16BE(k.length, 1);
+  k.copy(b, 3);
+  b.writeUInt32BE(message.length, 3 + k.length);
+  message.copy(b, 7 + k.length);
+  return b;
+}
+
+/** [u16 origin length][origin][records...] */
+function frame(origin: string, records: Buffer[]): Buffer {
+  const o = Buffer.from(origin, 'utf8');
+  const head = Buffer.allocUnsafe(2 + o.length);
+  head.writeUInt16BE(o.length, 0);
+  o.copy(head, 2);
+  return Buffer.concat([head, ...records]);
+}
