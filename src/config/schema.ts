@@ -534,7 +534,7 @@ export const SCHEMA = {
         },
         redis: {
           type: 'string',
-          default: 'redis://127.0.0.1:6379',
+          defaultText: '`redis://127.0.0.1:6379`',
           reload: 'restart',
           description: 'With `store: redis`: the Redis URL (`redis://[user:password@]host:port[/db]`). How safe an acknowledged message is rests on its `appendfsync` (docs/durability.md).',
         },
