@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AuthFileError, fileAuth, type AuthFiles, type AuthLogger, type FileAuth } from '../auth/index.js';
+import { attachClusterSessions } from '../cluster/sessions.js';
 import { createBroker, createOpsServer, createStore, StoreError, type Broker, type OpsServer, type ReloadResult } from '../index.js';
 import { prettyLog, stdoutLog } from '../ops/index.js';
 import { bench } from './bench/main.js';
@@ -124,6 +125,7 @@ async function main(argv: string[]): Promise<number> {
     hooks: [auth],
   });
   for (const line of early) line(broker);
+  attachClusterSessions(broker, { takeoverTimeout: setup.persistence.takeoverTimeout }); // store: redis only
   // A store that cannot keep its promise stops the broker: better restarted from disk than
   // running on with acknowledgements it cannot give.
   broker.on('storeError', () => {

@@ -544,6 +544,16 @@ export const SCHEMA = {
           reload: 'restart',
           description: 'With `store: redis`: this broker\'s node name, the same across its restarts (it finds its sessions under it) and different from every other node sharing the Redis.',
         },
+        takeoverTimeout: {
+          type: 'integer',
+          min: 100,
+          max: 60_000,
+          unit: 'ms',
+          default: 5000,
+          reload: 'restart',
+          description:
+            'With `store: redis`: the longest a CONNECT waits for the node holding its client id to let it go (disconnect its client, write the session to Redis). One that waits longer is refused with 0x89 Server busy (3.1.1: 0x03), never let in beside the other connection.',
+        },
         dataDir: {
           type: 'string',
           default: './data',

@@ -95,6 +95,8 @@ export class RedisStore implements Store {
   readonly ns: string;
   readonly redis: Redis;
   onCommit?: (durationMs: number, records: number) => void;
+  /** Run first by close(): what uses this store's connection stops (cluster sessions). */
+  readonly beforeClose: Array<() => Promise<void>> = [];
 
   private readonly strict: boolean;
   private readonly batchInterval: number;
@@ -123,6 +125,8 @@ export class RedisStore implements Store {
     // No retry limit per command: a record waits for Redis to come back rather than being
     // dropped, and the acknowledgements that wait for it wait too.
     this.redis = options.redis ?? new Redis(options.url ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null, lazyConnect: true });
+    // A lost connection is retried; what it costs shows in the commits that wait for it.
+    if (this.ownsConnection) this.redis.on('error', () => {});
   }
 
   // Start-up.
@@ -356,6 +360,7 @@ export class RedisStore implements Store {
   }
 
   async close(): Promise<void> {
+    for (const stop of this.beforeClose.splice(0)) await stop();
     if (this.next !== undefined) this.commit();
     await this.sent?.promise.catch(() => {});
     if (!this.ownsConnection) return;
