@@ -60,6 +60,7 @@ interface Control {
 }
 
 const MAX_ATTEMPTS = 5;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class ClusterSessions {
   readonly stats: ClusterSessionStats = { takenFromLive: 0, takenFromDead: 0, givenAway: 0, adoptedFromDead: 0, deadWillsPublished: 0, refused: 0 };
@@ -231,6 +232,8 @@ export class ClusterSessions {
   /** Another node takes `clientId`: disconnect its client, write its session, drop it. */
   private async release(clientId: string, clean: boolean): Promise<void> {
     const broker = this.broker;
+    // Still starting: the sessions read back from Redis are not in the registry yet.
+    for (let waited = 0; !broker.ready && !this.stopped && waited < this.takeoverTimeout; waited += 20) await sleep(20);
     const session = broker.sessions.get(clientId);
     if (session !== undefined) {
       broker.sessions.clients.get(clientId)?.disconnect(0x8e, 'session taken over by another node');

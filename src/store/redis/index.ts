@@ -17,7 +17,7 @@
 //                       stored once however many deliveries name them (the broker counts
 //                       references and deletes a message with its last delivery)
 //   node-sessions:{node}  set  client ids with a session or will written by that node
-//   runs:{node}   set  the message namespaces of the node's runs
+//   runs:{node}   hash  the message namespaces of the node's runs -> when retired (0: live)
 //   retained      hash  topic -> encodeMessage, shared with the cluster's retained replication
 
 import { randomBytes } from 'node:crypto';
@@ -43,6 +43,11 @@ export interface RedisStoreOptions {
   durability?: 'strict' | 'batched';
   /** 'batched': the longest a record waits for its commit, ms (default 50). */
   batchInterval?: number;
+  /**
+   * How long the messages of this node's earlier runs are kept after a restart, ms (default
+   * 10 minutes): far longer than another node takes between claiming a session and reading it.
+   */
+  runGrace?: number;
 }
 
 /** What Redis holds cannot be read back; the message says which key and what to do. */
@@ -113,6 +118,8 @@ export class RedisStore implements Store {
   private readonly sessionsHere = new Set<string>();
   private readonly willsHere = new Set<string>();
   private readonly messagesKey: string;
+  private readonly runGrace: number;
+  private gcTimer: NodeJS.Timeout | undefined;
 
   constructor(options: RedisStoreOptions = {}) {
     this.keys = new StoreKeys(options.prefix);
@@ -121,6 +128,7 @@ export class RedisStore implements Store {
     this.messagesKey = this.keys.messages(this.ns);
     this.strict = options.durability !== 'batched';
     this.batchInterval = options.batchInterval ?? 50;
+    this.runGrace = options.runGrace ?? 600_000;
     this.ownsConnection = options.redis === undefined;
     // No retry limit per command: a record waits for Redis to come back rather than being
     // dropped, and the acknowledgements that wait for it wait too.
@@ -206,13 +214,15 @@ export class RedisStore implements Store {
       deliveries.sort((a, b) => a.seq - b.seq);
       sessions.push({ ...s.state, subscriptions: s.subscriptions, inboundQos2: s.inbound, deliveries });
     }
-    const runs = await r.smembers(keys.runs(this.node));
-    for (const ns of runs) {
-      this.op('del', keys.messages(ns));
-      this.op('srem', keys.runs(this.node), ns);
-    }
-    this.op('sadd', keys.runs(this.node), this.ns);
+    // Earlier runs' messages are not deleted at once: a node that took one of this node's
+    // sessions while it was down may be reading them right now (it claimed the session,
+    // then reads). They go once retired for runGrace; until then only what no session
+    // names any more is kept twice.
+    this.op('hset', keys.runs(this.node), this.ns, '0');
     await this.flush();
+    await this.retireRuns();
+    this.gcTimer = setInterval(() => void this.retireRuns().catch(() => {}), Math.max(1000, this.runGrace / 2));
+    this.gcTimer.unref();
     return { sessions, messages: snapshotMessages, retained, wills };
   }
 
@@ -272,10 +282,25 @@ export class RedisStore implements Store {
     this.op('srem', this.keys.nodeSessions(node), clientId);
   }
 
+  /** Marks this node's earlier runs retired, and deletes those retired for runGrace. */
+  private async retireRuns(): Promise<void> {
+    const key = this.keys.runs(this.node);
+    const now = Date.now();
+    for (const [ns, at] of Object.entries(await this.redis.hgetall(key))) {
+      if (ns === this.ns) continue;
+      if (at === '0') this.op('hset', key, ns, String(now));
+      else if (now - Number(at) >= this.runGrace) {
+        this.op('del', this.keys.messages(ns));
+        this.op('hdel', key, ns);
+      }
+    }
+    await this.flush();
+  }
+
   /** Once a dead node's index is empty, its messages are no longer named by anyone. */
   async dropNodeIfEmpty(node: string): Promise<boolean> {
     if ((await this.redis.scard(this.keys.nodeSessions(node))) > 0) return false;
-    for (const ns of await this.redis.smembers(this.keys.runs(node))) this.op('del', this.keys.messages(ns));
+    for (const ns of await this.redis.hkeys(this.keys.runs(node))) this.op('del', this.keys.messages(ns));
     this.op('del', this.keys.runs(node));
     await this.flush();
     return true;
@@ -361,6 +386,7 @@ export class RedisStore implements Store {
 
   async close(): Promise<void> {
     for (const stop of this.beforeClose.splice(0)) await stop();
+    if (this.gcTimer) clearInterval(this.gcTimer);
     if (this.next !== undefined) this.commit();
     await this.sent?.promise.catch(() => {});
     if (!this.ownsConnection) return;

@@ -20,7 +20,7 @@ export class StoreKeys extends ClusterKeys {
   messages(ns: string): string {
     return `${this.prefix}msg:{${ns}}`;
   }
-  /** Set of the message namespaces (`node/run`) a node's runs wrote: old ones are deleted. */
+  /** Hash: the message namespaces (`node/run`) of a node's runs -> when retired (0: live). */
   runs(node: string): string {
     return `${this.prefix}runs:{${node}}`;
   }
