@@ -19,7 +19,8 @@
 // is refused with 0x89 Server busy, never let in beside another connection.
 
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
+import type { RedisClient } from '../store/redis/connect.js';
 import type { Broker } from '../broker/broker.js';
 import type { Connection } from '../broker/connection.js';
 import type { Session } from '../broker/session.js';
@@ -65,8 +66,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export class ClusterSessions {
   readonly stats: ClusterSessionStats = { takenFromLive: 0, takenFromDead: 0, givenAway: 0, adoptedFromDead: 0, deadWillsPublished: 0, refused: 0 };
   readonly node: string;
-  private readonly redis: Redis;
-  private readonly sub: Redis;
+  private readonly redis: RedisClient;
+  private readonly sub: RedisClient;
   private readonly takeoverTimeout: number;
   private readonly willsLockTtl: number;
   private readonly waiting = new Map<string, (ok: boolean) => void>();
@@ -84,7 +85,8 @@ export class ClusterSessions {
   ) {
     this.node = store.node;
     this.redis = store.redis;
-    this.sub = store.redis.duplicate({ lazyConnect: false });
+    const r = store.redis;
+    this.sub = r instanceof Cluster ? r.duplicate() : r.duplicate({ lazyConnect: false });
     this.takeoverTimeout = options.takeoverTimeout ?? 5000;
     this.willsLockTtl = options.willsLockTtl ?? 30_000;
     this.sub.on('messageBuffer', (_channel: Buffer, data: Buffer) => this.onControl(data));

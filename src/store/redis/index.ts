@@ -21,7 +21,8 @@
 //   retained      hash  topic -> encodeMessage, shared with the cluster's retained replication
 
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
+import { connectRedis, keySlot, type RedisClient } from './connect.js';
 import type { Message } from '../../message.js';
 import { decodeMessage, encodeMessage } from '../../cluster/wire.js';
 import type { Snapshot, Store, StoredDelivery, StoredSession, StoredSessionState, StoredSubscription, StoredWill } from '../types.js';
@@ -31,10 +32,10 @@ import { claimOwner, readOwner } from './owner.js';
 export { StoreKeys } from './keys.js';
 
 export interface RedisStoreOptions {
-  /** redis://host:port[/db]; ignored when `redis` is given. */
+  /** redis://host:port[/db], redis-cluster://..., redis-sentinel://... (connect.ts); ignored when `redis` is given. */
   url?: string;
-  /** A connection to use (the store closes it on close() unless `shared`). */
-  redis?: Redis;
+  /** A connection to use instead (not closed by close()). */
+  redis?: RedisClient;
   /** This node's name: its sessions are found under it after a restart. Default 'standalone'. */
   node?: string;
   /** Key prefix (default `starling:`). */
@@ -98,7 +99,7 @@ export class RedisStore implements Store {
   readonly node: string;
   /** This run's message namespace: `node/run`. */
   readonly ns: string;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   onCommit?: (durationMs: number, records: number) => void;
   /** Run first by close(): what uses this store's connection stops (cluster sessions). */
   readonly beforeClose: Array<() => Promise<void>> = [];
@@ -132,7 +133,7 @@ export class RedisStore implements Store {
     this.ownsConnection = options.redis === undefined;
     // No retry limit per command: a record waits for Redis to come back rather than being
     // dropped, and the acknowledgements that wait for it wait too.
-    this.redis = options.redis ?? new Redis(options.url ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null, lazyConnect: true });
+    this.redis = options.redis ?? connectRedis(options.url ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null, lazyConnect: true });
     // A lost connection is retried; what it costs shows in the commits that wait for it.
     if (this.ownsConnection) this.redis.on('error', () => {});
   }
@@ -430,10 +431,8 @@ export class RedisStore implements Store {
     this.sent = batch;
     const t0 = performance.now();
     Promise.resolve()
-      .then(() => this.redis.multi(ops).exec())
-      .then((results) => {
-        if (results === null) throw new Error('Redis aborted the store transaction');
-        for (const [err] of results) if (err) throw err;
+      .then(() => this.send(ops))
+      .then(() => {
         if (this.sent === batch) this.sent = undefined;
         this.onCommit?.(performance.now() - t0, records);
         batch.resolve();
@@ -444,6 +443,30 @@ export class RedisStore implements Store {
         batch.reject(this.failure);
       });
   };
+
+  /**
+   * One MULTI/EXEC; on a Redis Cluster one per slot (a client's records share its slot), all
+   * sent at once: each applies whole, but not all at one instant (docs/durability.md).
+   */
+  private async send(ops: Op[]): Promise<void> {
+    const redis = this.redis;
+    const groups: Op[][] = [];
+    if (redis instanceof Cluster) {
+      const bySlot = new Map<number, Op[]>();
+      for (const op of ops) {
+        const slot = keySlot(op[1] as string);
+        let g = bySlot.get(slot);
+        if (g === undefined) bySlot.set(slot, (g = []));
+        g.push(op);
+      }
+      groups.push(...bySlot.values());
+    } else groups.push(ops);
+    const answers = await Promise.all(groups.map((g) => redis.multi(g).exec()));
+    for (const results of answers) {
+      if (results === null) throw new Error('Redis aborted the store transaction');
+      for (const [err] of results) if (err) throw err;
+    }
+  }
 
   private index(clientId: string, set: Set<string>): void {
     if (set.has(clientId)) return;
@@ -463,18 +486,11 @@ export class RedisStore implements Store {
     const CHUNK = 256;
     for (let i = 0; i < ids.length; i += CHUNK) {
       const chunk = ids.slice(i, i + CHUNK);
-      const p = this.redis.pipeline();
-      for (const id of chunk) {
-        p.hgetallBuffer(this.keys.session(id));
-        p.get(this.keys.will(id));
-      }
-      const results = (await p.exec()) ?? [];
+      // Sent together (one write, answers in order); on a Redis Cluster each to its slot's node.
+      const results = await Promise.all(chunk.map((id) => Promise.all([this.redis.hgetallBuffer(this.keys.session(id)), this.redis.get(this.keys.will(id))])));
       chunk.forEach((id, j) => {
-        const [e1, hash] = results[2 * j]!;
-        const [e2, will] = results[2 * j + 1]!;
-        if (e1) throw e1;
-        if (e2) throw e2;
-        out.push(this.parseSession(id, hash as Record<string, Buffer>, will as string | null));
+        const [hash, will] = results[j]!;
+        out.push(this.parseSession(id, hash, will));
       });
     }
     return out;

@@ -3,7 +3,7 @@
 // to take it, one wins and the other sees the new owner and starts again: a netsplit or a
 // race cannot leave both believing they hold the client id.
 
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connect.js';
 
 export interface Owner {
   /** '' when nobody holds the client id. */
@@ -27,7 +27,7 @@ return 0`;
 
 type Reply = [number, string, string];
 
-export async function readOwner(redis: Redis, key: string): Promise<Owner> {
+export async function readOwner(redis: RedisClient, key: string): Promise<Owner> {
   const [node, epoch] = await redis.hmget(key, 'node', 'epoch');
   return { node: node ?? '', epoch: Number(epoch ?? 0) };
 }
@@ -36,12 +36,12 @@ export async function readOwner(redis: Redis, key: string): Promise<Owner> {
  * Takes the client id for `node` if its owner is still `expected`; resolves to the owner
  * after the attempt (`won` says whose it is).
  */
-export async function claimOwner(redis: Redis, key: string, expected: Owner, node: string): Promise<{ won: boolean; owner: Owner }> {
+export async function claimOwner(redis: RedisClient, key: string, expected: Owner, node: string): Promise<{ won: boolean; owner: Owner }> {
   const [ok, n, e] = (await redis.eval(CLAIM, 1, key, expected.node, String(expected.epoch), node)) as Reply;
   return { won: ok === 1, owner: { node: n, epoch: Number(e) } };
 }
 
 /** Lets the client id go, unless somebody took it meanwhile. */
-export async function dropOwner(redis: Redis, key: string, owner: Owner): Promise<void> {
+export async function dropOwner(redis: RedisClient, key: string, owner: Owner): Promise<void> {
   await redis.eval(DROP, 1, key, owner.node, String(owner.epoch));
 }
