@@ -1,6 +1,7 @@
 // The stores every store test runs against, once each: one behaviour for all of them.
 
 import { spawn } from 'node:child_process';
+import { after } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,12 +66,22 @@ async function redisKind(): Promise<StoreKind[]> {
   });
   await until(`redis-server on port ${port}`, () => canConnect(port), 10_000);
   let sets = 0;
+  // A store a test opens only to read it back is never closed: its connection would keep the
+  // test file's process alive.
+  const opened: RedisStore[] = [];
+  after(() => {
+    for (const store of opened) store.redis.disconnect();
+  });
   return [
     {
       name: 'redis',
       fresh: () => {
         const prefix = `t${++sets}:`;
-        return () => new RedisStore({ url: `redis://127.0.0.1:${port}`, prefix, node: 'n1' });
+        return () => {
+          const store = new RedisStore({ url: `redis://127.0.0.1:${port}`, prefix, node: 'n1' });
+          opened.push(store);
+          return store;
+        };
       },
     },
   ];
