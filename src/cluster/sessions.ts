@@ -28,7 +28,7 @@ import type { ClientInfo } from '../broker/types.js';
 import { cancelWill, publishWill } from '../broker/will.js';
 import type { Message } from '../message.js';
 import { RedisStore } from '../store/redis/index.js';
-import { claimOwner, readOwner, type Owner } from '../store/redis/owner.js';
+import { claimOwner, dropOwner, readOwner, type Owner } from '../store/redis/owner.js';
 import type { StoredDelivery, StoredSession } from '../store/types.js';
 
 export interface ClusterSessionsOptions {
@@ -50,6 +50,8 @@ export interface ClusterSessionStats {
   deadWillsPublished: number;
   /** CONNECTs refused because the client id could not be had in time. */
   refused: number;
+  /** Owner records deleted as their sessions ended here. */
+  ownersDropped: number;
 }
 
 interface Control {
@@ -64,7 +66,7 @@ const MAX_ATTEMPTS = 5;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class ClusterSessions {
-  readonly stats: ClusterSessionStats = { takenFromLive: 0, takenFromDead: 0, givenAway: 0, adoptedFromDead: 0, deadWillsPublished: 0, refused: 0 };
+  readonly stats: ClusterSessionStats = { takenFromLive: 0, takenFromDead: 0, givenAway: 0, adoptedFromDead: 0, deadWillsPublished: 0, refused: 0, ownersDropped: 0 };
   readonly node: string;
   private readonly redis: RedisClient;
   private readonly sub: RedisClient;
@@ -73,6 +75,8 @@ export class ClusterSessions {
   private readonly waiting = new Map<string, (ok: boolean) => void>();
   /** Per client id, the tail of the operations on it: one at a time on this node. */
   private readonly chains = new Map<string, Promise<unknown>>();
+  /** Client ids whose sessions are being handed to another node right now. */
+  private readonly handing = new Set<string>();
   private readonly ready: Promise<void>;
   private timer: NodeJS.Timeout | undefined;
   private sweeping = false;
@@ -249,12 +253,30 @@ export class ClusterSessions {
       }
       if (broker.sessions.get(clientId) === session) {
         const handed = session.stored ? capture(session) : undefined;
-        broker.sessions.end(session);
+        this.handing.add(clientId);
+        try {
+          broker.sessions.end(session);
+        } finally {
+          this.handing.delete(clientId);
+        }
         if (handed !== undefined) this.store.handOver(handed.session, handed.messages);
       }
       this.stats.givenAway++;
     }
     await this.store.flush();
+  }
+
+  /**
+   * A session ended on this node (Clean Start, expiry, an operator's delete, a clean
+   * session's client gone): the client id's owner record goes too, or Redis would keep one
+   * for every client id ever seen. Not when the session is being handed to another node.
+   */
+  ended(clientId: string): void {
+    if (this.handing.has(clientId) || this.stopped) return;
+    void this.serial(clientId, async () => {
+      if (this.broker.sessions.has(clientId) || this.broker.sessions.clients.has(clientId)) return;
+      if (await dropOwner(this.redis, this.store.keys.owner(clientId), this.node)) this.stats.ownersDropped++;
+    }).catch((err: unknown) => this.broker.log.warn({ err: (err as Error).message, clientId }, 'cluster sessions: dropping an owner record failed'));
   }
 
   // Control messages.
@@ -390,7 +412,14 @@ export function attachClusterSessions(broker: Broker, options: ClusterSessionsOp
   const store = broker.persistence?.store;
   if (!(store instanceof RedisStore)) return undefined;
   const cs = new ClusterSessions(broker, store, options);
-  broker.sessions.acquire = (clientId, clean, open) => cs.acquire(clientId, clean, open);
+  const registry = broker.sessions;
+  registry.acquire = (clientId, clean, open) => cs.acquire(clientId, clean, open);
+  // Every end of a session passes here (the registry has no event for it).
+  const end = registry.end.bind(registry);
+  registry.end = (session) => {
+    end(session);
+    if (!registry.has(session.clientId)) cs.ended(session.clientId);
+  };
   store.beforeClose.push(() => cs.stop());
   return cs;
 }

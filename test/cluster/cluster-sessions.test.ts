@@ -192,6 +192,20 @@ describe('cluster sessions', () => {
     }
   });
 
+  test("a session that ends takes its client id's owner record with it; a persistent one keeps it", async (t) => {
+    const c = await cluster(t);
+    if (c === undefined) return;
+    const a = await c.node('A');
+    const brief = await c.raw(a, { clientId: 'brief' });
+    const stays = await c.raw(a, { clientId: 'stays', clean: false, properties: HOUR });
+    assert.equal(await c.admin.hget(c.keys.owner('brief'), 'node'), 'A');
+    brief.send({ type: 'disconnect', reasonCode: 0 });
+    stays.send({ type: 'disconnect', reasonCode: 0 });
+    await until('the clean session to let its owner record go', async () => (await c.admin.exists(c.keys.owner('brief'))) === 0, 5000);
+    assert.equal(await c.admin.hget(c.keys.owner('stays'), 'node'), 'A');
+    assert.equal(a.sessions.stats.ownersDropped, 1);
+  });
+
   test('a dead node: its persistent client resumes on another node, and its wills are published once by one survivor', async (t) => {
     const c = await cluster(t);
     if (c === undefined) return;
