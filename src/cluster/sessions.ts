@@ -187,7 +187,7 @@ export class ClusterSessions {
     const stale = broker.sessions.get(clientId);
     if (stale !== undefined) broker.sessions.end(stale);
     const loaded = await this.store.loadSession(clientId);
-    this.store.unindex(from.node, clientId);
+    if (from.node !== '') this.store.unindex(from.node, clientId);
     const stored = loaded.session;
     let session: Session | undefined;
     if (stored !== undefined && clean) this.store.deleteSession(clientId);
