@@ -6,6 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, test, type TestContext } from 'node:test';
 import { Redis } from 'ioredis';
+import mqtt from 'mqtt';
 import { attachClusterSessions, type ClusterSessions } from '../../src/cluster/sessions.js';
 import { RedisStore, StoreKeys } from '../../src/store/index.js';
 import { RawClient, startBroker, type TestBroker } from '../helpers/broker.js';
@@ -190,6 +191,36 @@ describe('cluster sessions', () => {
     function holders(id: string): number {
       return [a, b].filter((n) => n.broker.broker.clients.has(id)).length;
     }
+  });
+
+  test('MQTT.js: a persistent client moves from A to B, the one on A is closed, and the message unacknowledged on A arrives on B', async (t) => {
+    const c = await cluster(t);
+    if (c === undefined) return;
+    const a = await c.node('A');
+    const b = await c.node('B');
+    const options = { clientId: 'mqttjs-mover', clean: false, protocolVersion: 5 as const, reconnectPeriod: 0, connectTimeout: 5000, properties: HOUR };
+    const first = await mqtt.connectAsync(a.broker.url, options);
+    t.after(() => first.end(true));
+    await first.subscribeAsync('mqttjs/#', { qos: 1 });
+    const kicked = new Promise<void>((resolve) => first.once('close', () => resolve()));
+    // Unacknowledged on A: MQTT.js acknowledges once handleMessage calls back, which this one
+    // never does (it also holds back the packets after it, so the DISCONNECT 0x8E is not read:
+    // the raw client test checks the reason code).
+    first.handleMessage = () => {};
+    a.broker.broker.publish({ topic: 'mqttjs/1', payload: Buffer.from('from A'), qos: 1, retain: false });
+    await until('the message to reach the client on A', () => a.broker.broker.sessions.get('mqttjs-mover')!.inflight.size === 1, 5000);
+
+    const moved = mqtt.connect(b.broker.url, options);
+    t.after(() => moved.end(true));
+    const got = new Promise<string>((resolve) => moved.on('message', (_topic, payload) => resolve(payload.toString())));
+    const connack = await new Promise<mqtt.IConnackPacket>((resolve, reject) => {
+      moved.once('connect', resolve);
+      moved.once('error', reject);
+    });
+    assert.equal(connack.sessionPresent, true);
+    assert.equal(await got, 'from A');
+    await kicked;
+    assert.equal(a.broker.broker.sessions.has('mqttjs-mover'), false);
   });
 
   test("a session that ends takes its client id's owner record with it; a persistent one keeps it", async (t) => {
