@@ -30,6 +30,12 @@ export class SessionRegistry {
   /** Connected clients by client id. */
   private readonly connected = new Map<string, ConnectedClient>();
 
+  /**
+   * Set by a cluster (src/cluster/sessions.ts): takes the client id for this node, then runs
+   * `open` (which calls open()) while no other takeover of it runs; rejects when it cannot.
+   */
+  acquire: (<T>(clientId: string, clean: boolean, open: () => T) => Promise<T>) | undefined = undefined;
+
   constructor(private readonly broker: Broker) {}
 
   // Lookup.

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AuthFileError, fileAuth, verifyHash, type AuthFiles, type AuthLogger, type FileAuth } from '../auth/index.js';
+import { attachClusterSessions } from '../cluster/sessions.js';
 import { createBroker, createOpsServer, createStore, StoreError, type Broker, type OpsServer, type ReloadResult } from '../index.js';
 import { prettyLog, stdoutLog } from '../ops/index.js';
 import { bench } from './bench/main.js';
@@ -143,6 +144,13 @@ async function main(argv: string[]): Promise<number> {
   });
   worker.label(broker.log, self);
   for (const line of early) line(broker);
+  attachClusterSessions(broker, { takeoverTimeout: setup.persistence.takeoverTimeout }); // store: redis only
+  if (setup.options.cluster !== undefined && setup.persistence.store !== 'redis') {
+    broker.log.warn(
+      { store: setup.persistence.store },
+      'cluster member without persistence.store: redis: persistent sessions stay on this node and do not move to another member (docs/clustering.md)',
+    );
+  }
   // Bridges are built before any listener opens: a bridge that cannot work stops start-up.
   let bridges: BridgeManager;
   try {

@@ -67,30 +67,30 @@ export class ClusterUrlError extends Error {
   override readonly name = 'ClusterUrlError';
 }
 
-/** Parses the URL forms above; throws ClusterUrlError naming what is wrong. */
-export function parseRedisUrl(url: string): RedisTarget {
+/** Parses the URL forms above; throws ClusterUrlError naming the config key and what is wrong. */
+export function parseRedisUrl(url: string, key = 'cluster.redis'): RedisTarget {
   const m = /^([a-z-]+):\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?#]+)(\/[^?#]*)?$/.exec(url);
-  if (m === null) throw new ClusterUrlError(`cluster.redis: not a Redis URL: ${JSON.stringify(url)}`);
+  if (m === null) throw new ClusterUrlError(`${key}: not a Redis URL: ${JSON.stringify(url)}`);
   const [, scheme, user, pass, hosts, path] = m;
   const credentials = { ...(user && { username: decodeURIComponent(user) }), ...(pass !== undefined && { password: decodeURIComponent(pass) }) };
   if (scheme === 'redis' || scheme === 'rediss') return { kind: 'single', url };
   const list = hosts!.split(',').map((h) => {
     const hm = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(h);
-    if (hm === null) throw new ClusterUrlError(`cluster.redis: bad host ${JSON.stringify(h)} in ${JSON.stringify(url)}`);
+    if (hm === null) throw new ClusterUrlError(`${key}: bad host ${JSON.stringify(h)} in ${JSON.stringify(url)}`);
     return { host: hm[1]!.replace(/^\[|\]$/g, ''), port: hm[2] !== undefined ? Number(hm[2]) : scheme === 'redis-sentinel' ? 26379 : 6379 };
   });
   const parts = (path ?? '').split('/').filter((p) => p.length > 0);
   if (scheme === 'redis-sentinel') {
-    if (parts.length === 0) throw new ClusterUrlError(`cluster.redis: a Sentinel URL names its master after the hosts: redis-sentinel://host:26379/mymaster`);
+    if (parts.length === 0) throw new ClusterUrlError(`${key}: a Sentinel URL names its master after the hosts: redis-sentinel://host:26379/mymaster`);
     const db = parts[1] !== undefined ? Number(parts[1]) : 0;
-    if (!Number.isInteger(db) || db < 0) throw new ClusterUrlError(`cluster.redis: bad database number ${JSON.stringify(parts[1])}`);
+    if (!Number.isInteger(db) || db < 0) throw new ClusterUrlError(`${key}: bad database number ${JSON.stringify(parts[1])}`);
     return { kind: 'sentinel', sentinels: list, name: decodeURIComponent(parts[0]!), db, ...credentials };
   }
   if (scheme === 'redis-cluster') {
-    if (parts.length > 0) throw new ClusterUrlError('cluster.redis: a Redis Cluster has no database number or path');
+    if (parts.length > 0) throw new ClusterUrlError(`${key}: a Redis Cluster has no database number or path`);
     return { kind: 'cluster', seeds: list, ...credentials };
   }
-  throw new ClusterUrlError(`cluster.redis: unknown scheme ${JSON.stringify(scheme)}: use redis://, rediss://, redis-sentinel:// or redis-cluster://`);
+  throw new ClusterUrlError(`${key}: unknown scheme ${JSON.stringify(scheme)}: use redis://, rediss://, redis-sentinel:// or redis-cluster://`);
 }
 
 export type RedisClient = Redis | Cluster;

@@ -3,7 +3,7 @@
 // winning. The result is validated as a whole; any problem stops start-up with all of them.
 // Nothing else in Starling reads the config file or the environment.
 
-import type { ClusterOptions } from '../cluster/config.js';
+import { resolveClusterOptions, type ClusterOptions } from '../cluster/config.js';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { AuthFiles, FileAuthOptions } from '../auth/index.js';
@@ -156,22 +156,31 @@ export function defaultConfig(): StarlingConfig {
 export interface BrokerSetup {
   readonly options: BrokerOptions;
   readonly auth: AuthConfig;
-  readonly persistence: PersistenceConfig;
+  /** The store settings (a cluster member's Redis store also gets the cluster's key prefix). */
+  readonly persistence: PersistenceConfig & { readonly prefix?: string };
   readonly log: LogConfig;
   /** $SYS and the HTTP server (metrics, health, admin API), for createOpsServer(). */
   readonly ops: OpsOptions;
 }
 
 export function toBrokerOptions(config: StarlingConfig): BrokerSetup {
-  const options: BrokerOptions = {
+  const options: { -readonly [K in keyof BrokerOptions]: BrokerOptions[K] } = {
     listeners: config.listeners.map(toListenerOptions),
     limits: { ...config.limits },
     maximumQoS: config.mqtt.maximumQoS as QoS,
     retainAvailable: config.mqtt.retainAvailable,
     logLevel: config.log.level,
     ...(config.mqtt.serverReference !== undefined && { serverReference: config.mqtt.serverReference }),
-    ...(config.cluster?.redis !== undefined && { cluster: toClusterOptions(config.cluster, config.cluster.redis) }),
   };
+  let persistence: BrokerSetup['persistence'] = config.persistence;
+  if (config.cluster?.redis !== undefined) {
+    const cluster = resolveClusterOptions(toClusterOptions(config.cluster, config.cluster.redis));
+    options.cluster = cluster;
+    // A member's Redis store shares the cluster's Redis (unless persistence.redis names
+    // another), key prefix and node name: ownership of a client id is judged by the
+    // membership key of the node name the store writes, so the two must be one name.
+    if (config.persistence.store === 'redis') persistence = { ...config.persistence, redis: config.persistence.redis ?? cluster.redis, node: cluster.node, prefix: cluster.prefix };
+  }
   const http = config.http;
   const ops: OpsOptions = {
     sysInterval: config.sys.interval,
@@ -192,7 +201,7 @@ export function toBrokerOptions(config: StarlingConfig): BrokerSetup {
       },
     }),
   };
-  return { options, auth: config.auth, persistence: config.persistence, log: config.log, ops };
+  return { options, auth: config.auth, persistence, log: config.log, ops };
 }
 
 function toClusterOptions(c: NonNullable<StarlingConfig['cluster']>, redis: string): ClusterOptions {

@@ -745,10 +745,33 @@ export const SCHEMA = {
       fields: {
         store: {
           type: 'enum',
-          values: ['sqlite', 'memory', 'disk'],
+          values: ['sqlite', 'memory', 'disk', 'redis'],
           default: 'sqlite',
           reload: 'restart',
-          description: '`sqlite` keeps state in `dataDir` (SQLite, written by a worker thread); `memory` keeps nothing across restarts. `disk` is another name for `sqlite`.',
+          description:
+            '`sqlite` keeps state in `dataDir` (SQLite, written by a worker thread); `memory` keeps nothing across restarts. `disk` is another name for `sqlite`. `redis` keeps it in the Redis at `redis`, where the nodes of a cluster share sessions (docs/clustering-sessions.md).',
+        },
+        redis: {
+          type: 'string',
+          defaultText: '`redis://127.0.0.1:6379`',
+          reload: 'restart',
+          description: 'With `store: redis`: the Redis URL (`redis://[user:password@]host:port[/db]`). How safe an acknowledged message is rests on its `appendfsync` (docs/durability.md).',
+        },
+        node: {
+          type: 'string',
+          defaultText: 'the host name',
+          reload: 'restart',
+          description: 'With `store: redis`: this broker\'s node name, the same across its restarts (it finds its sessions under it) and different from every other node sharing the Redis.',
+        },
+        takeoverTimeout: {
+          type: 'integer',
+          min: 100,
+          max: 60_000,
+          unit: 'ms',
+          default: 5000,
+          reload: 'restart',
+          description:
+            'With `store: redis`: the longest a CONNECT waits for the node holding its client id to let it go (disconnect its client, write the session to Redis). One that waits longer is refused with 0x89 Server busy (3.1.1: 0x03), never let in beside the other connection.',
         },
         dataDir: {
           type: 'string',

@@ -143,6 +143,18 @@ export function enhancedStep(conn: Connection, data: Buffer | undefined): void |
  * out and deliveries resume.
  */
 function accept(conn: Connection, assignedId: boolean, authData: Buffer | undefined): void | Promise<void> {
+  const acquire = conn.broker.sessions.acquire;
+  if (acquire === undefined) return open(conn, assignedId, authData);
+  // A cluster takes the client id for this node first (src/cluster/sessions.ts); one it
+  // cannot get in time is refused: 0x89 Server busy (3.1.1: 0x03 Server unavailable).
+  const version = conn.connect!.protocolVersion;
+  return acquire(conn.id, conn.connect!.clean, () => (conn.state === 'closed' ? undefined : open(conn, assignedId, authData))).then(() => {}, (err: unknown) => {
+    conn.broker.log.warn({ clientId: conn.id, remote: conn.remoteAddress, err: (err as Error).message }, 'CONNECT refused: the cluster could not hand the client id over');
+    if (conn.state !== 'closed') conn.connackAndClose(0x89, version);
+  });
+}
+
+function open(conn: Connection, assignedId: boolean, authData: Buffer | undefined): void | Promise<void> {
   const broker = conn.broker;
   const p = conn.connect!;
   const requested = p.protocolVersion === 5 ? (p.properties?.sessionExpiryInterval ?? 0) : p.clean ? 0 : 0xffffffff;

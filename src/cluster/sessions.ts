@@ -1,0 +1,425 @@
+// Cluster sessions: a client id lives on one node at a time, and its persistent session lives
+// in Redis (the Redis store, src/store/redis/), so any node can take it over.
+//
+// - A CONNECT on node B for a client id that node A holds: B asks A (a control message on
+//   A's session channel) to let it go. A disconnects its client (0x8E Session taken over),
+//   settles the will the way the new CONNECT decides [MQTT-3.1.3-9], writes the session with
+//   its in-flight and queued messages to Redis, drops it and answers. B then takes the
+//   client id (compare-and-set on owner and epoch, src/store/redis/owner.ts), reads the
+//   session and makes it its own; CONNACK follows as on one node.
+// - A's heartbeat key is gone (A died): B takes the client id directly; the session is in
+//   Redis as far as A's last commit, which is as far as A acknowledged anything.
+// - Two nodes taking one client id at once: one compare-and-set wins; the other sees the
+//   winner and asks it to let go, so the latest CONNECT ends up connected, once.
+// - A dead node's clients: one survivor (SET NX lock with an expiry) takes every session of
+//   the dead node's index, so their subscriptions keep collecting messages, and publishes
+//   their wills once (publishWillsOf).
+//
+// Every wait is bounded (takeoverTimeout); a CONNECT that cannot get its client id in time
+// is refused with 0x89 Server busy, never let in beside another connection.
+
+import { randomBytes } from 'node:crypto';
+import { Cluster } from 'ioredis';
+import type { RedisClient } from '../store/redis/connect.js';
+import type { Broker } from '../broker/broker.js';
+import type { Connection } from '../broker/connection.js';
+import type { Session } from '../broker/session.js';
+import type { ClientInfo } from '../broker/types.js';
+import { cancelWill, publishWill } from '../broker/will.js';
+import type { Message } from '../message.js';
+import { RedisStore } from '../store/redis/index.js';
+import { claimOwner, dropOwner, readOwner, type Owner } from '../store/redis/owner.js';
+import type { StoredDelivery, StoredSession } from '../store/types.js';
+
+export interface ClusterSessionsOptions {
+  /** Longest wait for another node to let a client id go, ms (default 5000). */
+  readonly takeoverTimeout?: number;
+  /** How often to look for dead nodes whose clients need a survivor, ms (default 2000; 0: never). */
+  readonly deadNodeCheck?: number;
+  /** How long the survivor's lock on a dead node's wills holds, ms (default 30000). */
+  readonly willsLockTtl?: number;
+}
+
+export interface ClusterSessionStats {
+  /** Client ids taken from another live node, from a dead one, and given away. */
+  takenFromLive: number;
+  takenFromDead: number;
+  givenAway: number;
+  /** Sessions of dead nodes this node took, and their wills it published. */
+  adoptedFromDead: number;
+  deadWillsPublished: number;
+  /** CONNECTs refused because the client id could not be had in time. */
+  refused: number;
+  /** Owner records deleted as their sessions ended here. */
+  ownersDropped: number;
+}
+
+interface Control {
+  t: 'release' | 'released';
+  id: string;
+  cid: string;
+  from: string;
+  clean?: boolean;
+}
+
+const MAX_ATTEMPTS = 5;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export class ClusterSessions {
+  readonly stats: ClusterSessionStats = { takenFromLive: 0, takenFromDead: 0, givenAway: 0, adoptedFromDead: 0, deadWillsPublished: 0, refused: 0, ownersDropped: 0 };
+  readonly node: string;
+  private readonly redis: RedisClient;
+  private readonly sub: RedisClient;
+  private readonly takeoverTimeout: number;
+  private readonly willsLockTtl: number;
+  private readonly waiting = new Map<string, (ok: boolean) => void>();
+  /** Per client id, the tail of the operations on it: one at a time on this node. */
+  private readonly chains = new Map<string, Promise<unknown>>();
+  /** Client ids whose sessions are being handed to another node right now. */
+  private readonly handing = new Set<string>();
+  private readonly ready: Promise<void>;
+  private timer: NodeJS.Timeout | undefined;
+  private sweeping = false;
+  private stopped = false;
+
+  constructor(
+    private readonly broker: Broker,
+    readonly store: RedisStore,
+    options: ClusterSessionsOptions = {},
+  ) {
+    this.node = store.node;
+    this.redis = store.redis;
+    const r = store.redis;
+    this.sub = r instanceof Cluster ? r.duplicate() : r.duplicate({ lazyConnect: false });
+    this.takeoverTimeout = options.takeoverTimeout ?? 5000;
+    this.willsLockTtl = options.willsLockTtl ?? 30_000;
+    this.sub.on('messageBuffer', (_channel: Buffer, data: Buffer) => this.onControl(data));
+    this.sub.on('error', (err: Error) => broker.log.warn({ err: err.message }, 'cluster sessions: Redis subscriber error'));
+    this.ready = this.sub.subscribe(store.keys.sessionChannel(this.node)).then(() => undefined);
+    this.ready.catch(() => {});
+    const every = options.deadNodeCheck ?? 2000;
+    if (every > 0) {
+      this.timer = setInterval(() => void this.sweepDeadNodes(), every);
+      this.timer.unref();
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    for (const done of this.waiting.values()) done(false);
+    this.sub.disconnect();
+  }
+
+  /**
+   * Takes `clientId` for this node (asking its live holder to let go, or straight from a
+   * dead one) and makes its session from Redis local, then runs `open` while no other
+   * takeover of the client id can run on this node. Rejects when it cannot in time.
+   */
+  acquire<T>(clientId: string, clean: boolean, open: () => T): Promise<T> {
+    return this.serial(clientId, async () => {
+      await this.ready;
+      const key = this.store.keys.owner(clientId);
+      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        const owner = await readOwner(this.redis, key);
+        if (owner.node === this.node) return open();
+        const live = owner.node !== '' && (await this.alive(owner.node));
+        if (live && !(await this.askRelease(owner.node, clientId, clean))) break;
+        const claim = await claimOwner(this.redis, key, owner, this.node);
+        if (!claim.won) continue;
+        if (owner.node !== '') {
+          if (live) this.stats.takenFromLive++;
+          else this.stats.takenFromDead++;
+        }
+        await this.adopt(clientId, owner, clean);
+        return open();
+      }
+      this.stats.refused++;
+      throw new Error(`client id ${clientId} could not be taken over in time`);
+    });
+  }
+
+  /**
+   * A dead node's clients: this node takes their sessions (so they keep collecting their
+   * messages until they reconnect, here or elsewhere) and publishes their wills. One
+   * survivor does it: the lock is SET NX with an expiry, so a survivor that dies midway
+   * leaves the rest to the next. Resolves to the wills published (0 when another has the lock).
+   */
+  async publishWillsOf(deadNode: string): Promise<number> {
+    if (deadNode === this.node) return 0;
+    const got = await this.redis.set(this.store.keys.willsLock(deadNode), this.node, 'PX', this.willsLockTtl, 'NX');
+    if (got !== 'OK') return 0;
+    let wills = 0;
+    for (const clientId of await this.store.sessionsOf(deadNode)) {
+      wills += await this.serial(clientId, async () => {
+        const key = this.store.keys.owner(clientId);
+        const owner = await readOwner(this.redis, key);
+        if (owner.node !== '' && owner.node !== deadNode) {
+          // Its client reconnected elsewhere already: that node took session and will.
+          this.store.unindex(deadNode, clientId);
+          return 0;
+        }
+        const claim = await claimOwner(this.redis, key, owner, this.node);
+        if (!claim.won) return 0;
+        this.stats.adoptedFromDead++;
+        return this.adopt(clientId, owner, false);
+      });
+    }
+    await this.store.flush();
+    await this.store.dropNodeIfEmpty(deadNode);
+    this.stats.deadWillsPublished += wills;
+    if (wills > 0) this.broker.log.info({ node: deadNode, wills }, 'cluster sessions: published the wills of a dead node');
+    return wills;
+  }
+
+  // Taking a session.
+
+  /**
+   * Makes the session of `clientId` in Redis this node's: recorded again under this node
+   * (its deliveries' messages moved to this node's messages), its subscriptions in the
+   * router. A will left by a dead holder is settled as after a restart. Resolves to 1 when
+   * a will went out at once.
+   */
+  private async adopt(clientId: string, from: Owner, clean: boolean): Promise<number> {
+    const broker = this.broker;
+    const persistence = broker.persistence!;
+    const stale = broker.sessions.get(clientId);
+    if (stale !== undefined) broker.sessions.end(stale);
+    const loaded = await this.store.loadSession(clientId);
+    if (from.node !== '') this.store.unindex(from.node, clientId);
+    const stored = loaded.session;
+    let session: Session | undefined;
+    if (stored !== undefined && clean) this.store.deleteSession(clientId);
+    else if (stored !== undefined) session = this.restore(stored, loaded.messages);
+    let published = 0;
+    const will = loaded.will;
+    if (will !== undefined) {
+      const client: ClientInfo = { id: clientId, protocolVersion: will.protocolVersion, username: will.username, remoteAddress: '', listener: '', keepalive: 0 };
+      // Recorded under this node, so it is deleted here once settled.
+      persistence.connected({ id: clientId, username: will.username, protocolVersion: will.protocolVersion } as Connection, will.message, will.delay);
+      broker.sessions.restoreWill(client, will.message, will.delay);
+      if (session === undefined || session.willPublish === undefined) published = 1;
+    }
+    await this.store.flush();
+    return published;
+  }
+
+  /** One session read from Redis, as Persistence.restore() rebuilds one at start-up. */
+  private restore(stored: StoredSession, messages: ReadonlyMap<number, Message>): Session | undefined {
+    const broker = this.broker;
+    const persistence = broker.persistence!;
+    const now = Date.now();
+    const elapsed = stored.disconnectedAt === undefined ? 0 : now - stored.disconnectedAt;
+    if (stored.expiryInterval < 0xffffffff && elapsed >= stored.expiryInterval * 1000) {
+      this.store.deleteSession(stored.clientId);
+      return undefined;
+    }
+    const session = broker.sessions.restore(stored.clientId, stored.expiryInterval, stored.username);
+    persistence.sessionSaved(session, stored.disconnectedAt ?? now);
+    for (const id of stored.inboundQos2) session.addInboundQos2(id);
+    for (const sub of stored.subscriptions) broker.subscribe(session, sub);
+    for (const d of stored.deliveries) {
+      const m = messages.get(d.messageId);
+      if (m !== undefined) session.restoreDelivery(m, d.qos, d.retain, d.subscriptionIds, d.packetId, d.state);
+    }
+    // Recorded again as this node's: same packet ids and order, messages in this node's run.
+    session.forEachOutbound((out) => {
+      out.stored = false;
+      persistence.deliveryAdded(session, out);
+      if (out.state === 'pubrel') persistence.deliveryReleased(session, out);
+    });
+    broker.sessions.scheduleExpiry(session, elapsed);
+    return session;
+  }
+
+  // Giving a session away.
+
+  /** Another node takes `clientId`: disconnect its client, write its session, drop it. */
+  private async release(clientId: string, clean: boolean): Promise<void> {
+    const broker = this.broker;
+    // Still starting: the sessions read back from Redis are not in the registry yet.
+    for (let waited = 0; !broker.ready && !this.stopped && waited < this.takeoverTimeout; waited += 20) await sleep(20);
+    const session = broker.sessions.get(clientId);
+    if (session !== undefined) {
+      broker.sessions.clients.get(clientId)?.disconnect(0x8e, 'session taken over by another node');
+      // A will waiting on its delay: the new CONNECT decides it, as on one node [MQTT-3.1.3-9].
+      if (session.willPublish !== undefined) {
+        if (clean) publishWill(session);
+        else {
+          cancelWill(session);
+          broker.persistence?.willSettled(clientId);
+        }
+      }
+      if (broker.sessions.get(clientId) === session) {
+        const handed = session.stored ? capture(session) : undefined;
+        this.handing.add(clientId);
+        try {
+          broker.sessions.end(session);
+        } finally {
+          this.handing.delete(clientId);
+        }
+        if (handed !== undefined) this.store.handOver(handed.session, handed.messages);
+      }
+      this.stats.givenAway++;
+    }
+    await this.store.flush();
+  }
+
+  /**
+   * A session ended on this node (Clean Start, expiry, an operator's delete, a clean
+   * session's client gone): the client id's owner record goes too, or Redis would keep one
+   * for every client id ever seen. Not when the session is being handed to another node.
+   */
+  ended(clientId: string): void {
+    if (this.handing.has(clientId) || this.stopped) return;
+    void this.serial(clientId, async () => {
+      if (this.broker.sessions.has(clientId) || this.broker.sessions.clients.has(clientId)) return;
+      if (await dropOwner(this.redis, this.store.keys.owner(clientId), this.node)) this.stats.ownersDropped++;
+    }).catch((err: unknown) => this.broker.log.warn({ err: (err as Error).message, clientId }, 'cluster sessions: dropping an owner record failed'));
+  }
+
+  // Control messages.
+
+  private async askRelease(node: string, clientId: string, clean: boolean): Promise<boolean> {
+    const id = randomBytes(8).toString('hex');
+    const answered = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        resolve(false);
+      }, this.takeoverTimeout);
+      timer.unref();
+      this.waiting.set(id, (ok) => {
+        clearTimeout(timer);
+        this.waiting.delete(id);
+        resolve(ok);
+      });
+    });
+    const msg: Control = { t: 'release', id, cid: clientId, from: this.node, clean };
+    await this.redis.publish(this.store.keys.sessionChannel(node), JSON.stringify(msg));
+    const ok = await answered;
+    if (!ok) this.broker.log.warn({ clientId, node, ms: this.takeoverTimeout }, 'cluster sessions: the node holding the client id did not let it go in time');
+    return ok;
+  }
+
+  private onControl(data: Buffer): void {
+    let msg: Control;
+    try {
+      msg = JSON.parse(data.toString('utf8')) as Control;
+    } catch {
+      return; // not ours
+    }
+    if (msg.t === 'released') {
+      this.waiting.get(msg.id)?.(true);
+      return;
+    }
+    if (msg.t !== 'release' || typeof msg.cid !== 'string' || typeof msg.from !== 'string') return;
+    void this.serial(msg.cid, () => this.release(msg.cid, msg.clean === true))
+      .then(() => {
+        const reply: Control = { t: 'released', id: msg.id, cid: msg.cid, from: this.node };
+        return this.redis.publish(this.store.keys.sessionChannel(msg.from), JSON.stringify(reply));
+      })
+      .catch((err: unknown) => this.broker.log.error({ err, clientId: msg.cid }, 'cluster sessions: handing a session over failed'));
+  }
+
+  // Dead nodes.
+
+  private async alive(node: string): Promise<boolean> {
+    return (await this.redis.exists(this.store.keys.node(node))) === 1;
+  }
+
+  /** Nodes that joined, have no heartbeat any more, and still have sessions in their index. */
+  private async sweepDeadNodes(): Promise<void> {
+    if (this.sweeping || this.stopped) return;
+    this.sweeping = true;
+    try {
+      if (!(await this.alive(this.node))) return; // not a member (yet): leave it to those that are
+      for (const node of await this.redis.smembers(this.store.keys.nodes)) {
+        if (node === this.node || (await this.alive(node))) continue;
+        if ((await this.redis.scard(this.store.keys.nodeSessions(node))) === 0) continue;
+        await this.publishWillsOf(node);
+      }
+    } catch (err) {
+      this.broker.log.warn({ err: (err as Error).message }, 'cluster sessions: looking for dead nodes failed');
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  private serial<T>(clientId: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.chains.get(clientId) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => {});
+    this.chains.set(clientId, tail);
+    void tail.then(() => {
+      if (this.chains.get(clientId) === tail) this.chains.delete(clientId);
+    });
+    return run;
+  }
+}
+
+/** A live session as records: what another node needs to carry it on. */
+function capture(session: Session): { session: StoredSession; messages: Map<number, Message> } {
+  const ids = new Map<Message, number>();
+  const messages = new Map<number, Message>();
+  const deliveries: StoredDelivery[] = [];
+  let seq = 0;
+  session.forEachOutbound((out) => {
+    if (!out.stored) return;
+    let id = ids.get(out.message);
+    if (id === undefined) {
+      id = ids.size + 1;
+      ids.set(out.message, id);
+      messages.set(id, out.message);
+    }
+    deliveries.push({
+      seq: ++seq,
+      packetId: out.packetId,
+      messageId: id,
+      qos: out.qos,
+      retain: out.retain,
+      ...(out.subscriptionIds !== undefined && { subscriptionIds: out.subscriptionIds }),
+      state: out.state,
+    });
+  });
+  const subscriptions = [...session.subscriptions.values()].map((s) => ({
+    filter: s.topicFilter,
+    qos: s.qos,
+    noLocal: s.noLocal === true,
+    retainAsPublished: s.retainAsPublished === true,
+    retainHandling: s.retainHandling ?? 0,
+    ...(s.subscriptionId !== undefined && { subscriptionId: s.subscriptionId }),
+  }));
+  return {
+    session: {
+      clientId: session.clientId,
+      expiryInterval: session.expiryInterval,
+      ...(session.username !== undefined && { username: session.username }),
+      disconnectedAt: Date.now(),
+      subscriptions,
+      inboundQos2: [...session.inboundQos2],
+      deliveries,
+    },
+    messages,
+  };
+}
+
+/**
+ * Makes a broker whose store is a RedisStore a cluster member for sessions (call before
+ * listen()); a broker with another store is left alone. Stopped when the broker closes.
+ */
+export function attachClusterSessions(broker: Broker, options: ClusterSessionsOptions = {}): ClusterSessions | undefined {
+  const store = broker.persistence?.store;
+  if (!(store instanceof RedisStore)) return undefined;
+  const cs = new ClusterSessions(broker, store, options);
+  const registry = broker.sessions;
+  registry.acquire = (clientId, clean, open) => cs.acquire(clientId, clean, open);
+  // Every end of a session passes here (the registry has no event for it).
+  const end = registry.end.bind(registry);
+  registry.end = (session) => {
+    end(session);
+    if (!registry.has(session.clientId)) cs.ended(session.clientId);
+  };
+  store.beforeClose.push(() => cs.stop());
+  return cs;
+}

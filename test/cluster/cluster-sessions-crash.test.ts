@@ -1,0 +1,430 @@
+// The cluster crash test: two real `starling` processes (nodes A and B) share their
+// sessions through one redis-server (`persistence.store: redis`). Persistent clients and a
+// publisher of numbered QoS 1 and QoS 2 messages work on one node; that node is killed with
+// SIGKILL, its heartbeat key goes, and the clients reconnect to the other node, which takes
+// their sessions from Redis. The killed node starts again, and the next kill is of the other
+// one. No acknowledged message may be lost, no QoS 2 message delivered twice, nothing
+// invented. The clients are those of the single-node crash test (test/store/crash.test.ts):
+// spec-following clients over Starling's codec that keep their session state across
+// reconnects.
+
+import { strict as assert } from 'node:assert';
+import net from 'node:net';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { Decoder, encode, type Packet, type ProtocolVersion, type QoS } from '../../src/codec/index.js';
+import { StoreKeys } from '../../src/store/index.js';
+import { startRedis } from '../helpers/redis.js';
+import { freePort, start, type Proc } from '../helpers/tools.js';
+import { until } from '../helpers/wait.js';
+
+// dist/test/cluster/ -> dist/src/cli/main.js
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+/** SIGKILLs in one run, alternating between the two nodes. */
+const KILLS = Number(process.env.CLUSTER_CRASH_KILLS ?? 4);
+/** Unacknowledged publishes the publisher allows itself. */
+const WINDOW = 16;
+const PREFIX = 'starling:'; // the CLI's key prefix
+const keys = new StoreKeys(PREFIX);
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Where the clients connect: the port of the node they are on now. */
+interface Target {
+  port: number;
+}
+
+/**
+ * One node: a `starling` process with the Redis store under a fixed node name, and its
+ * heartbeat key, which the test keeps alive while the process runs (the cluster membership
+ * does in production).
+ */
+class NodeProcess implements Target {
+  proc: Proc | undefined;
+  port = 0;
+  starts = 0;
+  private beat: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly name: string,
+    private readonly redisUrl: string,
+    private readonly admin: Redis,
+    private readonly procs: Set<Proc>,
+  ) {}
+
+  async start(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.port === 0 || attempt > 0) this.port = await freePort();
+      const args = [CLI, '--port', String(this.port), '--set', 'persistence.store=redis', '--set', `persistence.redis=${this.redisUrl}`, '--set', `persistence.node=${this.name}`];
+      const proc = start(process.execPath, args, { timeoutMs: 180_000});
+      this.procs.add(proc);
+      try {
+        await this.heartbeat();
+        await proc.line(/"msg":"listening on /, 30_000);
+        this.proc = proc;
+        this.starts++;
+        return;
+      } catch (err) {
+        this.stopHeartbeat();
+        proc.kill();
+        await proc.exited;
+        this.procs.delete(proc);
+        if (attempt >= 3 || !/cannot listen|EADDRINUSE/.test(proc.stderr + proc.stdout)) throw err;
+      }
+    }
+  }
+
+  private async heartbeat(): Promise<void> {
+    await this.admin.set(keys.node(this.name), '1', 'PX', 1500);
+    await this.admin.sadd(keys.nodes, this.name);
+    this.beat = setInterval(() => void this.admin.set(keys.node(this.name), '1', 'PX', 1500).catch(() => {}), 250);
+  }
+
+  private stopHeartbeat(): void {
+    if (this.beat) clearInterval(this.beat);
+    this.beat = undefined;
+  }
+
+  /** SIGKILL; its heartbeat key goes with it (as the membership's TTL would let it lapse). */
+  async kill(): Promise<void> {
+    const proc = this.proc!;
+    this.proc = undefined;
+    this.stopHeartbeat();
+    proc.kill('SIGKILL');
+    const exit = await proc.exited;
+    assert.equal(exit.signal, 'SIGKILL', `node ${this.name} exited by itself before it was killed: ${exit.stderr}`);
+    this.procs.delete(proc);
+    await this.admin.del(keys.node(this.name));
+  }
+
+  async stop(): Promise<void> {
+    const proc = this.proc!;
+    this.proc = undefined;
+    proc.kill('SIGTERM');
+    const exit = await proc.exited;
+    this.stopHeartbeat();
+    this.procs.delete(proc);
+    assert.equal(exit.code, 0, exit.stderr);
+  }
+}
+
+/**
+ * A client with a persistent session that reconnects on its own (every 50 ms while the broker
+ * is down) and keeps its session state in this object, as a real client keeps it in memory.
+ */
+class Peer {
+  socket: net.Socket | undefined;
+  connected = false;
+  connects = 0;
+  private stopped = false;
+
+  constructor(
+    readonly clientId: string,
+    readonly version: ProtocolVersion,
+    private readonly broker: Target,
+    private readonly onPacket: (p: Packet) => void,
+    private readonly onConnack: (sessionPresent: boolean) => void,
+  ) {}
+
+  send(p: Packet): void {
+    if (this.connected) this.socket!.write(encode(p, this.version));
+  }
+
+  /** Keeps a connection up until stop(). */
+  async run(): Promise<void> {
+    while (!this.stopped) {
+      if (!this.connected && this.socket === undefined) this.open();
+      await sleep(50);
+    }
+  }
+
+  private open(): void {
+    const socket = net.connect(this.broker.port, '127.0.0.1');
+    this.socket = socket;
+    const decoder = new Decoder(
+      (p) => {
+        if (p.type === 'connack') {
+          if (p.reasonCode !== 0) return void socket.destroy();
+          this.connected = true;
+          this.connects++;
+          this.onConnack(p.sessionPresent);
+          return;
+        }
+        if (this.connected) this.onPacket(p);
+      },
+      { role: 'client', protocolVersion: this.version },
+    );
+    socket.on('connect', () => {
+      socket.write(
+        encode(
+          {
+            type: 'connect',
+            protocolName: 'MQTT',
+            protocolVersion: this.version,
+            clean: false,
+            keepalive: 0,
+            clientId: this.clientId,
+            ...(this.version === 5 && { properties: { sessionExpiryInterval: 3600 } }),
+          },
+          this.version,
+        ),
+      );
+    });
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        decoder.push(chunk);
+      } catch {
+        socket.destroy();
+      }
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      this.connected = false;
+      if (this.socket === socket) this.socket = undefined;
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.socket?.end();
+  }
+}
+
+interface Sent {
+  readonly n: number;
+  readonly qos: 1 | 2;
+  readonly topic: string;
+  readonly payload: string;
+}
+
+const published = new Map<number, Sent>();
+/** Messages the broker acknowledged: PUBACK for QoS 1, PUBREC for QoS 2. */
+const acknowledged = new Set<number>();
+const violations: string[] = [];
+
+/** The publisher: numbered messages, QoS 1 and 2 at random, at most WINDOW unacknowledged. */
+class Publisher {
+  readonly peer: Peer;
+  /** Packet id -> what is owed on it: the PUBLISH (until PUBACK/PUBREC) or the PUBREL (until PUBCOMP). */
+  readonly inflight = new Map<number, { sent: Sent; state: 'publish' | 'pubrel' }>();
+  next = 1;
+  publishing = true;
+  /** Published only while this is true: the subscribers are connected (see below). */
+  gate: () => boolean = () => true;
+
+  constructor(broker: Target) {
+    this.peer = new Peer('cluster-crash-pub', 5, broker, (p) => this.onPacket(p), () => this.resend());
+  }
+
+  /** After a reconnect: every unfinished exchange is taken up again, in order [MQTT-4.4.0-1]. */
+  private resend(): void {
+    for (const [packetId, { sent, state }] of this.inflight) {
+      if (state === 'pubrel') this.peer.send({ type: 'pubrel', packetId });
+      else this.peer.send(this.publish(sent, packetId, true));
+    }
+  }
+
+  private publish(sent: Sent, packetId: number, dup: boolean): Packet {
+    return { type: 'publish', topic: sent.topic, payload: Buffer.from(sent.payload), qos: sent.qos, retain: false, dup, packetId };
+  }
+
+  private onPacket(p: Packet): void {
+    if (p.type === 'puback' || p.type === 'pubrec') {
+      const entry = this.inflight.get(p.packetId);
+      if (entry === undefined || entry.state !== 'publish' || entry.sent.qos !== (p.type === 'puback' ? 1 : 2)) {
+        violations.push(`publisher: unexpected ${p.type} for packet id ${p.packetId}`);
+        return;
+      }
+      if ((p.reasonCode ?? 0) >= 0x80) {
+        violations.push(`publisher: ${p.type} refused message ${entry.sent.n} with 0x${p.reasonCode!.toString(16)}`);
+        return;
+      }
+      acknowledged.add(entry.sent.n);
+      if (p.type === 'puback') this.inflight.delete(p.packetId);
+      else {
+        entry.state = 'pubrel';
+        this.peer.send({ type: 'pubrel', packetId: p.packetId });
+      }
+    } else if (p.type === 'pubcomp') {
+      // A PUBCOMP for an id already complete can come after a reconnect: ignored.
+      if (this.inflight.get(p.packetId)?.state === 'pubrel') this.inflight.delete(p.packetId);
+    } else if (p.type !== 'pingresp') {
+      violations.push(`publisher: unexpected ${p.type}`);
+    }
+  }
+
+  /** Sends new messages while the window has room. */
+  pump(): void {
+    if (!this.publishing || !this.peer.connected || !this.gate()) return;
+    for (let packetId = 1; packetId <= WINDOW && this.inflight.size < WINDOW; packetId++) {
+      if (this.inflight.has(packetId)) continue;
+      const n = this.next++;
+      const qos: 1 | 2 = Math.random() < 0.5 ? 1 : 2;
+      const sent: Sent = { n, qos, topic: `crash/${n % 4}`, payload: `message ${n} at QoS ${qos}` };
+      published.set(n, sent);
+      this.inflight.set(packetId, { sent, state: 'publish' });
+      this.peer.send(this.publish(sent, packetId, false));
+    }
+  }
+}
+
+/** A persistent subscriber to crash/# at `qos`: counts what it receives, per message number. */
+class Subscriber {
+  readonly peer: Peer;
+  readonly received = new Map<number, number>();
+  /** QoS 2 packet ids acknowledged with PUBREC and not yet released: a resent PUBLISH with one is not new. */
+  private readonly pendingQos2 = new Set<number>();
+  subscribed = false;
+
+  constructor(
+    name: string,
+    version: ProtocolVersion,
+    readonly qos: QoS,
+    broker: Target,
+  ) {
+    this.peer = new Peer(name, version, broker, (p) => this.onPacket(p), (present) => this.onConnack(present));
+  }
+
+  private onConnack(sessionPresent: boolean): void {
+    if (!this.subscribed) {
+      this.peer.send({ type: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: 'crash/#', qos: this.qos }] });
+    } else if (!sessionPresent) {
+      violations.push(`${this.peer.clientId}: the session was lost (CONNACK session present 0 after connect ${this.peer.connects})`);
+    }
+  }
+
+  private onPacket(p: Packet): void {
+    switch (p.type) {
+      case 'suback':
+        if (p.reasonCodes[0] !== this.qos) violations.push(`${this.peer.clientId}: SUBACK ${p.reasonCodes[0]}`);
+        this.subscribed = true;
+        return;
+      case 'publish': {
+        const m = /^message (\d+) at QoS ([12])$/.exec(p.payload.toString());
+        const n = m === null ? NaN : Number(m[1]);
+        const sent = published.get(n);
+        if (sent === undefined || sent.topic !== p.topic || sent.payload !== p.payload.toString()) {
+          violations.push(`${this.peer.clientId}: received a message never published: ${p.topic} "${p.payload.toString()}"`);
+        } else if (p.qos !== Math.min(sent.qos, this.qos)) {
+          violations.push(`${this.peer.clientId}: message ${n} came at QoS ${p.qos}`);
+        }
+        if (p.qos === 1) {
+          this.count(n);
+          this.peer.send({ type: 'puback', packetId: p.packetId! });
+        } else if (p.qos === 2) {
+          // Delivered to the application on the first PUBLISH with an id; a resend is not new.
+          if (!this.pendingQos2.has(p.packetId!)) {
+            this.pendingQos2.add(p.packetId!);
+            this.count(n);
+          }
+          this.peer.send({ type: 'pubrec', packetId: p.packetId! });
+        } else {
+          violations.push(`${this.peer.clientId}: a QoS 0 delivery`);
+        }
+        return;
+      }
+      case 'pubrel':
+        this.pendingQos2.delete(p.packetId);
+        this.peer.send({ type: 'pubcomp', packetId: p.packetId });
+        return;
+      default:
+        violations.push(`${this.peer.clientId}: unexpected ${p.type}`);
+    }
+  }
+
+  private count(n: number): void {
+    this.received.set(n, (this.received.get(n) ?? 0) + 1);
+  }
+
+  /** Every acknowledged message has arrived. */
+  complete(): boolean {
+    for (const n of acknowledged) if (!this.received.has(n)) return false;
+    return true;
+  }
+}
+
+/** Waits until `done`, or until `progress` has not moved for 5 s. */
+async function settle(done: () => boolean, progress: () => number): Promise<void> {
+  let last = progress();
+  let since = Date.now();
+  while (!done() && Date.now() - since < 5000) {
+    await sleep(20);
+    const now = progress();
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    }
+  }
+}
+
+const first = <T>(items: T[]): string => `${items.length}: ${JSON.stringify(items.slice(0, 10))}${items.length > 10 ? ' ...' : ''}`;
+
+test(
+  'cluster crash: a node SIGKILLed under QoS 1/2 load, its persistent clients resume on the other node with every acknowledged message, no QoS 2 duplicate, nothing invented',
+  { timeout: 120_000 + KILLS * 10_000 },
+  async (t) => {
+    const redis = await startRedis(t);
+    if (redis === undefined) return;
+    const admin = new Redis(redis.url, { maxRetriesPerRequest: 2 });
+    const procs = new Set<Proc>();
+    const nodes = [new NodeProcess('A', redis.url, admin, procs), new NodeProcess('B', redis.url, admin, procs)];
+    const target: Target = { port: 0 };
+    let current = 0;
+    const subscribers = [
+      new Subscriber('cluster-crash-sub-v5-qos2', 5, 2, target),
+      new Subscriber('cluster-crash-sub-v311-qos2', 4, 2, target),
+      new Subscriber('cluster-crash-sub-v5-qos1', 5, 1, target),
+    ];
+    const publisher = new Publisher(target);
+    publisher.gate = () => subscribers.every((s) => s.peer.connected);
+    const peers = [...subscribers.map((s) => s.peer), publisher.peer];
+    let running: Array<Promise<void>> = [];
+    let pump: NodeJS.Timeout | undefined;
+    try {
+      await Promise.all(nodes.map((n) => n.start()));
+      target.port = nodes[current]!.port;
+      running = peers.map((p) => p.run());
+      await until('the subscriptions to be acknowledged', () => subscribers.every((s) => s.subscribed), 20_000);
+      pump = setInterval(() => publisher.pump(), 1);
+      for (let kill = 0; kill < KILLS; kill++) {
+        await until('the clients to be connected', () => peers.every((p) => p.connected), 20_000);
+        const before = acknowledged.size;
+        await sleep(300 + Math.random() * 500);
+        const dead = nodes[current]!;
+        await dead.kill();
+        // The clients go to the other node; the dead one comes back for the next round.
+        current = 1 - current;
+        target.port = nodes[current]!.port;
+        t.diagnostic(`kill ${kill + 1} (node ${dead.name}): ${acknowledged.size} acknowledged (${acknowledged.size - before} in this round), ${publisher.inflight.size} unfinished`);
+        await dead.start();
+      }
+      await until('the clients to reconnect', () => peers.every((p) => p.connected), 20_000);
+      await sleep(300);
+      publisher.publishing = false;
+      await until('the publisher to have nothing unfinished', () => publisher.inflight.size === 0, 30_000);
+      await settle(() => subscribers.every((s) => s.complete()), () => subscribers.reduce((sum, s) => sum + s.received.size, 0));
+      await sleep(200); // anything still on its way (a duplicate) arrives before the checks
+    } finally {
+      if (pump) clearInterval(pump);
+      for (const p of peers) p.stop();
+      await Promise.all(running);
+      for (const n of nodes) if (n.proc) await n.stop().catch(() => {});
+      for (const p of procs) p.kill();
+      admin.disconnect();
+    }
+
+    assert.equal(violations.length, 0, `protocol violations ${first(violations)}`);
+    assert.ok(acknowledged.size >= 100, `only ${acknowledged.size} messages were acknowledged: too little traffic to mean anything`);
+    assert.equal(acknowledged.size, published.size, 'every message published was acknowledged in the end');
+    for (const s of subscribers) {
+      const missing = [...acknowledged].filter((n) => !s.received.has(n));
+      assert.equal(missing.length, 0, `${s.peer.clientId} misses acknowledged messages ${first(missing)}`);
+      const twice = [...s.received].filter(([n, count]) => count > 1 && s.qos === 2 && published.get(n)!.qos === 2);
+      assert.equal(twice.length, 0, `${s.peer.clientId} received QoS 2 messages more than once ${first(twice)}`);
+      const duplicates = [...s.received.values()].filter((c) => c > 1).length;
+      t.diagnostic(`${s.peer.clientId}: ${s.received.size} messages, ${duplicates} QoS 1 duplicates, ${s.peer.connects} connects`);
+    }
+    t.diagnostic(`${published.size} published, ${acknowledged.size} acknowledged, node starts ${nodes.map((n) => `${n.name}: ${n.starts}`).join(', ')}`);
+  },
+);
