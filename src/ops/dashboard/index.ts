@@ -7,6 +7,8 @@
 import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sourceKey } from '../../auth/backoff.js';
+import { LoginGuard, type Outcome } from '../../auth/login-guard.js';
 import type { Broker } from '../../broker/broker.js';
 import type { InProcessClient } from '../../broker/in-process.js';
 import type { ClientView } from '../../broker/views.js';
@@ -65,13 +67,20 @@ export interface DashboardStats {
   streamsEvicted: number;
   /** Messages of watched subscriptions not shown, beyond watchRate. */
   watchSkipped: number;
+  /** Logins whose token or password was checked (the others were refused before any work). */
+  loginsChecked: number;
+  /** Logins refused unchecked: their source had logins in progress (429), or too many waited over all sources (503). */
+  loginsRefused: { source: number; busy: number };
 }
+
+/** The (source, user) key of the admin token's failures: no MQTT user name contains a NUL. */
+const TOKEN_USER = '\u0000dashboard-token';
 
 export class Dashboard {
   readonly sessions: LoginSessions;
   readonly tree: TopicTree | undefined;
   readonly sampler: Sampler;
-  readonly stats: DashboardStats = { streamSkipped: 0, streamsEvicted: 0, watchSkipped: 0 };
+  readonly stats: DashboardStats = { streamSkipped: 0, streamsEvicted: 0, watchSkipped: 0, loginsChecked: 0, loginsRefused: { source: 0, busy: 0 } };
   private readonly assets: Map<string, Asset>;
   private readonly watches = new Map<Login, InProcessClient>();
   /** Open streams, oldest first. */
@@ -80,20 +89,31 @@ export class Dashboard {
   private readonly options: Required<DashboardOptions>;
   private clientCache: { at: number; key: string; count: number; list: ClientView[] } | undefined;
   private closed = false;
-  /** Password checks run one at a time (each waits on an HTTP connection, bounded by http.maxConnections). */
-  private checking: Promise<unknown> = Promise.resolve();
+  /**
+   * Every login goes through it, as an MQTT CONNECT's password does (login-guard.ts): one at
+   * a time per source after the back-off of its failures, and within the hashing bound. With
+   * the broker's own guard (OpsOptions.loginGuard) a guessing flood here cannot take more
+   * than its source's turn of MQTT's hashing slots, and its failures back off MQTT logins
+   * from that source too.
+   */
+  private readonly guard: LoginGuard;
+  private loggingIn = 0;
+  private readonly maxLoggingIn: number;
 
   constructor(
     private readonly broker: Broker,
     private readonly admin: AdminApi,
     options: DashboardOptions,
     private readonly version: string,
-    private readonly checkPassword?: (username: string, password: string) => Promise<boolean>,
+    private readonly checkPassword?: (username: string, password: string, release: () => void) => Promise<boolean>,
     /** http.maxConnections: streams hold a connection each, and may take at most half of them. */
     maxConnections = 64,
+    loginGuard?: LoginGuard,
   ) {
+    this.guard = loginGuard ?? new LoginGuard();
     this.options = { ...DASHBOARD_DEFAULTS, ...options };
     this.maxStreams = Math.max(1, Math.floor(maxConnections / 2));
+    this.maxLoggingIn = Math.max(1, Math.floor(maxConnections / 4));
     this.sessions = new LoginSessions(this.options.maxSessions, this.options.sessionTimeout * 1000);
     this.assets = loadAssets();
     // Nobody can log in without a token or admin users: the tree would cost for nothing.
@@ -165,7 +185,9 @@ export class Dashboard {
     const s = this.sessions.stats;
     out.gauge('starling_dashboard_sessions', 'Dashboard logins held (http.dashboard.maxSessions).', this.sessions.size);
     out.counter('starling_dashboard_logins_total', 'Dashboard logins accepted.', s.logins);
-    out.counter('starling_dashboard_login_failures_total', 'Dashboard logins refused (wrong token).', s.failures);
+    out.counter('starling_dashboard_login_failures_total', 'Dashboard logins refused for a wrong token or password.', s.failures);
+    out.counter('starling_dashboard_logins_checked_total', 'Dashboard logins whose token or password was checked (after the back-off of their source).', this.stats.loginsChecked);
+    out.counter('starling_dashboard_logins_throttled_total', 'Dashboard logins refused unchecked, by reason: source (its source had auth.logins.maxPendingPerSource in progress), busy (auth.logins.maxPending waited).', Object.entries(this.stats.loginsRefused).map(([reason, n]) => [{ reason }, n] as const));
     out.counter('starling_dashboard_sessions_ended_total', 'Dashboard logins ended, by reason: expired (http.dashboard.sessionTimeout), evicted (beyond http.dashboard.maxSessions), logout.', Object.entries(s.ended).map(([reason, n]) => [{ reason }, n] as const));
     out.gauge('starling_dashboard_topics', 'Nodes of the dashboard topic tree (http.dashboard.maxTopics).', this.tree?.size ?? 0);
     out.counter('starling_dashboard_topics_untracked_total', 'Messages whose topic did not fit in the dashboard topic tree.', this.tree?.untracked ?? 0);
@@ -228,34 +250,63 @@ export class Dashboard {
     const body = await readBody();
     const b = typeof body === 'object' && body !== null ? (body as { token?: unknown; username?: unknown; password?: unknown }) : {};
     const remote = req.socket.remoteAddress;
-    let user: string | undefined;
-    if (typeof b.username === 'string' && typeof b.password === 'string') {
-      user = b.username;
-      if (!(await this.userOk(b.username, b.password))) return this.refuse(remote, user, 'wrong user name or password');
-    } else if (typeof b.token !== 'string' || !this.admin.checkToken(b.token)) {
-      return this.refuse(remote, undefined, 'wrong token');
+    const source = sourceKey(remote ?? '');
+    const user = typeof b.username === 'string' && typeof b.password === 'string' ? b.username : undefined;
+    let outcome: Outcome;
+    // Each login waiting its turn holds an HTTP connection, which the server never evicts:
+    // beyond a quarter of http.maxConnections more are refused, so probes find room.
+    if (this.loggingIn >= this.maxLoggingIn) {
+      this.stats.loginsRefused.busy++;
+      throw new HttpError(503, 'too many logins waiting', { 'retry-after': '1' });
+    }
+    this.loggingIn++;
+    try {
+      outcome = await this.checkLogin(source, b);
+    } finally {
+      this.loggingIn--;
+    }
+    if (!outcome.ok) {
+      if (outcome.why === 'failed') return this.refuse(remote, user, user !== undefined ? 'wrong user name or password' : 'wrong token');
+      // Refused before any work: counted, not logged (a flood would fill the log).
+      this.stats.loginsRefused[outcome.why]++;
+      if (outcome.why === 'source') throw new HttpError(429, 'too many logins in progress from this address', { 'retry-after': '1' });
+      throw new HttpError(503, 'too many logins waiting', { 'retry-after': '1' });
     }
     const { id, login } = this.sessions.create(user);
     this.broker.log.info({ remote, ...(user !== undefined && { username: user }) }, 'dashboard login');
     return reply(res, 200, { csrf: login.csrf, version: this.version, user: login.user }, { 'set-cookie': sessionCookie(id, this.options.sessionTimeout) });
   }
 
+  /** A login's token or user name and password through the guard. */
+  private checkLogin(source: string, b: { token?: unknown; username?: unknown; password?: unknown }): Promise<Outcome> {
+    if (typeof b.username === 'string' && typeof b.password === 'string') {
+      const name = b.username;
+      const password = b.password;
+      return this.guard.check(source, name, async (release) => {
+        this.stats.loginsChecked++;
+        if (!this.usersLogIn) {
+          release();
+          return false;
+        }
+        // A user outside adminUsers is checked all the same: the answer comes as late, and
+        // its right password counts as a failure, so neither tells which users are admins.
+        const ok = await this.checkPassword!(name, password, release).catch(() => false);
+        return ok && this.options.adminUsers.includes(name);
+      });
+    } else {
+      const token = b.token;
+      return this.guard.check(source, TOKEN_USER, async (release) => {
+        release(); // a token costs no hash
+        this.stats.loginsChecked++;
+        return typeof token === 'string' && this.admin.checkToken(token);
+      });
+    }
+  }
+
   private refuse(remote: string | undefined, username: string | undefined, why: string): never {
     this.sessions.stats.failures++;
     this.broker.log.warn({ remote, ...(username !== undefined && { username }) }, 'dashboard login refused');
     throw new HttpError(401, why);
-  }
-
-  /** A user of adminUsers with the password the password file has for it. */
-  private async userOk(username: string, password: string): Promise<boolean> {
-    if (!this.usersLogIn || !this.options.adminUsers.includes(username)) return false;
-    const check = this.checking.then(() => this.checkPassword!(username, password));
-    this.checking = check.catch(() => false);
-    try {
-      return await check;
-    } catch {
-      return false;
-    }
   }
 
   private info(): unknown {
