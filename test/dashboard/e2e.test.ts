@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { InProcessClient } from '../../src/broker/in-process.js';
+import { bridgesFromConfig, type BridgeManager } from '../../src/bridge/index.js';
 import { loadConfig, redactSecrets } from '../../src/config/index.js';
+import { startMosquitto } from '../bridge/mosquitto.js';
 import { have, mosquittoSub, start, type Tool } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
 import { startDashboard, TOKEN, type DashboardBroker } from './helpers.js';
@@ -24,6 +26,8 @@ let d: DashboardBroker;
 let browser: Browser | undefined;
 const mqttClients: MqttClient[] = [];
 let traffic: NodeJS.Timeout | undefined;
+/** The bridges a test started: their statuses reach the overview through OpsOptions.bridges. */
+const bridgeSets = new Set<BridgeManager>();
 
 before(async () => {
   const config = redactSecrets(loadConfig({ text: `listeners:\n  - port: 1883\n  - type: ws\n    port: 8080\nhttp:\n  port: 9000\n  adminToken: ${TOKEN}\n`, env: {} }).config);
@@ -34,6 +38,7 @@ before(async () => {
       config: () => config,
       // The password file's check is the CLI's (server.test.ts runs it); here a stand-in.
       checkPassword: async (u, p) => u === 'operator' && p === 'operator-pw',
+      bridges: () => [...bridgeSets].flatMap((m) => m.statuses()),
     },
   );
   mkdirSync(SHOTS, { recursive: true });
@@ -167,6 +172,42 @@ test('dashboard e2e: overview charts move while the test publishes; a connected 
   await detail.getByText('plant/+/cmd').waitFor();
   await detail.getByText('plant/line1/status · QoS 1 · retained · 7 B').waitFor();
   await detail.getByText('MQTT 3.1.1').waitFor();
+  assert.deepEqual(errors, []);
+});
+
+test('dash2 2: the overview shows a bridge to a real Mosquitto up, with its traffic, and down once Mosquitto stops', { timeout: 90_000 }, async (t) => {
+  if (!have(t, chromiumTool)) return;
+  const mosq = await startMosquitto(t);
+  if (mosq === undefined) return;
+  const yaml = `bridges:\n  - name: central\n    addresses: mqtt://127.0.0.1:${mosq.port}\n    clientId: e2e-edge\n    reconnectDelay: 200\n    maxReconnectDelay: 1000\n    topics: |\n      plant/# out 0 "" sites/7/\n      plant/+/cmd in 1 "" sites/7/\n`;
+  const bridges = bridgesFromConfig(d.broker, loadConfig({ file: 'starling.yaml', text: yaml, env: {} }).config.bridges);
+  await bridges.start((name, err) => {
+    throw new Error(`bridge ${name} did not start: ${err.message}`);
+  });
+  bridgeSets.add(bridges);
+  t.after(async () => {
+    bridgeSets.delete(bridges);
+    await bridges.stop();
+  });
+  // Traffic of its own, whatever the other tests left running.
+  const line = await connect('e2e-bridge-line');
+  const pump = setInterval(() => line.publish('plant/line4/temp', '21.5'), 50);
+  t.after(() => clearInterval(pump));
+  const { page, errors } = await newPage(t);
+  await logIn(page);
+  const row = page.getByTestId('bridge-central');
+  await row.getByTestId('bridge-state').getByText('up', { exact: true }).waitFor();
+  await row.getByText(`127.0.0.1:${mosq.port}`).waitFor();
+  // Messages out counted: the row's "Messages out" cell above zero.
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid=bridge-central] td:nth-child(5)')?.textContent?.replace(/,/g, '')) > 0);
+  await page.getByTestId('bridges').getByText('1 of 1 up').waitFor();
+  // A few seconds of samples for the charts in the picture.
+  await page.waitForTimeout(5000);
+  await shot(page, 'overview-bridges');
+  await mosq.stop('SIGTERM');
+  await row.getByTestId('bridge-state').getByText('down', { exact: true }).waitFor();
+  await page.getByTestId('bridges').getByText('0 of 1 up').waitFor();
+  await shot(page, 'overview-bridge-down');
   assert.deepEqual(errors, []);
 });
 

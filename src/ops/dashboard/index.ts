@@ -16,6 +16,7 @@ import type { QoS } from '../../codec/types.js';
 import { validateTopicFilter } from '../../topics/index.js';
 import { type AdminApi, HttpError } from '../admin.js';
 import { Exposition } from '../metrics.js';
+import type { OpsOptions } from '../types.js';
 import { Sampler, type Sample } from './sampler.js';
 import { clearedCookie, csrfOk, type Login, LoginSessions, sessionCookie } from './sessions.js';
 import { type Asset, loadAssets } from './static.js';
@@ -108,9 +109,10 @@ export class Dashboard {
     private readonly checkPassword?: (username: string, password: string, release: () => void) => Promise<boolean>,
     /** http.maxConnections: streams hold a connection each, and may take at most half of them. */
     maxConnections = 64,
-    loginGuard?: LoginGuard,
+    /** OpsOptions: the broker's login guard, and the bridges' statuses for the overview. */
+    ops: Pick<OpsOptions, 'loginGuard' | 'bridges'> = {},
   ) {
-    this.guard = loginGuard ?? new LoginGuard();
+    this.guard = ops.loginGuard ?? new LoginGuard();
     this.options = { ...DASHBOARD_DEFAULTS, ...options };
     this.maxStreams = Math.max(1, Math.floor(maxConnections / 2));
     this.maxLoggingIn = Math.max(1, Math.floor(maxConnections / 4));
@@ -121,7 +123,7 @@ export class Dashboard {
       this.tree = new TopicTree(this.options.maxTopics);
       broker.on('published', this.tree.record);
     }
-    this.sampler = new Sampler(broker, this.tree);
+    this.sampler = new Sampler(broker, this.tree, ops.bridges);
   }
 
   /**
