@@ -12,6 +12,7 @@ import type { InProcessClient } from '../../src/broker/in-process.js';
 import { bridgesFromConfig, type BridgeManager } from '../../src/bridge/index.js';
 import { loadConfig, redactSecrets } from '../../src/config/index.js';
 import { startMosquitto } from '../bridge/mosquitto.js';
+import { SnClient } from '../gateway/mqtt-sn/sn-client.js';
 import { have, mosquittoSub, start, type Tool } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
 import { startDashboard, TOKEN, type DashboardBroker } from './helpers.js';
@@ -34,7 +35,7 @@ before(async () => {
   d = await startDashboard(
     { adminUsers: ['operator'] },
     {
-      listeners: [{ port: 0, host: '127.0.0.1', name: 'mqtt' }, { type: 'ws', port: 0, host: '127.0.0.1', name: 'websocket' }],
+      listeners: [{ port: 0, host: '127.0.0.1', name: 'mqtt' }, { type: 'ws', port: 0, host: '127.0.0.1', name: 'websocket' }, { type: 'mqtt-sn', port: 0, host: '127.0.0.1', name: 'mqtt-sn' }],
       config: () => config,
       // The password file's check is the CLI's (server.test.ts runs it); here a stand-in.
       checkPassword: async (u, p) => u === 'operator' && p === 'operator-pw',
@@ -226,6 +227,30 @@ test('dashboard e2e: a client is disconnected from its detail; a 5.0 client is t
   assert.equal(await told, 0x98);
   await page.locator('[data-client="e2e-victim"]').waitFor({ state: 'detached' });
   assert.equal(d.broker.views.client('e2e-victim'), undefined);
+  assert.deepEqual(errors, []);
+});
+
+test('dash2 3: an MQTT-SN client (raw UDP) is on the Clients page as MQTT-SN 1.2 with its address', { timeout: 60_000 }, async (t) => {
+  if (!have(t, chromiumTool)) return;
+  const sn = await SnClient.connect(d.broker.addresses.find((l) => l.type === 'mqtt-sn')!.port, 'sn-meter-42', { duration: 300 });
+  t.after(() => {
+    sn.send({ type: 'disconnect' });
+    sn.socket.close();
+  });
+  const address = `127.0.0.1:${sn.socket.address().port}`;
+  const { page, errors } = await newPage(t);
+  await logIn(page);
+  await page.getByTestId('nav-clients').click();
+  await page.getByTestId('client-search').fill('sn-meter');
+  const row = page.locator('[data-client="sn-meter-42"]');
+  await row.getByTestId('client-protocol').getByText('MQTT-SN 1.2', { exact: true }).waitFor();
+  await row.getByText(address, { exact: true }).waitFor();
+  await row.click();
+  const detail = page.getByTestId('client-detail');
+  await detail.getByTestId('detail-protocol').getByText('MQTT-SN 1.2', { exact: true }).waitFor();
+  await detail.getByText(address, { exact: true }).waitFor();
+  await detail.getByText('mqtt-sn', { exact: true }).waitFor();
+  await shot(page, 'clients-mqtt-sn');
   assert.deepEqual(errors, []);
 });
 

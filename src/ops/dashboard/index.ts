@@ -58,7 +58,7 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'referrer-policy': 'no-referrer',
 };
 
-const SORT_KEYS = ['id', 'address', 'username', 'protocolVersion', 'keepAlive', 'connectedAt', 'queued', 'inflight', 'subscriptionCount'] as const;
+const SORT_KEYS = ['id', 'address', 'username', 'protocol', 'protocolVersion', 'keepAlive', 'connectedAt', 'queued', 'inflight', 'subscriptionCount'] as const;
 type SortKey = (typeof SORT_KEYS)[number];
 
 export interface DashboardStats {
@@ -216,7 +216,7 @@ export class Dashboard {
     }
     const login = this.sessions.get(req);
     if (login === undefined) throw new HttpError(401, 'log in first');
-    const route: Readonly<Record<string, string>> = { session: 'GET', logout: 'POST', info: 'GET', stream: 'GET', clients: 'GET', topics: 'GET', watch: 'GET' };
+    const route: Readonly<Record<string, string>> = { session: 'GET', logout: 'POST', info: 'GET', stream: 'GET', clients: 'GET', client: 'GET', topics: 'GET', watch: 'GET' };
     const allowed = route[name];
     if (allowed === undefined) throw new HttpError(404, `no such endpoint: ${url.pathname}`);
     if (method !== allowed) throw new HttpError(405, `${method} is not allowed on ${url.pathname}`, { allow: allowed });
@@ -234,6 +234,8 @@ export class Dashboard {
         return this.stream(req, res, login);
       case 'clients':
         return reply(res, 200, this.clients(q));
+      case 'client':
+        return reply(res, 200, this.client(q));
       case 'topics':
         return reply(res, 200, this.topics(q));
       case 'watch':
@@ -363,15 +365,40 @@ export class Dashboard {
       const all = this.broker.views.clients(Number.POSITIVE_INFINITY).clients;
       const list = search === '' ? all : all.filter((c) => c.id.toLowerCase().includes(search) || (c.address ?? '').toLowerCase().includes(search) || (c.username ?? '').toLowerCase().includes(search));
       const sign = desc ? -1 : 1;
+      const labels = this.protocolLabels();
+      const value = sort === 'protocol' ? (c: ClientView) => labels(c) : (c: ClientView) => c[sort] ?? '';
       list.sort((a, b) => {
-        const x = a[sort] ?? '';
-        const y = b[sort] ?? '';
+        const x = value(a);
+        const y = value(b);
         return (x < y ? -1 : x > y ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0) * sign;
       });
       cache = { at: now, key, count, list };
       this.clientCache = cache;
     }
-    return { total: this.broker.views.clientCount, matched: cache.list.length, offset, clients: cache.list.slice(offset, offset + limit) };
+    const labels = this.protocolLabels();
+    return { total: this.broker.views.clientCount, matched: cache.list.length, offset, clients: cache.list.slice(offset, offset + limit).map((c) => ({ ...c, protocol: labels(c) })) };
+  }
+
+  /** One client's detail (the admin API's view) with its protocol label. */
+  private client(q: URLSearchParams): unknown {
+    const id = q.get('id') ?? '';
+    const view = this.broker.views.client(id);
+    if (view === undefined) throw new HttpError(404, `no client or session ${JSON.stringify(id)}`);
+    return { ...view, protocol: this.protocolLabels()(view) };
+  }
+
+  /**
+   * The protocol a client speaks, as the page shows it. The views give an MQTT-SN client
+   * 3.1.1's protocol version (the semantics the gateway gives it in the broker): its
+   * listener's type tells it apart.
+   */
+  private protocolLabels(): (c: ClientView) => string {
+    const sn = new Set(this.broker.addresses.filter((l) => l.type === 'mqtt-sn').map((l) => l.name));
+    return (c) => {
+      if (c.listener !== undefined && sn.has(c.listener)) return 'MQTT-SN 1.2';
+      const v = c.protocolVersion;
+      return v === 5 ? 'MQTT 5.0' : v === 4 ? 'MQTT 3.1.1' : v === 3 ? 'MQTT 3.1' : '–';
+    };
   }
 
   private topics(q: URLSearchParams): unknown {
