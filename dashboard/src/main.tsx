@@ -89,7 +89,7 @@ function Login(props: { onLogin: (s: SessionInfo) => void }) {
       props.onLogin(await login(mode === 'token' ? { token } : { username, password }));
     } catch (err) {
       const status = err instanceof ApiError ? err.status : 0;
-      setError(status === 401 ? (mode === 'token' ? 'Wrong token.' : 'Wrong user name or password.') : status === 404 ? 'Logging in needs http.adminToken (or http.dashboard.adminUsers) in the broker’s config.' : (err as Error).message);
+      setError(status === 401 ? (mode === 'token' ? 'Wrong token.' : 'Wrong user name or password.') : status === 429 || status === 503 ? 'Too many login attempts: wait a moment and try again.' : status === 404 ? 'Logging in needs http.adminToken (or http.dashboard.adminUsers) in the broker’s config.' : (err as Error).message);
     }
     setBusy(false);
   };

@@ -96,6 +96,17 @@ export interface FileAuth extends Hooks {
   readonly passwords: PasswordTable | undefined;
   readonly acl: AclTable | undefined;
   readonly stats: FileAuthStats;
+  /**
+   * The bounds on password logins (back-off per source, hashing bound). Other ways of logging
+   * in with these passwords (the dashboard) go through it too, so that they share MQTT's
+   * back-off and hashing slots instead of adding their own.
+   */
+  readonly guard: LoginGuard;
+  /**
+   * One user's password against the table in use, as a `guard.check()` callback: timed, and
+   * an unknown user answered as late as a real check (see LoginGuard.imitate). Never throws.
+   */
+  verifyPassword(username: string, password: string, release: () => void): Promise<boolean>;
 }
 
 const ALLOWED: Verdict = Object.freeze({ ok: true });
@@ -159,18 +170,20 @@ export function fileAuth(options: FileAuthOptions): FileAuth {
 
   const checkPassword = async (req: AuthenticateRequest, table: PasswordTable, username: string): Promise<Verdict> => {
     const password = req.password;
-    const outcome = await guard.check(sourceKey(req.remoteAddress), username, async (release) => {
-      try {
-        const record = table.get(username);
-        if (record !== undefined && password !== undefined) return await guard.timed(record, () => verifyHash(record, password));
-        return await guard.imitate(table.decoy, release, () => verifyHash(table.decoy, Buffer.alloc(0)));
-      } catch (err) {
-        // A hash the platform refuses (memory, parameters): a refusal, never a crash.
-        log?.warn({ username, err: (err as Error).message }, 'password check failed');
-        return false;
-      }
-    });
+    const outcome = await guard.check(sourceKey(req.remoteAddress), username, (release) => verify(table, username, password, release));
     return outcome.ok ? ALLOWED : REFUSAL[outcome.why];
+  };
+
+  const verify = async (table: PasswordTable, username: string, password: Buffer | undefined, release: () => void): Promise<boolean> => {
+    try {
+      const record = table.get(username);
+      if (record !== undefined && password !== undefined) return await guard.timed(record, () => verifyHash(record, password));
+      return await guard.imitate(table.decoy, release, () => verifyHash(table.decoy, Buffer.alloc(0)));
+    } catch (err) {
+      // A hash the platform refuses (memory, parameters): a refusal, never a crash.
+      log?.warn({ username, err: (err as Error).message }, 'password check failed');
+      return false;
+    }
   };
 
   const hooks: FileAuth = {
@@ -182,6 +195,12 @@ export function fileAuth(options: FileAuthOptions): FileAuth {
     },
     get acl() {
       return acl;
+    },
+    guard,
+    verifyPassword(username: string, password: string, release: () => void): Promise<boolean> {
+      const table = passwords;
+      if (table === undefined) return Promise.resolve(false);
+      return verify(table, username, Buffer.from(password, 'utf8'), release);
     },
     get stats(): FileAuthStats {
       return { logins: guard.stats, pendingLogins: guard.pending, hashing: guard.hashing, aclDenied };

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AuthFileError, fileAuth, verifyHash, type AuthFiles, type AuthLogger, type FileAuth } from '../auth/index.js';
+import { AuthFileError, fileAuth, type AuthFiles, type AuthLogger, type FileAuth } from '../auth/index.js';
 import { attachClusterSessions } from '../cluster/sessions.js';
 import { createBroker, createOpsServer, createStore, StoreError, type Broker, type OpsServer, type ReloadResult } from '../index.js';
 import { prettyLog, stdoutLog } from '../ops/index.js';
@@ -219,7 +219,7 @@ async function main(argv: string[]): Promise<number> {
     await broker.close();
     return 1;
   }
-  ops = createOpsServer(broker, { ...setup.ops, version: pkg.version, reload: hup, config: () => redactSecrets(loaded.config), authStats: () => auth.stats, checkPassword: (u, p) => checkPassword(auth, u, p), bridges: () => bridges.statuses() });
+  ops = createOpsServer(broker, { ...setup.ops, version: pkg.version, reload: hup, config: () => redactSecrets(loaded.config), authStats: () => auth.stats, checkPassword: (u, p, release) => auth.verifyPassword(u, p, release), loginGuard: auth.guard, bridges: () => bridges.statuses() });
   try {
     await ops.start();
   } catch (err) {
@@ -234,12 +234,6 @@ async function main(argv: string[]): Promise<number> {
   if (self === undefined || self.index === 1) await bridges.start((name, err) => broker.log.error({ bridge: name, err: err.message }, 'bridge not started'));
   worker.ready(self);
   return -1; // keep running
-}
-
-/** A user's password against the password file in use (the dashboard's admin users). */
-async function checkPassword(auth: FileAuth, username: string, password: string): Promise<boolean> {
-  const record = auth.passwords?.get(username);
-  return record !== undefined && (await verifyHash(record, Buffer.from(password, 'utf8')));
 }
 
 /** The config key naming the auth file an error is about. */

@@ -46,7 +46,7 @@ export function createOpsServer(broker: Broker, options: OpsOptions = {}): OpsSe
   const admin = new AdminApi(broker, options, options.http?.adminToken);
   const maxBody = options.http?.maxBodySize ?? DEFAULT_MAX_BODY;
   // The web dashboard at `/` (docs/dashboard.md): on by default with an HTTP server.
-  const dashboard = options.http === undefined || options.http.dashboard?.enabled === false ? undefined : new Dashboard(broker, admin, options.http.dashboard ?? {}, v, options.checkPassword, options.http.maxConnections);
+  const dashboard = options.http === undefined || options.http.dashboard?.enabled === false ? undefined : new Dashboard(broker, admin, options.http.dashboard ?? {}, v, options.checkPassword, options.http.maxConnections, options);
   let storeFailed = false;
   const onStoreError = (): void => {
     storeFailed = true;

@@ -2,7 +2,7 @@
 // HTTP server's address and admin token, and the callbacks behind the admin API's config and
 // reload endpoints. Everything is optional; `{}` publishes $SYS every 10 s and serves no HTTP.
 
-import type { FileAuthStats } from '../auth/index.js';
+import type { FileAuthStats, LoginGuard } from '../auth/index.js';
 import type { DashboardOptions } from './dashboard/index.js';
 import type { BridgeStatus } from '../bridge/bridge.js';
 
@@ -62,7 +62,13 @@ export interface OpsOptions {
    * Checks a user name and password against the password file, for the dashboard's logins of
    * `http.dashboard.adminUsers` (the CLI passes the file auth's table); absent: only the token logs in.
    */
-  readonly checkPassword?: (username: string, password: string) => Promise<boolean>;
+  readonly checkPassword?: (username: string, password: string, release: () => void) => Promise<boolean>;
+  /**
+   * The broker's login guard (fileAuth's `guard`): dashboard logins then share MQTT's back-off
+   * per source and hashing bound (auth.failureDelay, auth.logins); absent: the dashboard
+   * bounds its logins with a guard of its own, of the same defaults.
+   */
+  readonly loginGuard?: LoginGuard;
   /** fileAuth's counters (`auth.stats`), for the login and ACL families of /metrics; absent: not shown. */
   readonly authStats?: () => FileAuthStats;
   /** The bridges' state and counters, for /metrics and GET /api/v1/bridges; absent: not shown. */

@@ -9,7 +9,10 @@ import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { InProcessClient } from '../../src/broker/in-process.js';
+import { bridgesFromConfig, type BridgeManager } from '../../src/bridge/index.js';
 import { loadConfig, redactSecrets } from '../../src/config/index.js';
+import { startMosquitto } from '../bridge/mosquitto.js';
+import { SnClient } from '../gateway/mqtt-sn/sn-client.js';
 import { have, mosquittoSub, start, type Tool } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
 import { startDashboard, TOKEN, type DashboardBroker } from './helpers.js';
@@ -24,16 +27,19 @@ let d: DashboardBroker;
 let browser: Browser | undefined;
 const mqttClients: MqttClient[] = [];
 let traffic: NodeJS.Timeout | undefined;
+/** The bridges a test started: their statuses reach the overview through OpsOptions.bridges. */
+const bridgeSets = new Set<BridgeManager>();
 
 before(async () => {
   const config = redactSecrets(loadConfig({ text: `listeners:\n  - port: 1883\n  - type: ws\n    port: 8080\nhttp:\n  port: 9000\n  adminToken: ${TOKEN}\n`, env: {} }).config);
   d = await startDashboard(
     { adminUsers: ['operator'] },
     {
-      listeners: [{ port: 0, host: '127.0.0.1', name: 'mqtt' }, { type: 'ws', port: 0, host: '127.0.0.1', name: 'websocket' }],
+      listeners: [{ port: 0, host: '127.0.0.1', name: 'mqtt' }, { type: 'ws', port: 0, host: '127.0.0.1', name: 'websocket' }, { type: 'mqtt-sn', port: 0, host: '127.0.0.1', name: 'mqtt-sn' }],
       config: () => config,
       // The password file's check is the CLI's (server.test.ts runs it); here a stand-in.
       checkPassword: async (u, p) => u === 'operator' && p === 'operator-pw',
+      bridges: () => [...bridgeSets].flatMap((m) => m.statuses()),
     },
   );
   mkdirSync(SHOTS, { recursive: true });
@@ -170,6 +176,42 @@ test('dashboard e2e: overview charts move while the test publishes; a connected 
   assert.deepEqual(errors, []);
 });
 
+test('dash2 2: the overview shows a bridge to a real Mosquitto up, with its traffic, and down once Mosquitto stops', { timeout: 90_000 }, async (t) => {
+  if (!have(t, chromiumTool)) return;
+  const mosq = await startMosquitto(t);
+  if (mosq === undefined) return;
+  const yaml = `bridges:\n  - name: central\n    addresses: mqtt://127.0.0.1:${mosq.port}\n    clientId: e2e-edge\n    reconnectDelay: 200\n    maxReconnectDelay: 1000\n    topics: |\n      plant/# out 0 "" sites/7/\n      plant/+/cmd in 1 "" sites/7/\n`;
+  const bridges = bridgesFromConfig(d.broker, loadConfig({ file: 'starling.yaml', text: yaml, env: {} }).config.bridges);
+  await bridges.start((name, err) => {
+    throw new Error(`bridge ${name} did not start: ${err.message}`);
+  });
+  bridgeSets.add(bridges);
+  t.after(async () => {
+    bridgeSets.delete(bridges);
+    await bridges.stop();
+  });
+  // Traffic of its own, whatever the other tests left running.
+  const line = await connect('e2e-bridge-line');
+  const pump = setInterval(() => line.publish('plant/line4/temp', '21.5'), 50);
+  t.after(() => clearInterval(pump));
+  const { page, errors } = await newPage(t);
+  await logIn(page);
+  const row = page.getByTestId('bridge-central');
+  await row.getByTestId('bridge-state').getByText('up', { exact: true }).waitFor();
+  await row.getByText(`127.0.0.1:${mosq.port}`).waitFor();
+  // Messages out counted: the row's "Messages out" cell above zero.
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid=bridge-central] td:nth-child(5)')?.textContent?.replace(/,/g, '')) > 0);
+  await page.getByTestId('bridges').getByText('1 of 1 up').waitFor();
+  // A few seconds of samples for the charts in the picture.
+  await page.waitForTimeout(5000);
+  await shot(page, 'overview-bridges');
+  await mosq.stop('SIGTERM');
+  await row.getByTestId('bridge-state').getByText('down', { exact: true }).waitFor();
+  await page.getByTestId('bridges').getByText('0 of 1 up').waitFor();
+  await shot(page, 'overview-bridge-down');
+  assert.deepEqual(errors, []);
+});
+
 test('dashboard e2e: a client is disconnected from its detail; a 5.0 client is told 0x98', { timeout: 60_000 }, async (t) => {
   if (!have(t, chromiumTool)) return;
   const victim = await connect('e2e-victim', { protocolVersion: 5 });
@@ -185,6 +227,30 @@ test('dashboard e2e: a client is disconnected from its detail; a 5.0 client is t
   assert.equal(await told, 0x98);
   await page.locator('[data-client="e2e-victim"]').waitFor({ state: 'detached' });
   assert.equal(d.broker.views.client('e2e-victim'), undefined);
+  assert.deepEqual(errors, []);
+});
+
+test('dash2 3: an MQTT-SN client (raw UDP) is on the Clients page as MQTT-SN 1.2 with its address', { timeout: 60_000 }, async (t) => {
+  if (!have(t, chromiumTool)) return;
+  const sn = await SnClient.connect(d.broker.addresses.find((l) => l.type === 'mqtt-sn')!.port, 'sn-meter-42', { duration: 300 });
+  t.after(() => {
+    sn.send({ type: 'disconnect' });
+    sn.socket.close();
+  });
+  const address = `127.0.0.1:${sn.socket.address().port}`;
+  const { page, errors } = await newPage(t);
+  await logIn(page);
+  await page.getByTestId('nav-clients').click();
+  await page.getByTestId('client-search').fill('sn-meter');
+  const row = page.locator('[data-client="sn-meter-42"]');
+  await row.getByTestId('client-protocol').getByText('MQTT-SN 1.2', { exact: true }).waitFor();
+  await row.getByText(address, { exact: true }).waitFor();
+  await row.click();
+  const detail = page.getByTestId('client-detail');
+  await detail.getByTestId('detail-protocol').getByText('MQTT-SN 1.2', { exact: true }).waitFor();
+  await detail.getByText(address, { exact: true }).waitFor();
+  await detail.getByText('mqtt-sn', { exact: true }).waitFor();
+  await shot(page, 'clients-mqtt-sn');
   assert.deepEqual(errors, []);
 });
 

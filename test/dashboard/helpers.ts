@@ -1,6 +1,7 @@
 // A broker with the ops HTTP server and its dashboard on free loopback ports, and a login.
 
 import { createBroker, createOpsServer, type Broker, type OpsServer } from '../../src/index.js';
+import type { BridgeStatus } from '../../src/bridge/index.js';
 import type { DashboardOptions } from '../../src/ops/dashboard/index.js';
 import type { ListenerOptions } from '../../src/transport/types.js';
 
@@ -14,7 +15,7 @@ export interface DashboardBroker {
   close(): Promise<void>;
 }
 
-export async function startDashboard(dashboard: DashboardOptions = {}, opts: { listeners?: ListenerOptions[]; config?: () => unknown; checkPassword?: (username: string, password: string) => Promise<boolean>; maxConnections?: number } = {}): Promise<DashboardBroker> {
+export async function startDashboard(dashboard: DashboardOptions = {}, opts: { listeners?: ListenerOptions[]; config?: () => unknown; checkPassword?: (username: string, password: string) => Promise<boolean>; maxConnections?: number; bridges?: () => readonly BridgeStatus[] } = {}): Promise<DashboardBroker> {
   const broker = createBroker({ logLevel: false, listeners: opts.listeners ?? [{ port: 0, host: '127.0.0.1' }] });
   const [info] = await broker.listen();
   const ops = createOpsServer(broker, {
@@ -23,6 +24,7 @@ export async function startDashboard(dashboard: DashboardOptions = {}, opts: { l
     config: opts.config ?? (() => ({ http: { adminToken: '<redacted>' }, listeners: [{ type: 'tcp', port: info!.port }] })),
     reload: () => ({ ok: true, applied: [], needsRestart: [] }),
     ...(opts.checkPassword !== undefined && { checkPassword: opts.checkPassword }),
+    ...(opts.bridges !== undefined && { bridges: opts.bridges }),
   });
   await ops.start();
   return {

@@ -12,6 +12,7 @@ import mqtt from 'mqtt';
 import { createRecord, passwordLine } from '../../src/auth/index.js';
 import type { InProcessClient } from '../../src/broker/in-process.js';
 import { start } from '../helpers/tools.js';
+import { SnClient } from '../gateway/mqtt-sn/sn-client.js';
 import { login, readEvents, startDashboard, TOKEN } from './helpers.js';
 
 test('dashboard: nothing but the login page and its assets is served without a login', async () => {
@@ -317,6 +318,35 @@ test('dashboard: streams take at most half of http.maxConnections; the oldest is
     assert.equal((await fetch(`${d.base}/healthz`)).status, 200);
     assert.match(await (await fetch(`${d.base}/metrics`)).text(), /^starling_dashboard_streams_evicted_total 1$/m);
   } finally {
+    await d.close();
+  }
+});
+
+test('dash2 3: an MQTT-SN client is listed and detailed as "MQTT-SN 1.2" with its UDP address; sorting by protocol sets it apart', async () => {
+  const d = await startDashboard({}, { listeners: [{ port: 0, host: '127.0.0.1' }, { type: 'mqtt-sn', port: 0, host: '127.0.0.1', name: 'sn' }] });
+  const sn = await SnClient.connect(d.broker.addresses.find((l) => l.type === 'mqtt-sn')!.port, 'sn-sensor-1');
+  const tcp = await mqtt.connectAsync(`mqtt://127.0.0.1:${d.mqttPort}`, { clientId: 'tcp-sensor-1', reconnectPeriod: 0 });
+  try {
+    const s = await login(d.base);
+    const get = async <T>(path: string): Promise<T> => {
+      const res = await fetch(`${d.base}${path}`, { headers: { cookie: s.cookie } });
+      assert.equal(res.status, 200, path);
+      return (await res.json()) as T;
+    };
+    type Row = { id: string; address: string; listener: string; protocol: string; protocolVersion: number };
+    const list = await get<{ clients: Row[] }>('/dashboard/clients?q=sensor&sort=protocol');
+    assert.deepEqual(list.clients.map((c) => [c.id, c.protocol]), [['tcp-sensor-1', 'MQTT 3.1.1'], ['sn-sensor-1', 'MQTT-SN 1.2']]);
+    const row = list.clients[1]!;
+    assert.equal(row.address, `127.0.0.1:${sn.socket.address().port}`);
+    assert.equal(row.listener, 'sn');
+    const detail = await get<Row>('/dashboard/client?id=sn-sensor-1');
+    assert.equal(detail.protocol, 'MQTT-SN 1.2');
+    assert.equal(detail.address, row.address);
+    assert.equal((await fetch(`${d.base}/dashboard/client?id=nobody`, { headers: { cookie: s.cookie } })).status, 404);
+  } finally {
+    sn.send({ type: 'disconnect' });
+    sn.socket.close();
+    await tcp.endAsync();
     await d.close();
   }
 });

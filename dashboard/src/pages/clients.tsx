@@ -1,5 +1,6 @@
 // Clients: the server searches, sorts and pages (/dashboard/clients), so 100,000 clients
-// cost the page one screenful of rows. A row opens the client's detail from the admin API.
+// cost the page one screenful of rows. A row opens the client's detail (/dashboard/client,
+// the admin API's view with the protocol's label).
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, fmt } from '../api';
 
@@ -10,6 +11,8 @@ interface ClientRow {
   listener?: string;
   username?: string | null;
   protocolVersion?: number;
+  /** "MQTT 5.0", "MQTT 3.1.1", "MQTT-SN 1.2" (the dashboard's endpoints add it). */
+  protocol?: string;
   keepAlive?: number;
   connectedAt?: string;
   lastSeen?: string;
@@ -26,7 +29,7 @@ const COLUMNS: Array<[key: string, label: string, num?: boolean]> = [
   ['id', 'Client id'],
   ['address', 'Address'],
   ['username', 'User'],
-  ['protocolVersion', 'MQTT', true],
+  ['protocol', 'Protocol'],
   ['keepAlive', 'Keep alive', true],
   ['connectedAt', 'Connected'],
   ['subscriptionCount', 'Subs', true],
@@ -119,7 +122,7 @@ export function Clients() {
                     <td class="mono">{c.id}</td>
                     <td class="mono">{c.address}</td>
                     <td>{c.username ?? <span class="muted">–</span>}</td>
-                    <td class="num">{protocolName(c.protocolVersion)}</td>
+                    <td data-testid="client-protocol">{c.protocol ?? `MQTT ${protocolName(c.protocolVersion)}`}</td>
                     <td class="num">{c.keepAlive} s</td>
                     <td>{fmt.ago(c.connectedAt)}</td>
                     <td class="num">{c.subscriptionCount ?? 0}</td>
@@ -170,7 +173,7 @@ function Detail(props: { id: string; onClose: () => void; onGone: () => void }) 
     setC(undefined);
     setConfirm(false);
     setNote('');
-    api<ClientRow>(`/api/v1/clients/${encodeURIComponent(props.id)}`).then(
+    api<ClientRow>(`/dashboard/client?id=${encodeURIComponent(props.id)}`).then(
       (d) => {
         setC(d);
         setError('');
@@ -221,7 +224,7 @@ function Detail(props: { id: string; onClose: () => void; onGone: () => void }) 
               </tr>
               <tr>
                 <th>Protocol</th>
-                <td>MQTT {protocolName(c.protocolVersion)}</td>
+                <td data-testid="detail-protocol">{c.protocol ?? `MQTT ${protocolName(c.protocolVersion)}`}</td>
               </tr>
               <tr>
                 <th>Keep alive</th>

@@ -22,6 +22,25 @@ export interface Sample {
   loop: { p99: number; max: number };
   commits: { count: number; mean: number; max: number };
   topics: { nodes: number; untracked: number };
+  /** Absent while the broker has no bridges. */
+  bridges?: BridgeSample[];
+}
+
+export interface BridgeSample {
+  name: string;
+  up: boolean;
+  state: string;
+  address: string | null;
+  lastError: string | null;
+  messagesIn: number;
+  messagesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  messagesInRate: number;
+  messagesOutRate: number;
+  queued: number;
+  inflight: number;
+  reconnects: number;
 }
 
 interface Info {
@@ -90,6 +109,8 @@ export function Overview() {
         <Tile label="Uptime" value={s ? fmt.duration(s.uptime) : '–'} />
         <Tile label="Memory (RSS)" value={s ? fmt.bytes(s.memory.rss) : '–'} sub={s ? `heap ${fmt.bytes(s.memory.heapUsed)}` : ''} />
       </div>
+      {/* Links to other brokers, one a full-width card each, under the tiles: a "Cluster nodes" card goes here beside the bridges' once the broker has a cluster. */}
+      <div class="links">{s?.bridges !== undefined && s.bridges.length > 0 ? <Bridges bridges={s.bridges} /> : null}</div>
       <div class="grid-2">
         <Chart title="Messages per second" testId="chart-messages" series={[{ label: 'in', color: '#0284c7' }, { label: 'out', color: '#16a34a' }]} data={msgs} format={fmt.rate} />
         <Chart title="Bytes per second" testId="chart-bytes" series={[{ label: 'in', color: '#7c3aed' }, { label: 'out', color: '#ea580c' }]} data={bytes} format={(n) => fmt.bytes(n)} />
@@ -166,9 +187,56 @@ export function Overview() {
               ))}
             </tbody>
           </table>
-          <p class="muted small">Cluster nodes and bridges appear here once the broker has them.</p>
         </div>
       </div>
+    </div>
+  );
+}
+
+function Bridges(props: { bridges: BridgeSample[] }) {
+  const up = props.bridges.filter((b) => b.up).length;
+  return (
+    <div class="card" data-testid="bridges">
+      <div class="card-title">
+        Bridges <span class="muted">{`${up} of ${props.bridges.length} up`}</span>
+      </div>
+      <table class="table compact">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>State</th>
+            <th>Remote</th>
+            <th class="num">Messages in</th>
+            <th class="num">Messages out</th>
+            <th class="num">Bytes in</th>
+            <th class="num">Bytes out</th>
+            <th class="num">Queued</th>
+            <th class="num">Reconnects</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.bridges.map((b) => (
+            <tr key={b.name} data-testid={`bridge-${b.name}`}>
+              <td>{b.name}</td>
+              <td>
+                <span class={`pill ${b.up ? 'ok' : 'bad'}`} data-testid="bridge-state" title={b.lastError ?? b.state}>
+                  {b.up ? 'up' : 'down'}
+                </span>
+                {b.up ? null : <span class="muted small"> {b.state}</span>}
+              </td>
+              <td class="mono" title={b.lastError ?? ''}>
+                {b.address ?? '–'}
+              </td>
+              <td class="num" title={`${fmt.rate(b.messagesInRate)}/s now`}>{fmt.int(b.messagesIn)}</td>
+              <td class="num" title={`${fmt.rate(b.messagesOutRate)}/s now`}>{fmt.int(b.messagesOut)}</td>
+              <td class="num">{fmt.bytes(b.bytesIn)}</td>
+              <td class="num">{fmt.bytes(b.bytesOut)}</td>
+              <td class="num">{b.inflight > 0 ? `${fmt.int(b.queued)} + ${fmt.int(b.inflight)} in flight` : fmt.int(b.queued)}</td>
+              <td class="num">{fmt.int(b.reconnects)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </div>
   );
 }

@@ -7,6 +7,8 @@
 import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sourceKey } from '../../auth/backoff.js';
+import { LoginGuard, type Outcome } from '../../auth/login-guard.js';
 import type { Broker } from '../../broker/broker.js';
 import type { InProcessClient } from '../../broker/in-process.js';
 import type { ClientView } from '../../broker/views.js';
@@ -14,6 +16,7 @@ import type { QoS } from '../../codec/types.js';
 import { validateTopicFilter } from '../../topics/index.js';
 import { type AdminApi, HttpError } from '../admin.js';
 import { Exposition } from '../metrics.js';
+import type { OpsOptions } from '../types.js';
 import { Sampler, type Sample } from './sampler.js';
 import { clearedCookie, csrfOk, type Login, LoginSessions, sessionCookie } from './sessions.js';
 import { type Asset, loadAssets } from './static.js';
@@ -55,7 +58,7 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'referrer-policy': 'no-referrer',
 };
 
-const SORT_KEYS = ['id', 'address', 'username', 'protocolVersion', 'keepAlive', 'connectedAt', 'queued', 'inflight', 'subscriptionCount'] as const;
+const SORT_KEYS = ['id', 'address', 'username', 'protocol', 'protocolVersion', 'keepAlive', 'connectedAt', 'queued', 'inflight', 'subscriptionCount'] as const;
 type SortKey = (typeof SORT_KEYS)[number];
 
 export interface DashboardStats {
@@ -65,13 +68,20 @@ export interface DashboardStats {
   streamsEvicted: number;
   /** Messages of watched subscriptions not shown, beyond watchRate. */
   watchSkipped: number;
+  /** Logins whose token or password was checked (the others were refused before any work). */
+  loginsChecked: number;
+  /** Logins refused unchecked: their source had logins in progress (429), or too many waited over all sources (503). */
+  loginsRefused: { source: number; busy: number };
 }
+
+/** The (source, user) key of the admin token's failures: no MQTT user name contains a NUL. */
+const TOKEN_USER = '\u0000dashboard-token';
 
 export class Dashboard {
   readonly sessions: LoginSessions;
   readonly tree: TopicTree | undefined;
   readonly sampler: Sampler;
-  readonly stats: DashboardStats = { streamSkipped: 0, streamsEvicted: 0, watchSkipped: 0 };
+  readonly stats: DashboardStats = { streamSkipped: 0, streamsEvicted: 0, watchSkipped: 0, loginsChecked: 0, loginsRefused: { source: 0, busy: 0 } };
   private readonly assets: Map<string, Asset>;
   private readonly watches = new Map<Login, InProcessClient>();
   /** Open streams, oldest first. */
@@ -80,20 +90,32 @@ export class Dashboard {
   private readonly options: Required<DashboardOptions>;
   private clientCache: { at: number; key: string; count: number; list: ClientView[] } | undefined;
   private closed = false;
-  /** Password checks run one at a time (each waits on an HTTP connection, bounded by http.maxConnections). */
-  private checking: Promise<unknown> = Promise.resolve();
+  /**
+   * Every login goes through it, as an MQTT CONNECT's password does (login-guard.ts): one at
+   * a time per source after the back-off of its failures, and within the hashing bound. With
+   * the broker's own guard (OpsOptions.loginGuard) a guessing flood here cannot take more
+   * than its source's turn of MQTT's hashing slots, and its failures back off MQTT logins
+   * from that source too.
+   */
+  private readonly guard: LoginGuard;
+  private loggingIn = 0;
+  private readonly maxLoggingIn: number;
 
   constructor(
     private readonly broker: Broker,
     private readonly admin: AdminApi,
     options: DashboardOptions,
     private readonly version: string,
-    private readonly checkPassword?: (username: string, password: string) => Promise<boolean>,
+    private readonly checkPassword?: (username: string, password: string, release: () => void) => Promise<boolean>,
     /** http.maxConnections: streams hold a connection each, and may take at most half of them. */
     maxConnections = 64,
+    /** OpsOptions: the broker's login guard, and the bridges' statuses for the overview. */
+    ops: Pick<OpsOptions, 'loginGuard' | 'bridges'> = {},
   ) {
+    this.guard = ops.loginGuard ?? new LoginGuard();
     this.options = { ...DASHBOARD_DEFAULTS, ...options };
     this.maxStreams = Math.max(1, Math.floor(maxConnections / 2));
+    this.maxLoggingIn = Math.max(1, Math.floor(maxConnections / 4));
     this.sessions = new LoginSessions(this.options.maxSessions, this.options.sessionTimeout * 1000);
     this.assets = loadAssets();
     // Nobody can log in without a token or admin users: the tree would cost for nothing.
@@ -101,7 +123,7 @@ export class Dashboard {
       this.tree = new TopicTree(this.options.maxTopics);
       broker.on('published', this.tree.record);
     }
-    this.sampler = new Sampler(broker, this.tree);
+    this.sampler = new Sampler(broker, this.tree, ops.bridges);
   }
 
   /**
@@ -165,7 +187,9 @@ export class Dashboard {
     const s = this.sessions.stats;
     out.gauge('starling_dashboard_sessions', 'Dashboard logins held (http.dashboard.maxSessions).', this.sessions.size);
     out.counter('starling_dashboard_logins_total', 'Dashboard logins accepted.', s.logins);
-    out.counter('starling_dashboard_login_failures_total', 'Dashboard logins refused (wrong token).', s.failures);
+    out.counter('starling_dashboard_login_failures_total', 'Dashboard logins refused for a wrong token or password.', s.failures);
+    out.counter('starling_dashboard_logins_checked_total', 'Dashboard logins whose token or password was checked (after the back-off of their source).', this.stats.loginsChecked);
+    out.counter('starling_dashboard_logins_throttled_total', 'Dashboard logins refused unchecked, by reason: source (its source had auth.logins.maxPendingPerSource in progress), busy (auth.logins.maxPending waited).', Object.entries(this.stats.loginsRefused).map(([reason, n]) => [{ reason }, n] as const));
     out.counter('starling_dashboard_sessions_ended_total', 'Dashboard logins ended, by reason: expired (http.dashboard.sessionTimeout), evicted (beyond http.dashboard.maxSessions), logout.', Object.entries(s.ended).map(([reason, n]) => [{ reason }, n] as const));
     out.gauge('starling_dashboard_topics', 'Nodes of the dashboard topic tree (http.dashboard.maxTopics).', this.tree?.size ?? 0);
     out.counter('starling_dashboard_topics_untracked_total', 'Messages whose topic did not fit in the dashboard topic tree.', this.tree?.untracked ?? 0);
@@ -192,7 +216,7 @@ export class Dashboard {
     }
     const login = this.sessions.get(req);
     if (login === undefined) throw new HttpError(401, 'log in first');
-    const route: Readonly<Record<string, string>> = { session: 'GET', logout: 'POST', info: 'GET', stream: 'GET', clients: 'GET', topics: 'GET', watch: 'GET' };
+    const route: Readonly<Record<string, string>> = { session: 'GET', logout: 'POST', info: 'GET', stream: 'GET', clients: 'GET', client: 'GET', topics: 'GET', watch: 'GET' };
     const allowed = route[name];
     if (allowed === undefined) throw new HttpError(404, `no such endpoint: ${url.pathname}`);
     if (method !== allowed) throw new HttpError(405, `${method} is not allowed on ${url.pathname}`, { allow: allowed });
@@ -210,6 +234,8 @@ export class Dashboard {
         return this.stream(req, res, login);
       case 'clients':
         return reply(res, 200, this.clients(q));
+      case 'client':
+        return reply(res, 200, this.client(q));
       case 'topics':
         return reply(res, 200, this.topics(q));
       case 'watch':
@@ -228,34 +254,63 @@ export class Dashboard {
     const body = await readBody();
     const b = typeof body === 'object' && body !== null ? (body as { token?: unknown; username?: unknown; password?: unknown }) : {};
     const remote = req.socket.remoteAddress;
-    let user: string | undefined;
-    if (typeof b.username === 'string' && typeof b.password === 'string') {
-      user = b.username;
-      if (!(await this.userOk(b.username, b.password))) return this.refuse(remote, user, 'wrong user name or password');
-    } else if (typeof b.token !== 'string' || !this.admin.checkToken(b.token)) {
-      return this.refuse(remote, undefined, 'wrong token');
+    const source = sourceKey(remote ?? '');
+    const user = typeof b.username === 'string' && typeof b.password === 'string' ? b.username : undefined;
+    let outcome: Outcome;
+    // Each login waiting its turn holds an HTTP connection, which the server never evicts:
+    // beyond a quarter of http.maxConnections more are refused, so probes find room.
+    if (this.loggingIn >= this.maxLoggingIn) {
+      this.stats.loginsRefused.busy++;
+      throw new HttpError(503, 'too many logins waiting', { 'retry-after': '1' });
+    }
+    this.loggingIn++;
+    try {
+      outcome = await this.checkLogin(source, b);
+    } finally {
+      this.loggingIn--;
+    }
+    if (!outcome.ok) {
+      if (outcome.why === 'failed') return this.refuse(remote, user, user !== undefined ? 'wrong user name or password' : 'wrong token');
+      // Refused before any work: counted, not logged (a flood would fill the log).
+      this.stats.loginsRefused[outcome.why]++;
+      if (outcome.why === 'source') throw new HttpError(429, 'too many logins in progress from this address', { 'retry-after': '1' });
+      throw new HttpError(503, 'too many logins waiting', { 'retry-after': '1' });
     }
     const { id, login } = this.sessions.create(user);
     this.broker.log.info({ remote, ...(user !== undefined && { username: user }) }, 'dashboard login');
     return reply(res, 200, { csrf: login.csrf, version: this.version, user: login.user }, { 'set-cookie': sessionCookie(id, this.options.sessionTimeout) });
   }
 
+  /** A login's token or user name and password through the guard. */
+  private checkLogin(source: string, b: { token?: unknown; username?: unknown; password?: unknown }): Promise<Outcome> {
+    if (typeof b.username === 'string' && typeof b.password === 'string') {
+      const name = b.username;
+      const password = b.password;
+      return this.guard.check(source, name, async (release) => {
+        this.stats.loginsChecked++;
+        if (!this.usersLogIn) {
+          release();
+          return false;
+        }
+        // A user outside adminUsers is checked all the same: the answer comes as late, and
+        // its right password counts as a failure, so neither tells which users are admins.
+        const ok = await this.checkPassword!(name, password, release).catch(() => false);
+        return ok && this.options.adminUsers.includes(name);
+      });
+    } else {
+      const token = b.token;
+      return this.guard.check(source, TOKEN_USER, async (release) => {
+        release(); // a token costs no hash
+        this.stats.loginsChecked++;
+        return typeof token === 'string' && this.admin.checkToken(token);
+      });
+    }
+  }
+
   private refuse(remote: string | undefined, username: string | undefined, why: string): never {
     this.sessions.stats.failures++;
     this.broker.log.warn({ remote, ...(username !== undefined && { username }) }, 'dashboard login refused');
     throw new HttpError(401, why);
-  }
-
-  /** A user of adminUsers with the password the password file has for it. */
-  private async userOk(username: string, password: string): Promise<boolean> {
-    if (!this.usersLogIn || !this.options.adminUsers.includes(username)) return false;
-    const check = this.checking.then(() => this.checkPassword!(username, password));
-    this.checking = check.catch(() => false);
-    try {
-      return await check;
-    } catch {
-      return false;
-    }
   }
 
   private info(): unknown {
@@ -310,15 +365,40 @@ export class Dashboard {
       const all = this.broker.views.clients(Number.POSITIVE_INFINITY).clients;
       const list = search === '' ? all : all.filter((c) => c.id.toLowerCase().includes(search) || (c.address ?? '').toLowerCase().includes(search) || (c.username ?? '').toLowerCase().includes(search));
       const sign = desc ? -1 : 1;
+      const labels = this.protocolLabels();
+      const value = sort === 'protocol' ? (c: ClientView) => labels(c) : (c: ClientView) => c[sort] ?? '';
       list.sort((a, b) => {
-        const x = a[sort] ?? '';
-        const y = b[sort] ?? '';
+        const x = value(a);
+        const y = value(b);
         return (x < y ? -1 : x > y ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0) * sign;
       });
       cache = { at: now, key, count, list };
       this.clientCache = cache;
     }
-    return { total: this.broker.views.clientCount, matched: cache.list.length, offset, clients: cache.list.slice(offset, offset + limit) };
+    const labels = this.protocolLabels();
+    return { total: this.broker.views.clientCount, matched: cache.list.length, offset, clients: cache.list.slice(offset, offset + limit).map((c) => ({ ...c, protocol: labels(c) })) };
+  }
+
+  /** One client's detail (the admin API's view) with its protocol label. */
+  private client(q: URLSearchParams): unknown {
+    const id = q.get('id') ?? '';
+    const view = this.broker.views.client(id);
+    if (view === undefined) throw new HttpError(404, `no client or session ${JSON.stringify(id)}`);
+    return { ...view, protocol: this.protocolLabels()(view) };
+  }
+
+  /**
+   * The protocol a client speaks, as the page shows it. The views give an MQTT-SN client
+   * 3.1.1's protocol version (the semantics the gateway gives it in the broker): its
+   * listener's type tells it apart.
+   */
+  private protocolLabels(): (c: ClientView) => string {
+    const sn = new Set(this.broker.addresses.filter((l) => l.type === 'mqtt-sn').map((l) => l.name));
+    return (c) => {
+      if (c.listener !== undefined && sn.has(c.listener)) return 'MQTT-SN 1.2';
+      const v = c.protocolVersion;
+      return v === 5 ? 'MQTT 5.0' : v === 4 ? 'MQTT 3.1.1' : v === 3 ? 'MQTT 3.1' : '–';
+    };
   }
 
   private topics(q: URLSearchParams): unknown {

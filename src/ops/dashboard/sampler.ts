@@ -5,6 +5,7 @@
 
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Broker } from '../../broker/broker.js';
+import type { BridgeStatus } from '../../bridge/bridge.js';
 import type { TopicTree } from './topic-tree.js';
 
 export interface Sample {
@@ -30,6 +31,28 @@ export interface Sample {
   /** Store commits over the last second: how many and their latency, ms. */
   readonly commits: { readonly count: number; readonly mean: number; readonly max: number };
   readonly topics: { readonly nodes: number; readonly untracked: number };
+  /** The bridges (OpsOptions.bridges), in their order; absent without any. */
+  readonly bridges?: readonly BridgeSample[];
+}
+
+/** One bridge as the overview shows it: up is `connected`, every other state is down. */
+export interface BridgeSample {
+  readonly name: string;
+  readonly up: boolean;
+  readonly state: BridgeStatus['state'];
+  readonly address: string | null;
+  readonly lastError: string | null;
+  /** Totals since the bridge started: in is from the remote, out is to it. */
+  readonly messagesIn: number;
+  readonly messagesOut: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  /** Per second over the last second. */
+  readonly messagesInRate: number;
+  readonly messagesOutRate: number;
+  readonly queued: number;
+  readonly inflight: number;
+  readonly reconnects: number;
 }
 
 export class Sampler {
@@ -50,8 +73,12 @@ export class Sampler {
   constructor(
     private readonly broker: Broker,
     private readonly tree: TopicTree | undefined,
+    private readonly bridges?: () => readonly BridgeStatus[],
     private readonly intervalMs = 1000,
   ) {}
+
+  /** The bridges' totals at the last sample, for their rates. */
+  private prevBridges = new Map<string, { in: number; out: number }>();
 
   /** Calls `f` with every sample until the returned function is called. */
   subscribe(f: (s: Sample) => void): () => void {
@@ -71,6 +98,46 @@ export class Sampler {
     this.loop.disable();
     this.broker.off('storeCommit', this.onCommit);
     this.prev = undefined;
+    this.prevBridges.clear();
+  }
+
+  /** `secs`: since the last sample; undefined for the first (rates 0). */
+  private bridgeSamples(secs: number | undefined): { bridges?: BridgeSample[] } {
+    let statuses: readonly BridgeStatus[];
+    try {
+      statuses = this.bridges?.() ?? [];
+    } catch {
+      // A bridge's status should not fail; if it does, the rest of the sample still goes.
+      statuses = [];
+    }
+    if (statuses.length === 0) {
+      this.prevBridges.clear();
+      return {};
+    }
+    const prev = this.prevBridges;
+    const next = new Map<string, { in: number; out: number }>();
+    const rate = (now: number, before: number | undefined): number => (secs === undefined || before === undefined ? 0 : Math.max(0, (now - before) / secs));
+    const bridges = statuses.map((b): BridgeSample => {
+      next.set(b.name, { in: b.messagesIn, out: b.messagesOut });
+      return {
+        name: b.name,
+        up: b.state === 'connected',
+        state: b.state,
+        address: b.address ?? null,
+        lastError: b.lastError ?? null,
+        messagesIn: b.messagesIn,
+        messagesOut: b.messagesOut,
+        bytesIn: b.bytesIn,
+        bytesOut: b.bytesOut,
+        messagesInRate: rate(b.messagesIn, prev.get(b.name)?.in),
+        messagesOutRate: rate(b.messagesOut, prev.get(b.name)?.out),
+        queued: b.queued,
+        inflight: b.inflight,
+        reconnects: b.reconnects,
+      };
+    });
+    this.prevBridges = next;
+    return { bridges };
   }
 
   private start(): void {
@@ -116,6 +183,7 @@ export class Sampler {
       loop: { p99: loopMs(this.loop.percentile(99)), max: loopMs(this.loop.max) },
       commits: { count: this.commitCount, mean: this.commitCount === 0 ? 0 : this.commitSum / this.commitCount, max: this.commitMax },
       topics: { nodes: this.tree?.size ?? 0, untracked: this.tree?.untracked ?? 0 },
+      ...this.bridgeSamples(p === undefined ? undefined : secs),
     };
     this.loop.reset();
     this.commitCount = 0;
