@@ -30,6 +30,7 @@ import type { Broker } from '../broker/broker.js';
 import { InProcessError, type Delivery, type InProcessClient } from '../broker/in-process.js';
 import type { PublishProperties, UserProperty } from '../codec/types.js';
 import type { Message } from '../message.js';
+import { guardPacketSize } from './guard.js';
 import { inbound, outbound, type TopicRule } from './rules.js';
 
 export interface BridgeAddress {
@@ -94,6 +95,8 @@ export interface BridgeStatus {
   readonly droppedOut: number;
   /** Messages from the remote the local side refused (ACL, hooks, bad topic). */
   readonly refusedIn: number;
+  /** Packets from the remote larger than limits.maxPacketSize: the link was ended at each. */
+  readonly tooLargeIn: number;
   /** Messages for the remote waiting in the local session's queue. */
   readonly queued: number;
   /** Messages for the remote sent and not yet acknowledged. */
@@ -113,6 +116,7 @@ interface Counters {
   bytesIn: number;
   droppedOut: number;
   refusedIn: number;
+  tooLargeIn: number;
   reconnects: number;
   connectFailures: number;
   resent: number;
@@ -206,7 +210,7 @@ export class Bridge {
   private remoteReceiveMaximum = 65_535;
   /** Messages waiting for the link, or for room under the remote's Receive Maximum, in order. */
   private waiting: Array<() => void> = [];
-  private readonly stats: Counters = { messagesOut: 0, bytesOut: 0, messagesIn: 0, bytesIn: 0, droppedOut: 0, refusedIn: 0, reconnects: 0, connectFailures: 0, resent: 0 };
+  private readonly stats: Counters = { messagesOut: 0, bytesOut: 0, messagesIn: 0, bytesIn: 0, droppedOut: 0, refusedIn: 0, tooLargeIn: 0, reconnects: 0, connectFailures: 0, resent: 0 };
   private readonly outRules: readonly TopicRule[];
   private readonly inRules: readonly TopicRule[];
   // One of each per MQTT.js client: ending a client closes its stores.
@@ -428,7 +432,8 @@ export class Bridge {
       ...(o.password !== undefined && { password: o.password }),
       // 5.0: the remote sends at most maxInflight QoS 1/2 messages unacknowledged, which bounds
       // the QoS 2 ids held here awaiting PUBREL.
-      ...(v5 && { properties: { sessionExpiryInterval: o.sessionExpiry, receiveMaximum: o.maxInflight } }),
+      // ... and nothing larger than a client may send here (guard.ts holds any remote to it).
+      ...(v5 && { properties: { sessionExpiryInterval: o.sessionExpiry, receiveMaximum: o.maxInflight, maximumPacketSize: this.broker.limits.maxPacketSize } }),
       // A remote that takes a connection and answers nothing (frozen, overloaded) is dead
       // as much as one that refuses it: given as long as the keep alive allows a silent link.
       connectTimeout: o.keepAlive > 0 ? Math.max(5000, o.keepAlive * 1500) : 30_000,
@@ -539,6 +544,16 @@ export class Bridge {
   }
 
   private stream(): Duplex {
+    const stream = this.connectStream();
+    guardPacketSize(stream, this.broker.limits.maxPacketSize, (size) => {
+      this.stats.tooLargeIn++;
+      this.lastError = `the remote sent a packet of ${size} bytes, beyond limits.maxPacketSize`;
+      this.broker.log.warn({ bridge: this.options.name, size, maxPacketSize: this.broker.limits.maxPacketSize }, 'bridge: packet from the remote too large; link closed');
+    });
+    return stream;
+  }
+
+  private connectStream(): Duplex {
     const address = this.options.addresses[this.index]!;
     const t = this.options.tls;
     const secure = { ca: t?.ca, cert: t?.cert, key: t?.key, rejectUnauthorized: t?.insecure !== true };
