@@ -175,3 +175,18 @@ test('attack: an MQTT-SN will on a topic the ACL denies is not published when th
   await ca.close();
   await cb.close();
 });
+
+test('attack: a REGISTER and SUBSCRIBE flood grows a client\'s topic-id table to mqttSn.maxTopicIds and no further', async (t) => {
+  const b = await startSnBroker({ maxTopicIds: 50, maxDatagramRate: 0 });
+  t.after(() => b.close());
+  const c = await SnClient.connect(b.snPort, 'flooder');
+  t.after(() => c.close());
+  const codes: number[] = [];
+  for (let i = 1; i <= 80; i++) {
+    c.send({ type: 'register', topicId: 0, msgId: i, topicName: `flood/${'x'.repeat(1000)}/${i}` });
+    codes.push((await c.expect('regack')).returnCode);
+  }
+  c.send({ type: 'subscribe', dup: false, qos: 0, msgId: 100, topic: { type: 'normal', name: 'flood/other' } });
+  const suback = await c.expect('suback');
+  assert.deepEqual([codes.filter((x) => x === 0).length, codes.filter((x) => x === 0x01).length, suback.returnCode], [50, 30, 0x01]);
+});
