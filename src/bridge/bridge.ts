@@ -30,6 +30,7 @@ import type { Broker } from '../broker/broker.js';
 import { InProcessError, type Delivery, type InProcessClient } from '../broker/in-process.js';
 import type { PublishProperties, UserProperty } from '../codec/types.js';
 import type { Message } from '../message.js';
+import { validateTopicName } from '../topics/index.js';
 import { guardPacketSize } from './guard.js';
 import { inbound, outbound, type TopicRule } from './rules.js';
 
@@ -519,7 +520,7 @@ export class Bridge {
     if (local === undefined || this.stopping) throw new Error('bridge stopped');
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     const target = inbound(this.inRules, packet.topic);
-    if (target === undefined) {
+    if (target === undefined || !wellFormed(packet.properties)) {
       // Sent by a remote subscription of an older config, or a remote that ignores No Local.
       this.stats.refusedIn++;
       return 0x00;
@@ -691,6 +692,19 @@ function toRemoteProperties(message: Message): RemoteProperties {
 }
 
 /** A remote message's 5.0 properties as the in-process client takes them. */
+/**
+ * MQTT.js passes on what our codec refuses from a client: a Response Topic with a wildcard
+ * [MQTT-3.3.2-14], U+0000 in a string [MQTT-1.5.4-2]. Such a message is malformed; carried
+ * here it would make every strict 5.0 subscriber close its connection on receiving it.
+ */
+function wellFormed(p: RemoteProperties | undefined): boolean {
+  if (p === undefined) return true;
+  const strings: unknown[] = [p.contentType, p.responseTopic];
+  for (const [name, value] of Object.entries(p.userProperties ?? {})) strings.push(name, ...(Array.isArray(value) ? value : [value]));
+  for (const s of strings) if (typeof s === 'string' && s.includes('\u0000')) return false;
+  return p.responseTopic === undefined || validateTopicName(p.responseTopic) === undefined;
+}
+
 function toLocalProperties(p: RemoteProperties): Omit<PublishProperties, 'topicAlias' | 'subscriptionIdentifiers'> {
   const out: { -readonly [K in keyof PublishProperties]: PublishProperties[K] } = {};
   if (p.payloadFormatIndicator !== undefined) out.payloadFormatIndicator = p.payloadFormatIndicator ? 1 : 0;

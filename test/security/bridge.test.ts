@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileAuth } from '../../src/auth/index.js';
-import { Decoder, encode, type Packet } from '../../src/codec/index.js';
+import { Decoder, encode, type Packet, type PublishProperties } from '../../src/codec/index.js';
 import { RawClient } from '../helpers/broker.js';
 import { until } from '../helpers/wait.js';
 import { bridgedStarling, linkUp, recorder } from '../bridge/helpers.js';
@@ -24,7 +24,7 @@ interface FakeRemote {
 }
 
 /** A remote broker that accepts the bridge, grants its subscriptions, and sends what the test writes. */
-async function fakeRemote(t: TestContext): Promise<FakeRemote> {
+async function fakeRemote(t: TestContext, version: 4 | 5 = 4): Promise<FakeRemote> {
   const links: net.Socket[] = [];
   const waiting: Array<(s: net.Socket) => void> = [];
   const server = net.createServer((socket) => {
@@ -32,11 +32,11 @@ async function fakeRemote(t: TestContext): Promise<FakeRemote> {
     socket.on('error', () => undefined);
     const decoder = new Decoder(
       (p: Packet) => {
-        if (p.type === 'connect') socket.write(encode({ type: 'connack', sessionPresent: false, reasonCode: 0 }, 4));
+        if (p.type === 'connect') socket.write(encode({ type: 'connack', sessionPresent: false, reasonCode: 0 }, version));
         else if (p.type === 'subscribe') {
-          socket.write(encode({ type: 'suback', packetId: p.packetId, reasonCodes: p.subscriptions.map((s) => s.qos) }, 4));
+          socket.write(encode({ type: 'suback', packetId: p.packetId, reasonCodes: p.subscriptions.map((s) => s.qos) }, version));
           for (const w of waiting.splice(0)) w(socket);
-        } else if (p.type === 'pingreq') socket.write(encode({ type: 'pingresp' }, 4));
+        } else if (p.type === 'pingreq') socket.write(encode({ type: 'pingresp' }, version));
       },
       { role: 'server' },
     );
@@ -60,11 +60,11 @@ async function fakeRemote(t: TestContext): Promise<FakeRemote> {
 const publish = (topic: string, payload: Buffer | string): Buffer =>
   encode({ type: 'publish', topic, payload: Buffer.from(payload), qos: 0, retain: false, dup: false }, 4);
 
-const yaml = (port: number, topics: string): string => `bridges:
+const yaml = (port: number, topics: string, protocol = 'mqttv311'): string => `bridges:
   - name: hostile
     addresses: mqtt://127.0.0.1:${port}
     clientId: edge
-    protocol: mqttv311
+    protocol: ${protocol}
     reconnectDelay: 5000
     maxReconnectDelay: 5000
     topics: |
@@ -116,6 +116,29 @@ test('attack: a remote that sends topics outside its rules, or $SYS through a pr
   assert.deepEqual(here.messages.filter((m) => m.payload !== 'probe').map((m) => m.topic), ['cmd/open']);
   assert.equal(tb.broker.views.retained('$SYS/broker/version', 1).messages[0]?.payload, version);
   assert.ok(bridge.status().refusedIn >= 4, `refusedIn ${bridge.status().refusedIn}`);
+});
+
+test('attack: a 5.0 remote\'s message with a wildcard Response Topic or U+0000 in a property is not passed on to clients here', async (t) => {
+  const remote = await fakeRemote(t, 5);
+  const { tb, bridge } = await bridgedStarling(t, yaml(remote.port, 'in/# in 0', 'mqttv50'));
+  const link = remote.subscribed();
+  await linkUp(bridge);
+  const socket = await link;
+  const here = await recorder(t, tb.url, {}, { '#': { qos: 0 } });
+  const send = (topic: string, properties: PublishProperties): void => {
+    socket.write(encode({ type: 'publish', topic, payload: Buffer.from('x'), qos: 0, retain: false, dup: false, properties }, 5));
+  };
+  // Each is a malformed packet from a client [MQTT-3.3.2-14], [MQTT-1.5.4-2]: a 5.0 client
+  // here would have to close its connection on receiving it.
+  send('in/wild', { responseTopic: 'reply/#' });
+  send('in/nul-type', { contentType: 'text\u0000plain' });
+  send('in/nul-user', { userProperties: [['k', 'v\u0000']] });
+  send('in/nul-reply', { responseTopic: 'reply/\u0000' });
+  send('in/ok', { responseTopic: 'reply/ok', contentType: 'text/plain', userProperties: [['k', 'v']] });
+  await until('the valid message arrives', () => here.on('in/ok').length === 1);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(here.messages.map((m) => m.topic), ['in/ok']);
+  assert.equal(bridge.status().refusedIn, 4);
 });
 
 test('attack: a client claiming to be a bridge (protocol level 0x84) is held to the ACL like any other', async (t) => {
