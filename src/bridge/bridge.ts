@@ -546,12 +546,14 @@ export class Bridge {
 
   private stream(): Duplex {
     const stream = this.connectStream();
-    guardPacketSize(stream, this.broker.limits.maxPacketSize, (size) => {
-      this.stats.tooLargeIn++;
-      this.lastError = `the remote sent a packet of ${size} bytes, beyond limits.maxPacketSize`;
-      this.broker.log.warn({ bridge: this.options.name, size, maxPacketSize: this.broker.limits.maxPacketSize }, 'bridge: packet from the remote too large; link closed');
-    });
+    guardPacketSize(stream, this.broker.limits.maxPacketSize, (size) => this.tooLarge(`a packet of ${size} bytes`));
     return stream;
+  }
+
+  private tooLarge(what: string): void {
+    this.stats.tooLargeIn++;
+    this.lastError = `the remote sent ${what}, beyond limits.maxPacketSize`;
+    this.broker.log.warn({ bridge: this.options.name, maxPacketSize: this.broker.limits.maxPacketSize }, `bridge: ${this.lastError}; link closed`);
   }
 
   private connectStream(): Duplex {
@@ -565,7 +567,12 @@ export class Bridge {
       case 'tls':
         return tls.connect({ host: address.host, port: address.port, ...(net.isIP(address.host) === 0 && { servername: address.host }), ...secure });
       default: {
-        const ws = new WebSocket(address.url, ['mqtt'], { ...secure, handshakeTimeout: 10_000 });
+        // ws holds a whole frame (100 MiB by default) before guardPacketSize sees a byte of
+        // it: a remote's frame is bounded as its packets are (brokers send a packet a frame).
+        const ws = new WebSocket(address.url, ['mqtt'], { ...secure, handshakeTimeout: 10_000, maxPayload: this.broker.limits.maxPacketSize });
+        ws.on('error', (err: Error & { code?: string }) => {
+          if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.tooLarge('a WebSocket frame');
+        });
         return createWebSocketStream(ws);
       }
     }

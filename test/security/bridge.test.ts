@@ -97,6 +97,37 @@ test('attack: a remote that announces a packet beyond limits.maxPacketSize loses
   assert.equal(here.on('in/huge').length, 0);
 });
 
+test('attack: a ws:// remote that announces a WebSocket frame beyond limits.maxPacketSize loses the link at the frame header', async (t) => {
+  const { WebSocketServer } = await import('ws');
+  const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  await once(server, 'listening');
+  let raw: net.Socket | undefined;
+  server.on('connection', (ws, req) => {
+    raw = req.socket;
+    ws.on('message', (data: Buffer) => {
+      // The bridge's CONNECT: accepted, then a binary frame announcing 50 MB (under ws's own
+      // default bound of 100 MiB) whose body trickles in.
+      if ((data[0]! >> 4) !== 1) return;
+      raw!.write(Buffer.from([0x82, 0x04, 0x20, 0x02, 0x00, 0x00])); // CONNACK in one frame
+      const header = Buffer.alloc(10);
+      header[0] = 0x82;
+      header[1] = 127;
+      header.writeBigUInt64BE(50n * 1024n * 1024n, 2);
+      raw!.write(header);
+      raw!.write(Buffer.alloc(16 * 1024));
+    });
+  });
+  t.after(async () => {
+    raw?.destroy();
+    await new Promise((r) => server.close(r));
+  });
+  const port = (server.address() as net.AddressInfo).port;
+  const { bridge } = await bridgedStarling(t, yaml(port, 'in/# in 0').replace(`mqtt://127.0.0.1:${port}`, `ws://127.0.0.1:${port}/mqtt`), { limits: { maxPacketSize: 64 * 1024 } });
+  await until('the bridge connects', () => raw !== undefined);
+  await until('the link is closed by the bridge', () => raw!.destroyed || raw!.readableEnded, 5000);
+  await until('the bridge counts it', () => bridge.status().tooLargeIn === 1);
+});
+
 test('attack: a remote that sends topics outside its rules, or $SYS through a prefix, publishes nothing of them here', async (t) => {
   const remote = await fakeRemote(t);
   const { tb, bridge } = await bridgedStarling(t, yaml(remote.port, 'cmd/# in 0 "" sites/7/\n# in 0 "" mirror/'));
