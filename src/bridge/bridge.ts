@@ -30,6 +30,8 @@ import type { Broker } from '../broker/broker.js';
 import { InProcessError, type Delivery, type InProcessClient } from '../broker/in-process.js';
 import type { PublishProperties, UserProperty } from '../codec/types.js';
 import type { Message } from '../message.js';
+import { validateTopicName } from '../topics/index.js';
+import { guardPacketSize } from './guard.js';
 import { inbound, outbound, type TopicRule } from './rules.js';
 
 export interface BridgeAddress {
@@ -94,6 +96,8 @@ export interface BridgeStatus {
   readonly droppedOut: number;
   /** Messages from the remote the local side refused (ACL, hooks, bad topic). */
   readonly refusedIn: number;
+  /** Packets from the remote larger than limits.maxPacketSize: the link was ended at each. */
+  readonly tooLargeIn: number;
   /** Messages for the remote waiting in the local session's queue. */
   readonly queued: number;
   /** Messages for the remote sent and not yet acknowledged. */
@@ -113,6 +117,7 @@ interface Counters {
   bytesIn: number;
   droppedOut: number;
   refusedIn: number;
+  tooLargeIn: number;
   reconnects: number;
   connectFailures: number;
   resent: number;
@@ -206,7 +211,7 @@ export class Bridge {
   private remoteReceiveMaximum = 65_535;
   /** Messages waiting for the link, or for room under the remote's Receive Maximum, in order. */
   private waiting: Array<() => void> = [];
-  private readonly stats: Counters = { messagesOut: 0, bytesOut: 0, messagesIn: 0, bytesIn: 0, droppedOut: 0, refusedIn: 0, reconnects: 0, connectFailures: 0, resent: 0 };
+  private readonly stats: Counters = { messagesOut: 0, bytesOut: 0, messagesIn: 0, bytesIn: 0, droppedOut: 0, refusedIn: 0, tooLargeIn: 0, reconnects: 0, connectFailures: 0, resent: 0 };
   private readonly outRules: readonly TopicRule[];
   private readonly inRules: readonly TopicRule[];
   // One of each per MQTT.js client: ending a client closes its stores.
@@ -428,7 +433,8 @@ export class Bridge {
       ...(o.password !== undefined && { password: o.password }),
       // 5.0: the remote sends at most maxInflight QoS 1/2 messages unacknowledged, which bounds
       // the QoS 2 ids held here awaiting PUBREL.
-      ...(v5 && { properties: { sessionExpiryInterval: o.sessionExpiry, receiveMaximum: o.maxInflight } }),
+      // ... and nothing larger than a client may send here (guard.ts holds any remote to it).
+      ...(v5 && { properties: { sessionExpiryInterval: o.sessionExpiry, receiveMaximum: o.maxInflight, maximumPacketSize: this.broker.limits.maxPacketSize } }),
       // A remote that takes a connection and answers nothing (frozen, overloaded) is dead
       // as much as one that refuses it: given as long as the keep alive allows a silent link.
       connectTimeout: o.keepAlive > 0 ? Math.max(5000, o.keepAlive * 1500) : 30_000,
@@ -514,7 +520,7 @@ export class Bridge {
     if (local === undefined || this.stopping) throw new Error('bridge stopped');
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     const target = inbound(this.inRules, packet.topic);
-    if (target === undefined) {
+    if (target === undefined || !wellFormed(packet.properties)) {
       // Sent by a remote subscription of an older config, or a remote that ignores No Local.
       this.stats.refusedIn++;
       return 0x00;
@@ -539,6 +545,18 @@ export class Bridge {
   }
 
   private stream(): Duplex {
+    const stream = this.connectStream();
+    guardPacketSize(stream, this.broker.limits.maxPacketSize, (size) => this.tooLarge(`a packet of ${size} bytes`));
+    return stream;
+  }
+
+  private tooLarge(what: string): void {
+    this.stats.tooLargeIn++;
+    this.lastError = `the remote sent ${what}, beyond limits.maxPacketSize`;
+    this.broker.log.warn({ bridge: this.options.name, maxPacketSize: this.broker.limits.maxPacketSize }, `bridge: ${this.lastError}; link closed`);
+  }
+
+  private connectStream(): Duplex {
     const address = this.options.addresses[this.index]!;
     const t = this.options.tls;
     const secure = { ca: t?.ca, cert: t?.cert, key: t?.key, rejectUnauthorized: t?.insecure !== true };
@@ -549,7 +567,12 @@ export class Bridge {
       case 'tls':
         return tls.connect({ host: address.host, port: address.port, ...(net.isIP(address.host) === 0 && { servername: address.host }), ...secure });
       default: {
-        const ws = new WebSocket(address.url, ['mqtt'], { ...secure, handshakeTimeout: 10_000 });
+        // ws holds a whole frame (100 MiB by default) before guardPacketSize sees a byte of
+        // it: a remote's frame is bounded as its packets are (brokers send a packet a frame).
+        const ws = new WebSocket(address.url, ['mqtt'], { ...secure, handshakeTimeout: 10_000, maxPayload: this.broker.limits.maxPacketSize });
+        ws.on('error', (err: Error & { code?: string }) => {
+          if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.tooLarge('a WebSocket frame');
+        });
         return createWebSocketStream(ws);
       }
     }
@@ -676,6 +699,19 @@ function toRemoteProperties(message: Message): RemoteProperties {
 }
 
 /** A remote message's 5.0 properties as the in-process client takes them. */
+/**
+ * MQTT.js passes on what our codec refuses from a client: a Response Topic with a wildcard
+ * [MQTT-3.3.2-14], U+0000 in a string [MQTT-1.5.4-2]. Such a message is malformed; carried
+ * here it would make every strict 5.0 subscriber close its connection on receiving it.
+ */
+function wellFormed(p: RemoteProperties | undefined): boolean {
+  if (p === undefined) return true;
+  const strings: unknown[] = [p.contentType, p.responseTopic];
+  for (const [name, value] of Object.entries(p.userProperties ?? {})) strings.push(name, ...(Array.isArray(value) ? value : [value]));
+  for (const s of strings) if (typeof s === 'string' && s.includes('\u0000')) return false;
+  return p.responseTopic === undefined || validateTopicName(p.responseTopic) === undefined;
+}
+
 function toLocalProperties(p: RemoteProperties): Omit<PublishProperties, 'topicAlias' | 'subscriptionIdentifiers'> {
   const out: { -readonly [K in keyof PublishProperties]: PublishProperties[K] } = {};
   if (p.payloadFormatIndicator !== undefined) out.payloadFormatIndicator = p.payloadFormatIndicator ? 1 : 0;

@@ -35,8 +35,9 @@ export function writeBridgeMetrics(out: MetricWriter, bridges: readonly BridgeSt
   out.counter('starling_bridge_reconnects_total', 'Times the link came back after being lost.', each((b) => b.reconnects));
   out.counter('starling_bridge_connect_failures_total', 'Connection attempts that failed.', each((b) => b.connectFailures));
   out.counter('starling_bridge_resent_total', 'PUBLISH (with DUP) and PUBREL packets sent again after a reconnection.', each((b) => b.resent));
-  out.counter('starling_bridge_dropped_total', 'Messages not carried, by reason: qos0_offline (QoS 0 for the remote while the link was down), refused_here (from the remote, refused by an ACL, a hook or a topic check).', [
+  out.counter('starling_bridge_dropped_total', 'Messages not carried, by reason: qos0_offline (QoS 0 for the remote while the link was down), refused_here (from the remote, refused by an ACL, a hook, a topic check, or malformed properties), too_large (a packet from the remote beyond limits.maxPacketSize: the link is closed).', [
     ...each((b) => b.droppedOut).map(([l, v]): Sample => [{ ...l, reason: 'qos0_offline' }, v]),
     ...each((b) => b.refusedIn).map(([l, v]): Sample => [{ ...l, reason: 'refused_here' }, v]),
+    ...each((b) => b.tooLargeIn).map(([l, v]): Sample => [{ ...l, reason: 'too_large' }, v]),
   ]);
 }

@@ -891,6 +891,15 @@ export const SCHEMA = {
               description:
                 'Nodes (topic levels) of the live topic tree, built from every message routed; each keeps a copy of at most 256 bytes of its last payload. Messages beyond it are counted in `starling_dashboard_topics_untracked_total`. 0 turns the tree off, and its cost on the message path with it.',
             },
+            maxTopicBytes: {
+              type: 'integer',
+              min: 0,
+              unit: 'bytes',
+              default: 1024 * 1024,
+              reload: 'restart',
+              description:
+                'Bytes of topic level names the live topic tree holds, beside `maxTopics`: a publisher chooses how long its topics are. Messages beyond it are counted in `starling_dashboard_topics_untracked_total`; the bytes held are `starling_dashboard_topic_bytes`.',
+            },
             watchRate: {
               type: 'integer',
               min: 1,

@@ -10,6 +10,7 @@ import dgram from 'node:dgram';
 import type { Broker } from '../../broker/broker.js';
 import type { ClientInfo } from '../../broker/types.js';
 import type { Listener, ListenerHost, ListenerInfo, ListenerOptions } from '../../transport/types.js';
+import { validateTopicName } from '../../topics/index.js';
 import { isLoopback } from '../../transport/sockets.js';
 import { decode, encode } from './codec.js';
 import { GatewayClient, type ClientHost } from './client.js';
@@ -196,7 +197,11 @@ export class MqttSnListener implements Listener, ClientHost {
       return;
     }
     const topic = p.topic.type === 'short' ? p.topic.name : p.topic.type === 'predefined' ? this.options.predefined.get(p.topic.id) : undefined;
-    if (topic === undefined || topic.charCodeAt(0) === 0x24) {
+    // A short topic name is any two octets the sender chose: like every topic name it may
+    // hold no wildcard nor U+0000 [MQTT-3.3.2-2], [MQTT-4.7.3-2], which subscribers would
+    // otherwise receive and the retained store keep.
+    const limits = this.broker.limits;
+    if (topic === undefined || topic.charCodeAt(0) === 0x24 || validateTopicName(topic, { maxLength: limits.maxTopicLength, maxLevels: limits.maxTopicLevels }) !== undefined) {
       this.stats.dropped.qos_minus1++;
       return;
     }

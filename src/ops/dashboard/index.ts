@@ -33,11 +33,13 @@ export interface DashboardOptions {
   readonly sessionTimeout?: number;
   /** Nodes of the live topic tree; 0 turns the tree off. Default 10,000. */
   readonly maxTopics?: number;
+  /** UTF-8 bytes of topic level names the topic tree holds. Default 1 MiB. */
+  readonly maxTopicBytes?: number;
   /** Messages a second a subscription watched from the page shows; the rest are counted as skipped. Default 100. */
   readonly watchRate?: number;
 }
 
-export const DASHBOARD_DEFAULTS = { enabled: true, adminUsers: [] as readonly string[], maxSessions: 16, sessionTimeout: 3600, maxTopics: 10_000, watchRate: 100 } as const;
+export const DASHBOARD_DEFAULTS = { enabled: true, adminUsers: [] as readonly string[], maxSessions: 16, sessionTimeout: 3600, maxTopics: 10_000, maxTopicBytes: 1024 * 1024, watchRate: 100 } as const;
 
 /** Paths under it are the page's own endpoints. */
 export const DASHBOARD_PREFIX = '/dashboard/';
@@ -120,7 +122,7 @@ export class Dashboard {
     this.assets = loadAssets();
     // Nobody can log in without a token or admin users: the tree would cost for nothing.
     if (this.options.maxTopics > 0 && (admin.enabled || this.usersLogIn)) {
-      this.tree = new TopicTree(this.options.maxTopics);
+      this.tree = new TopicTree(this.options.maxTopics, this.options.maxTopicBytes);
       broker.on('published', this.tree.record);
     }
     this.sampler = new Sampler(broker, this.tree, ops.bridges);
@@ -192,6 +194,7 @@ export class Dashboard {
     out.counter('starling_dashboard_logins_throttled_total', 'Dashboard logins refused unchecked, by reason: source (its source had auth.logins.maxPendingPerSource in progress), busy (auth.logins.maxPending waited).', Object.entries(this.stats.loginsRefused).map(([reason, n]) => [{ reason }, n] as const));
     out.counter('starling_dashboard_sessions_ended_total', 'Dashboard logins ended, by reason: expired (http.dashboard.sessionTimeout), evicted (beyond http.dashboard.maxSessions), logout.', Object.entries(s.ended).map(([reason, n]) => [{ reason }, n] as const));
     out.gauge('starling_dashboard_topics', 'Nodes of the dashboard topic tree (http.dashboard.maxTopics).', this.tree?.size ?? 0);
+    out.gauge('starling_dashboard_topic_bytes', 'Bytes of topic level names held by the dashboard topic tree (http.dashboard.maxTopicBytes).', this.tree?.bytes ?? 0);
     out.counter('starling_dashboard_topics_untracked_total', 'Messages whose topic did not fit in the dashboard topic tree.', this.tree?.untracked ?? 0);
     out.counter('starling_dashboard_watch_skipped_total', 'Messages of subscriptions watched from the dashboard not shown (http.dashboard.watchRate).', this.stats.watchSkipped);
     out.counter('starling_dashboard_stream_skipped_total', 'Dashboard samples not sent to a page that was not reading them.', this.stats.streamSkipped);

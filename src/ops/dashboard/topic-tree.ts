@@ -1,8 +1,9 @@
 // The live topic tree: every message the broker routes (the `published` event, so client
 // publishes, wills, $SYS and program publishes alike) counts on each level of its topic, and
 // the topic's own node keeps a short copy of the last payload. The tree holds at most
-// `maxTopics` nodes; a message whose topic would need more is counted on its deepest node
-// that exists, and in `untracked`.
+// `maxTopics` nodes and `maxTopicBytes` of level names (a publisher chooses both how many
+// topics and how long: 10,000 levels of 64 KB would otherwise pin 650 MB); a message whose
+// topic would need more is counted on its deepest node that exists, and in `untracked`.
 
 import { isUtf8 } from 'node:buffer';
 import type { Message } from '../../message.js';
@@ -38,9 +39,19 @@ function node(): Node {
 export class TopicTree {
   private readonly root = node();
   private nodes = 0;
+  /** UTF-8 bytes of the level names held. */
+  private nameBytes = 0;
   untracked = 0;
 
-  constructor(readonly maxTopics: number) {}
+  constructor(
+    readonly maxTopics: number,
+    readonly maxTopicBytes = Number.POSITIVE_INFINITY,
+  ) {}
+
+  /** UTF-8 bytes of the topic level names the tree holds (http.dashboard.maxTopicBytes). */
+  get bytes(): number {
+    return this.nameBytes;
+  }
 
   get size(): number {
     return this.nodes;
@@ -57,13 +68,16 @@ export class TopicTree {
       const level = slash < 0 ? t.slice(start) : t.slice(start, slash);
       let next = at.children.get(level);
       if (next === undefined) {
-        if (this.nodes >= this.maxTopics) {
+        const size = Buffer.byteLength(level);
+        if (this.nodes >= this.maxTopics || this.nameBytes + size > this.maxTopicBytes) {
           tracked = false;
           break;
         }
         next = node();
-        at.children.set(level, next);
+        // A copy: a slice of the topic would keep the whole topic string alive with it.
+        at.children.set(Buffer.from(level).toString(), next);
         this.nodes++;
+        this.nameBytes += size;
       }
       at = next;
       at.count++;
