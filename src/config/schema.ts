@@ -755,13 +755,13 @@ export const SCHEMA = {
           type: 'string',
           defaultText: '`redis://127.0.0.1:6379`',
           reload: 'restart',
-          description: 'With `store: redis`: the Redis URL (`redis://[user:password@]host:port[/db]`). How safe an acknowledged message is rests on its `appendfsync` (docs/durability.md).',
+          description: 'With `store: redis`: the Redis URL (`redis://[user:password@]host:port[/db]`, or the Sentinel and Redis Cluster forms of `cluster.redis`); on a cluster member it defaults to `cluster.redis`. How safe an acknowledged message is rests on its `appendfsync` (docs/durability.md).',
         },
         node: {
           type: 'string',
           defaultText: 'the host name',
           reload: 'restart',
-          description: 'With `store: redis`: this broker\'s node name, the same across its restarts (it finds its sessions under it) and different from every other node sharing the Redis.',
+          description: 'With `store: redis`: this broker\'s node name, the same across its restarts (it finds its sessions under it) and different from every other node sharing the Redis. On a cluster member the member\'s name (`cluster.node`) is used instead.',
         },
         takeoverTimeout: {
           type: 'integer',
