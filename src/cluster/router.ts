@@ -35,6 +35,18 @@ import { encodeMessage, decodeMessage } from './wire.js';
 /** The frame kinds of a forward batch. */
 const TO_SUBSCRIBERS = 0;
 const TO_GROUP = 1;
+/** QoS 0 flow control: "tell me when you got this far" (key: a sequence number), last in a frame; and its answer. */
+const PING = 2;
+const PONG = 3;
+
+/**
+ * Messages in one inbox entry at most: the receiving node's flow control reads an entry only
+ * while its sessions have room for this many more (node.ts, InboxFlow).
+ */
+export const MAX_ENTRY_RECORDS = 64;
+
+/** A ping unanswered this long is taken as lost (the receiver restarted, its pub/sub dropped). */
+const PING_TIMEOUT_MS = 2000;
 
 export interface ForwardSink {
   /** Sends one QoS 0 frame to `node` (pub/sub: may be lost). */
@@ -61,12 +73,23 @@ export interface ClusterRouterStats {
   undeliverable: number;
   /** QoS 1/2 forwards Redis has not acknowledged yet. */
   pendingForwards: number;
+  /** QoS 0 forwards dropped here because the receiving node had not caught up (cluster.volatileWindow). */
+  volatileShed: number;
+}
+
+/** QoS 0 flow control towards one node: bytes sent, and how far it has been seen to process. */
+interface Window {
+  sent: number;
+  /** `sent` as it was when the last answered ping left: the receiver has processed that much. */
+  confirmed: number;
+  ping: { seq: number; at: number; mark: number } | undefined;
 }
 
 interface Outgoing {
   volatile: Buffer[];
   durable: Buffer[];
   bytes: number;
+  volatileBytes: number;
 }
 
 interface NodeRoutes {
@@ -84,6 +107,7 @@ export class ClusterRouter implements Router {
     forwardsDropped: 0,
     undeliverable: 0,
     pendingForwards: 0,
+    volatileShed: 0,
   };
   /** The cluster's filters: clientId and value are the node name; this node's shared groups too. */
   private readonly table = new SubscriptionIndex<string>();
@@ -98,6 +122,8 @@ export class ClusterRouter implements Router {
   private readonly result = new MatchResult<string>();
   private readonly cursors = new Map<string, number>();
   private readonly out = new Map<string, Outgoing>();
+  private readonly windows = new Map<string, Window>();
+  private pingSeq = 0;
   private flushing: NodeJS.Immediate | undefined;
   private announcing = false;
   /** Settles once every QoS 1/2 forward queued so far is acknowledged by Redis (or one failed). */
@@ -114,6 +140,7 @@ export class ClusterRouter implements Router {
     readonly self: string,
     private readonly access: { readonly deliveryCheck?: ((session: Session, message: Message) => boolean) | undefined },
     private readonly maxPendingForwards: number,
+    private readonly volatileWindow = Infinity,
   ) {}
 
   get size(): number {
@@ -272,6 +299,14 @@ export class ClusterRouter implements Router {
         this.stats.forwardsDropped++;
         return false;
       }
+      // The receiver has not caught up: dropped here, where it costs nothing, rather than
+      // piling up in Redis until it cuts the receiver's pub/sub connection (and everything
+      // in its buffer with it).
+      const w = this.windows.get(node);
+      if (w !== undefined && w.sent + (this.out.get(node)?.volatileBytes ?? 0) - w.confirmed + record.length > this.volatileWindow) {
+        this.stats.volatileShed++;
+        return false;
+      }
     } else if (this.stats.pendingForwards >= this.maxPendingForwards) {
       // Not acknowledged to its publisher: the next durable() rejects, so the connection
       // closes without PUBACK/PUBREC and the client sends it again later.
@@ -281,11 +316,13 @@ export class ClusterRouter implements Router {
     }
     let o = this.out.get(node);
     if (o === undefined) {
-      o = { volatile: [], durable: [], bytes: 0 };
+      o = { volatile: [], durable: [], bytes: 0, volatileBytes: 0 };
       this.out.set(node, o);
     }
-    if (qos === 0) o.volatile.push(record);
-    else {
+    if (qos === 0) {
+      o.volatile.push(record);
+      o.volatileBytes += record.length;
+    } else {
       o.durable.push(record);
       this.stats.pendingForwards++;
       if (this.batch === undefined) {
@@ -318,12 +355,27 @@ export class ClusterRouter implements Router {
     const sends: Promise<unknown>[] = [];
     for (const [node, o] of this.out) {
       if (o.volatile.length > 0 && sink !== undefined) {
+        const w = this.window(node);
+        const bytes = o.volatileBytes;
+        const now = Date.now();
+        if (w.ping !== undefined && now - w.ping.at > PING_TIMEOUT_MS) {
+          // No answer: the receiver lost it (or is stuck). Start over rather than shed for ever.
+          w.confirmed = w.sent;
+          w.ping = undefined;
+        }
+        if (w.ping === undefined) {
+          const seq = ++this.pingSeq;
+          o.volatile.push(frameRecord(PING, String(seq), EMPTY));
+          w.ping = { seq, at: now, mark: w.sent + bytes };
+        }
+        w.sent += bytes;
         sink.sendVolatile(node, frame(this.self, o.volatile));
         this.stats.forwardedFrames++;
       }
-      if (o.durable.length > 0 && sink !== undefined) {
-        const n = o.durable.length;
-        const p = sink.sendDurable(node, frame(this.self, o.durable));
+      for (let i = 0; i < o.durable.length && sink !== undefined; i += MAX_ENTRY_RECORDS) {
+        const records = o.durable.length <= MAX_ENTRY_RECORDS ? o.durable : o.durable.slice(i, i + MAX_ENTRY_RECORDS);
+        const n = records.length;
+        const p = sink.sendDurable(node, frame(this.self, records));
         this.stats.forwardedFrames++;
         const done = (): void => {
           this.stats.pendingForwards -= n;
@@ -334,6 +386,23 @@ export class ClusterRouter implements Router {
     }
     this.out.clear();
     if (batch !== undefined) Promise.all(sends).then(() => batch.resolve(), (err: Error) => batch.reject(err));
+  }
+
+  private window(node: string): Window {
+    let w = this.windows.get(node);
+    if (w === undefined) {
+      w = { sent: 0, confirmed: 0, ping: undefined };
+      this.windows.set(node, w);
+    }
+    return w;
+  }
+
+  /** A node answered a ping: everything sent to it before that ping is processed there. */
+  private pong(node: string, seq: number): void {
+    const w = this.windows.get(node);
+    if (w?.ping === undefined || w.ping.seq !== seq) return;
+    w.confirmed = w.ping.mark;
+    w.ping = undefined;
   }
 
   /**
@@ -357,7 +426,8 @@ export class ClusterRouter implements Router {
   receive(data: Buffer): number {
     let delivered = 0;
     try {
-      let o = 2 + data.readUInt16BE(0);
+      const originLen = data.readUInt16BE(0);
+      let o = 2 + originLen;
       while (o < data.length) {
         const kind = data[o]!;
         const keyLen = data.readUInt16BE(o + 1);
@@ -365,6 +435,14 @@ export class ClusterRouter implements Router {
         o += 3 + keyLen;
         const len = data.readUInt32BE(o);
         o += 4;
+        if (kind === PING || kind === PONG) {
+          o += len;
+          const origin = data.toString('utf8', 2, 2 + originLen);
+          // Everything before the ping in this frame (and the frames before it) is processed.
+          if (kind === PING) this.sink?.sendVolatile(origin, frame(this.self, [frameRecord(PONG, key, EMPTY)]));
+          else this.pong(origin, Number(key));
+          continue;
+        }
         const message = decodeMessage(data.subarray(o, o + len));
         o += len;
         this.stats.receivedMessages++;
@@ -414,6 +492,7 @@ export class ClusterRouter implements Router {
     for (const f of r.filters) this.tableRemove(node, f);
     this.routes.delete(node);
     this.out.delete(node);
+    this.windows.delete(node);
   }
 
   /** The version of a node's routes applied here (-1: none). */
@@ -438,6 +517,8 @@ export class ClusterRouter implements Router {
     this.table.remove(node, filter);
   }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /** [u8 kind][u16 key length][key][u32 message length][message] */
 function frameRecord(kind: number, key: string, message: Buffer): Buffer {
