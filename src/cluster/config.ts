@@ -38,7 +38,7 @@ export interface ClusterOptions {
   /**
    * QoS 0 bytes sent to one node and not yet seen processed there: beyond it QoS 0 forwards
    * to that node are dropped at the sender (counted), so a node that falls behind is never
-   * cut off by Redis's pub/sub output buffer limit. Default 1 MiB.
+   * cut off by Redis's pub/sub output buffer limit. Default 8 MiB (Redis's default soft limit).
    */
   readonly volatileWindow?: number;
   /**
@@ -56,7 +56,7 @@ export const CLUSTER_DEFAULTS = Object.freeze({
   nodeTimeout: 5000,
   maxPendingForwards: 10_000,
   inboxMaxWait: 5000,
-  volatileWindow: 1024 * 1024,
+  volatileWindow: 8 * 1024 * 1024,
 });
 
 export type ResolvedClusterOptions = Required<Omit<ClusterOptions, 'onNodeDown'>>;

@@ -82,7 +82,8 @@ interface Window {
   sent: number;
   /** `sent` as it was when the last answered ping left: the receiver has processed that much. */
   confirmed: number;
-  ping: { seq: number; at: number; mark: number } | undefined;
+  /** Pings not answered yet, oldest first; `mark`: `sent` once the frame carrying it left. */
+  pings: Array<{ seq: number; at: number; mark: number }>;
 }
 
 interface Outgoing {
@@ -299,11 +300,12 @@ export class ClusterRouter implements Router {
         this.stats.forwardsDropped++;
         return false;
       }
-      // The receiver has not caught up: dropped here, where it costs nothing, rather than
-      // piling up in Redis until it cuts the receiver's pub/sub connection (and everything
-      // in its buffer with it).
+      // The receiver has not caught up with what earlier turns sent: dropped here, where it
+      // costs nothing, rather than piling up in Redis until it cuts the receiver's pub/sub
+      // connection (and everything in its buffer with it). This turn's own messages do not
+      // count: a busy node gathers megabytes in one turn, and its pongs are read between turns.
       const w = this.windows.get(node);
-      if (w !== undefined && w.sent + (this.out.get(node)?.volatileBytes ?? 0) - w.confirmed + record.length > this.volatileWindow) {
+      if (w !== undefined && w.sent - w.confirmed > this.volatileWindow) {
         this.stats.volatileShed++;
         return false;
       }
@@ -358,15 +360,17 @@ export class ClusterRouter implements Router {
         const w = this.window(node);
         const bytes = o.volatileBytes;
         const now = Date.now();
-        if (w.ping !== undefined && now - w.ping.at > PING_TIMEOUT_MS) {
+        if (w.pings.length > 0 && now - w.pings[0]!.at > PING_TIMEOUT_MS) {
           // No answer: the receiver lost it (or is stuck). Start over rather than shed for ever.
           w.confirmed = w.sent;
-          w.ping = undefined;
+          w.pings.length = 0;
         }
-        if (w.ping === undefined) {
+        // A ping every eighth of the window, so the window slides instead of stopping to wait.
+        const last = w.pings.at(-1);
+        if (last === undefined || w.sent + bytes - last.mark >= this.volatileWindow / 8) {
           const seq = ++this.pingSeq;
           o.volatile.push(frameRecord(PING, String(seq), EMPTY));
-          w.ping = { seq, at: now, mark: w.sent + bytes };
+          w.pings.push({ seq, at: now, mark: w.sent + bytes });
         }
         w.sent += bytes;
         sink.sendVolatile(node, frame(this.self, o.volatile));
@@ -391,7 +395,7 @@ export class ClusterRouter implements Router {
   private window(node: string): Window {
     let w = this.windows.get(node);
     if (w === undefined) {
-      w = { sent: 0, confirmed: 0, ping: undefined };
+      w = { sent: 0, confirmed: 0, pings: [] };
       this.windows.set(node, w);
     }
     return w;
@@ -400,9 +404,11 @@ export class ClusterRouter implements Router {
   /** A node answered a ping: everything sent to it before that ping is processed there. */
   private pong(node: string, seq: number): void {
     const w = this.windows.get(node);
-    if (w?.ping === undefined || w.ping.seq !== seq) return;
-    w.confirmed = w.ping.mark;
-    w.ping = undefined;
+    if (w === undefined) return;
+    const i = w.pings.findIndex((p) => p.seq === seq);
+    if (i === -1) return;
+    w.confirmed = w.pings[i]!.mark;
+    w.pings.splice(0, i + 1);
   }
 
   /**

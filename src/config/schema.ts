@@ -950,7 +950,7 @@ export const SCHEMA = {
           default: CLUSTER_DEFAULTS.volatileWindow,
           reload: 'restart',
           description:
-            "Flow control of QoS 0 forwards: bytes sent to one node over pub/sub and not yet seen processed there. Beyond it QoS 0 forwards to that node are dropped at the sender, so a node that falls behind is never disconnected by Redis's `client-output-buffer-limit pubsub` (which would lose the whole buffer). Counted in `starling_cluster_volatile_shed_total`.",
+            "Flow control of QoS 0 forwards: bytes sent to one node over pub/sub and not yet seen processed there. Beyond it QoS 0 forwards to that node are dropped at the sender, so a node that falls behind is never disconnected by Redis's `client-output-buffer-limit pubsub` (which would lose the whole buffer). Redis holds at most this much plus one event-loop turn of a sender for a node, so keep it under Redis's pub/sub soft limit (default `8mb` for 60 s) divided by the number of nodes sending. Counted in `starling_cluster_volatile_shed_total`.",
         },
       },
     },

@@ -37,3 +37,43 @@ test('cperf 1: a slow subscriber on B, a fast QoS 1 publisher on A: every acknow
   assert.equal(got.size, n, 'every acknowledged message arrived');
   await until('inbox emptied', async () => (await b.broker.cluster.cmd.xlen(b.broker.cluster.keys.inbox('b'))) === 0);
 });
+
+test('cperf 2: a node that stops reading QoS 0 forwards is not cut off by Redis: the sender sheds beyond cluster.volatileWindow (counted), and the flow resumes when it reads again', async (t) => {
+  // Redis cuts a pub/sub client holding more than 1 MB unread (the default is 32 MB): what
+  // it buffered is lost, and the node must resync.
+  const redis = await startRedis(t, { args: ['--client-output-buffer-limit', 'pubsub 1mb 256kb 1'] });
+  if (redis === undefined) return;
+  const a = await member(t, redis.url, 'a', {}, { volatileWindow: 64 * 1024 });
+  const b = await member(t, redis.url, 'b');
+  const sub = await real(t, b, { clientId: 'q0' });
+  await sub.subscribeAsync('v/#', { qos: 0 });
+  let got = 0;
+  sub.on('message', () => got++);
+  await until('A knows B', () => a.broker.cluster.router.remoteRoutes === 1);
+  a.broker.publish({ topic: 'v/warm', payload: Buffer.from('x'), qos: 0, retain: false });
+  await until('a first message crosses', () => got === 1);
+  const subId = async (): Promise<string | undefined> => /id=(\d+) [^\n]*name=starling:b:sub /.exec(String(await a.broker.cluster.cmd.client('LIST')))?.[1];
+  const id = await subId();
+  assert.ok(id !== undefined);
+  // B stops reading its pub/sub connection (a node stalled by a long task, or starved of CPU).
+  const socket = (b.broker.cluster.sub as unknown as { stream: import('node:net').Socket }).stream;
+  socket.pause();
+  const payload = Buffer.alloc(1024, 0x61);
+  for (let turn = 0; turn < 400; turn++) {
+    for (let i = 0; i < 64; i++) a.broker.publish({ topic: `v/${i}`, payload, qos: 0, retain: false });
+    await new Promise((r) => setImmediate(r));
+  }
+  // 25 MB offered: what Redis holds for B stays within the window.
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.ok(a.broker.cluster.router.stats.volatileShed > 0, 'the sender shed what B could not take');
+  socket.resume();
+  const before = got;
+  await until('B reads again', () => got > before);
+  await until('new messages cross again', async () => {
+    a.broker.publish({ topic: 'v/after', payload: Buffer.from('y'), qos: 0, retain: false });
+    await new Promise((r) => setTimeout(r, 50));
+    return got > before + 1;
+  });
+  assert.equal(b.broker.cluster.stats.resyncs, 0, 'B was never disconnected by Redis (no resync)');
+  assert.equal(await subId(), id, "B's pub/sub connection is the one it had before");
+});
