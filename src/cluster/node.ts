@@ -473,6 +473,8 @@ export class ClusterNode implements ForwardSink {
 class InboxFlow {
   /** Sessions delivered to since they last had room. */
   private readonly watched = new Set<Session>();
+  /** Sessions waited for in vain: not waited for again until they have room. */
+  private readonly ignored = new WeakSet<Session>();
 
   constructor(private readonly node: ClusterNode) {}
 
@@ -511,7 +513,10 @@ class InboxFlow {
       let behind = 0;
       let queued = 0;
       for (const s of this.watched) {
-        if (s.peer === undefined || s.queued <= high) this.watched.delete(s);
+        if (s.peer === undefined || s.queued <= high) {
+          this.watched.delete(s);
+          this.ignored.delete(s);
+        } else if (this.ignored.has(s)) this.watched.delete(s);
         else {
           behind++;
           queued += s.queued;
@@ -526,6 +531,7 @@ class InboxFlow {
       if (last === -1 || queued < last) since = now;
       else if (now - since >= this.node.options.inboxMaxWait) {
         this.node.stats.inboxWaitTimeouts++;
+        for (const s of this.watched) this.ignored.add(s);
         this.watched.clear();
         return;
       }

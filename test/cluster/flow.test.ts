@@ -77,3 +77,24 @@ test('cperf 2: a node that stops reading QoS 0 forwards is not cut off by Redis:
   assert.equal(b.broker.cluster.stats.resyncs, 0, 'B was never disconnected by Redis (no resync)');
   assert.equal(await subId(), id, "B's pub/sub connection is the one it had before");
 });
+
+test('cperf 1: a subscriber that stops acknowledging holds the inbox back only cluster.inboxMaxWait: the others on its node still get everything, its overflow is dropped and counted', async (t) => {
+  const redis = await startRedis(t);
+  if (redis === undefined) return;
+  const a = await member(t, redis.url, 'a');
+  const b = await member(t, redis.url, 'b', { limits: { maxInflight: 5, maxQueuedMessages: 100 } }, { inboxMaxWait: 300 });
+  const stuck = await raw(t, b, { clientId: 'stuck' });
+  stuck.send({ type: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: 'h/#', qos: 1 }] });
+  await stuck.expect('suback');
+  const live = await real(t, b, { clientId: 'live' });
+  await live.subscribeAsync('h/#', { qos: 1 });
+  let got = 0;
+  live.on('message', () => got++);
+  await until('A knows B', () => a.broker.cluster.router.remoteRoutes === 1);
+  const pub = await real(t, a, { clientId: 'h-pub' });
+  const n = 300;
+  await Promise.all(Array.from({ length: n }, (_, i) => pub.publishAsync(`h/${i}`, String(i), { qos: 1 })));
+  await until('the live subscriber has every message', () => got === n, 15_000).catch((e: Error) => assert.fail(`${e.message}: ${got} received, ${JSON.stringify(b.broker.cluster.stats)}, dropped ${JSON.stringify(b.broker.stats.dropped)}`));
+  assert.ok(b.broker.cluster.stats.inboxWaitTimeouts > 0, 'the reader stopped waiting for the stuck session');
+  assert.equal(b.broker.stats.dropped.queue_full, n - 105, "the stuck session's overflow (beyond 5 in flight and 100 queued) is dropped and counted; nothing of the live one's");
+});
