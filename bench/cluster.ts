@@ -268,6 +268,7 @@ async function runOne(t: TargetName, c: Case, repeat: number, redis: Redis): Pro
       throw new Error('a message published on one node did not reach a subscriber on the other within 3 s');
     }
     const pids = [...started.nodes.map((n) => n.child.pid!), redis.running.child.pid!];
+    const commandsBefore = await redisCommands(redis);
     let a: Array<ProcSample | undefined> = [];
     let b: Array<ProcSample | undefined> = [];
     const o = resolveOptions(c.scenario, {
@@ -288,7 +289,7 @@ async function runOne(t: TargetName, c: Case, repeat: number, redis: Redis): Pro
     if (delivered > 0) run.nodeCpuUsPerMessage = started.nodes.map((_, i) => us(i) ?? NaN).map((x) => x / delivered);
     const redisUs = us(pids.length - 1);
     if (t !== 'standalone' && forwarded > 0 && redisUs !== undefined) run.redisCpuUsPerMessage = redisUs / forwarded;
-    if (started.httpPorts) run.diagnostics = await diagnose(started.httpPorts, redis);
+    if (started.httpPorts) run.diagnostics = await diagnose(started.httpPorts, redis, commandsBefore);
     for (const n of started.nodes) if (n.exit) run.error = `a node exited (${n.exit.code ?? n.exit.signal}): ${n.tail().trim().split('\n').at(-1) ?? ''}`;
   } catch (err) {
     run.error = (err as Error).message;
@@ -301,7 +302,13 @@ async function runOne(t: TargetName, c: Case, repeat: number, redis: Redis): Pro
 /** The counters that say whether a message missing at the end was dropped, and where. */
 const WATCHED = /^(starling_messages_dropped_total|starling_cluster_(forwards_dropped|volatile_shed|undeliverable|resyncs|inbox_waits|inbox_wait_timeouts|received_messages|forwarded_messages)_total)(\{[^}]*\})? (\d+)/;
 
-async function diagnose(httpPorts: number[], redis: Redis): Promise<Record<string, number>> {
+/** Commands Redis has processed since it started (INFO stats). */
+async function redisCommands(redis: Redis): Promise<number> {
+  const info = await redisCommand(redis.port, 'INFO', 'stats').catch(() => '');
+  return Number(/^total_commands_processed:(\d+)/m.exec(info)?.[1] ?? NaN);
+}
+
+async function diagnose(httpPorts: number[], redis: Redis, commandsBefore: number): Promise<Record<string, number>> {
   const d: Record<string, number> = {};
   for (const [i, port] of httpPorts.entries()) {
     try {
@@ -317,7 +324,9 @@ async function diagnose(httpPorts: number[], redis: Redis): Promise<Record<strin
   }
   // Redis's own count of clients cut for their output buffer (7.0 has none: the node's resyncs show it).
   const info = await redisCommand(redis.port, 'INFO', 'stats').catch(() => '');
-  for (const m of info.matchAll(/^(client_output_buffer_limit_disconnections|total_commands_processed):(\d+)/gm)) d[`redis ${m[1]}`] = Number(m[2]);
+  for (const m of info.matchAll(/^(client_output_buffer_limit_disconnections):(\d+)/gm)) d[`redis ${m[1]}`] = Number(m[2]);
+  // This run's commands (Redis runs on between runs): a member's local traffic should need few.
+  d['redis commands this run'] = (await redisCommands(redis)) - commandsBefore;
   for (const i of [1, 2]) {
     const len = await redisCommand(redis.port, 'XLEN', `starling:inbox:bench-${i}`).catch(() => '');
     const n = Number(/^:(\d+)/.exec(len)?.[1] ?? 0);

@@ -9,9 +9,14 @@
 // matching filter, nothing touches Redis.
 //
 // Forwards are batched: everything published while the event loop runs one turn leaves in
-// one frame per node and QoS class (QoS 0 on the node's pub/sub channel, QoS 1/2 as one
-// entry of the node's inbox stream), so one Redis round trip carries many messages, and one
-// frame keeps the origin's order.
+// one frame per node and QoS class (QoS 0 on the node's pub/sub channel, QoS 1/2 as entries
+// of the node's inbox stream, MAX_ENTRY_RECORDS messages at most in one), so one Redis round
+// trip carries many messages, and one frame keeps the origin's order.
+//
+// Flow control (docs/clustering.md): the receiving node reads its inbox only as fast as its
+// sessions take (node.ts, InboxFlow); QoS 0 frames carry pings, answered once the receiver
+// has processed what came before them, and QoS 0 to a node is shed here while more than
+// cluster.volatileWindow bytes sent to it are unanswered for.
 //
 // Shared subscriptions are cluster-wide: a `$share/{group}/{filter}` subscription is
 // announced like any filter, and the origin node picks one node holding the group (in
@@ -45,7 +50,7 @@ const PONG = 3;
  */
 export const MAX_ENTRY_RECORDS = 64;
 
-/** A ping unanswered this long is taken as lost (the receiver restarted, its pub/sub dropped). */
+/** While shedding, a ping unanswered this long is sent again on its own (router.pingAgain). */
 const PING_TIMEOUT_MS = 2000;
 
 export interface ForwardSink {
@@ -307,6 +312,7 @@ export class ClusterRouter implements Router {
       const w = this.windows.get(node);
       if (w !== undefined && w.sent - w.confirmed > this.volatileWindow) {
         this.stats.volatileShed++;
+        this.pingAgain(node, w, sink);
         return false;
       }
     } else if (this.stats.pendingForwards >= this.maxPendingForwards) {
@@ -360,11 +366,6 @@ export class ClusterRouter implements Router {
         const w = this.window(node);
         const bytes = o.volatileBytes;
         const now = Date.now();
-        if (w.pings.length > 0 && now - w.pings[0]!.at > PING_TIMEOUT_MS) {
-          // No answer: the receiver lost it (or is stuck). Start over rather than shed for ever.
-          w.confirmed = w.sent;
-          w.pings.length = 0;
-        }
         // A ping every eighth of the window, so the window slides instead of stopping to wait.
         const last = w.pings.at(-1);
         if (last === undefined || w.sent + bytes - last.mark >= this.volatileWindow / 8) {
@@ -399,6 +400,21 @@ export class ClusterRouter implements Router {
       this.windows.set(node, w);
     }
     return w;
+  }
+
+  /**
+   * Shedding and the oldest ping unanswered for PING_TIMEOUT_MS: it may be lost (the
+   * receiver restarted, or its pub/sub connection dropped) or the receiver may still be far
+   * behind. A ping of its own, covering everything sent, tells which: its answer reopens the
+   * window; until then the shedding goes on, so a receiver that is only slow is not flooded.
+   */
+  private pingAgain(node: string, w: Window, sink: ForwardSink): void {
+    const now = Date.now();
+    const oldest = w.pings[0];
+    if (oldest !== undefined && now - oldest.at <= PING_TIMEOUT_MS) return;
+    const seq = ++this.pingSeq;
+    w.pings = [{ seq, at: now, mark: w.sent }];
+    sink.sendVolatile(node, frame(this.self, [frameRecord(PING, String(seq), EMPTY)]));
   }
 
   /** A node answered a ping: everything sent to it before that ping is processed there. */
