@@ -8,6 +8,8 @@ import { startRedis } from '../helpers/redis.js';
 import { raw, real } from '../helpers/scenario.js';
 import { until } from '../helpers/wait.js';
 import { member } from './nodes.js';
+import { ClusterRouter } from '../../src/cluster/router.js';
+import { LocalRouter } from '../../src/broker/router.js';
 
 test('cperf 1: a slow subscriber on B, a fast QoS 1 publisher on A: every acknowledged message arrives, none dropped for a full queue while the stream holds them', async (t) => {
   const redis = await startRedis(t);
@@ -97,4 +99,42 @@ test('cperf 1: a subscriber that stops acknowledging holds the inbox back only c
   await until('the live subscriber has every message', () => got === n, 15_000).catch((e: Error) => assert.fail(`${e.message}: ${got} received, ${JSON.stringify(b.broker.cluster.stats)}, dropped ${JSON.stringify(b.broker.stats.dropped)}`));
   assert.ok(b.broker.cluster.stats.inboxWaitTimeouts > 0, 'the reader stopped waiting for the stuck session');
   assert.equal(b.broker.stats.dropped.queue_full, n - 105, "the stuck session's overflow (beyond 5 in flight and 100 queued) is dropped and counted; nothing of the live one's");
+});
+
+test('cperf 2: the QoS 0 window: shed once more than cluster.volatileWindow bytes are unanswered for; a ping answered reopens it; while shedding, an unanswered ping is sent again on its own after 2 s', async () => {
+  const sent: Buffer[] = [];
+  const sink = { connected: true, sendVolatile: (_node: string, frame: Buffer) => void sent.push(frame), sendDurable: async () => undefined, announce: () => {} };
+  const a = new ClusterRouter(new LocalRouter(), 'a', {}, 100, 4096);
+  a.sink = sink;
+  a.replaceRoutes('b', 1, ['w/#']);
+  const message = { topic: 'w/1', payload: Buffer.alloc(1000), qos: 0 as const, retain: false };
+  const turn = (n: number): void => {
+    for (let i = 0; i < n; i++) a.publish(message);
+    a.flush();
+  };
+  // B's side: a router whose sink carries its answers back to A.
+  const b = new ClusterRouter(new LocalRouter(), 'b', {}, 100, 4096);
+  b.sink = { ...sink, sendVolatile: (_node: string, frame: Buffer) => void a.receive(frame) };
+  turn(8); // one turn is never shed, however large: 8 kB sent, its ping unanswered
+  turn(1);
+  assert.equal(a.stats.volatileShed, 1, 'beyond the window: shed');
+  assert.equal(a.stats.forwardedMessages, 8);
+  // B processes the frame: its answer reopens the window.
+  b.receive(sent[0]!);
+  turn(1);
+  assert.equal(a.stats.forwardedMessages, 9);
+  assert.equal(a.stats.volatileShed, 1);
+  // Unanswered again (B lost them): shedding goes on, and after 2 s a ping goes alone.
+  turn(8);
+  const frames = sent.length;
+  turn(1);
+  assert.equal(sent.length, frames, 'shed, nothing sent');
+  await new Promise((r) => setTimeout(r, 2100));
+  turn(1);
+  assert.equal(sent.length, frames + 1, 'a ping on its own');
+  assert.equal(a.stats.forwardedMessages, 17);
+  b.receive(sent.at(-1)!);
+  turn(1);
+  assert.equal(a.stats.forwardedMessages, 18, 'its answer reopened the window');
+  assert.equal(b.stats.receivedMessages, 8, 'pings are not messages');
 });
