@@ -135,6 +135,8 @@ interface Started {
   subPort: number;
   /** The node processes, sampled for CPU. */
   nodes: Running[];
+  /** Starling members' /metrics ports, for what they dropped and why. */
+  httpPorts?: number[];
 }
 
 /** Whether this build's config has a `cluster` section (the routing work). */
@@ -157,12 +159,15 @@ async function startTarget(t: TargetName, redis: Redis): Promise<Started> {
     case 'starling-2':
     case 'starling-2-local': {
       const nodes: Running[] = [];
+      const httpPorts: number[] = [];
       for (const i of [1, 2]) {
         const port = await freePort();
-        nodes.push(await startServer(`starling node ${i}`, port, starling(port, ['--set', `cluster.redis=redis://127.0.0.1:${redis.port}`, '--set', `cluster.node=bench-${i}`])));
+        const http = await freePort();
+        httpPorts.push(http);
+        nodes.push(await startServer(`starling node ${i}`, port, starling(port, ['--set', `cluster.redis=redis://127.0.0.1:${redis.port}`, '--set', `cluster.node=bench-${i}`, '--set', `http.port=${http}`])));
       }
       const [a, b] = nodes as [Running, Running];
-      return { pubPort: a.port, subPort: t === 'starling-2' ? b.port : a.port, nodes };
+      return { pubPort: a.port, subPort: t === 'starling-2' ? b.port : a.port, nodes, httpPorts };
     }
     case 'aedes-2': {
       const nodes: Running[] = [];
@@ -241,6 +246,12 @@ interface Run {
    * fans out on the subscribers' node). Not for targets without Redis (standalone).
    */
   redisCpuUsPerMessage?: number;
+  /**
+   * Where the messages not delivered went, read after the run's drain: each member's drop
+   * counters and cluster counters (non-zero ones), Redis's pub/sub disconnects and what is
+   * left in the inbox streams. Starling cluster targets only.
+   */
+  diagnostics?: Record<string, number>;
   error?: string;
 }
 
@@ -257,6 +268,7 @@ async function runOne(t: TargetName, c: Case, repeat: number, redis: Redis): Pro
       throw new Error('a message published on one node did not reach a subscriber on the other within 3 s');
     }
     const pids = [...started.nodes.map((n) => n.child.pid!), redis.running.child.pid!];
+    const commandsBefore = await redisCommands(redis);
     let a: Array<ProcSample | undefined> = [];
     let b: Array<ProcSample | undefined> = [];
     const o = resolveOptions(c.scenario, {
@@ -277,6 +289,7 @@ async function runOne(t: TargetName, c: Case, repeat: number, redis: Redis): Pro
     if (delivered > 0) run.nodeCpuUsPerMessage = started.nodes.map((_, i) => us(i) ?? NaN).map((x) => x / delivered);
     const redisUs = us(pids.length - 1);
     if (t !== 'standalone' && forwarded > 0 && redisUs !== undefined) run.redisCpuUsPerMessage = redisUs / forwarded;
+    if (started.httpPorts) run.diagnostics = await diagnose(started.httpPorts, redis, commandsBefore);
     for (const n of started.nodes) if (n.exit) run.error = `a node exited (${n.exit.code ?? n.exit.signal}): ${n.tail().trim().split('\n').at(-1) ?? ''}`;
   } catch (err) {
     run.error = (err as Error).message;
@@ -284,6 +297,42 @@ async function runOne(t: TargetName, c: Case, repeat: number, redis: Redis): Pro
     if (started) for (const n of started.nodes) await stopServer(n);
   }
   return run;
+}
+
+/** The counters that say whether a message missing at the end was dropped, and where. */
+const WATCHED = /^(starling_messages_dropped_total|starling_cluster_(forwards_dropped|volatile_shed|undeliverable|resyncs|inbox_waits|inbox_wait_timeouts|received_messages|forwarded_messages)_total)(\{[^}]*\})? (\d+)/;
+
+/** Commands Redis has processed since it started (INFO stats). */
+async function redisCommands(redis: Redis): Promise<number> {
+  const info = await redisCommand(redis.port, 'INFO', 'stats').catch(() => '');
+  return Number(/^total_commands_processed:(\d+)/m.exec(info)?.[1] ?? NaN);
+}
+
+async function diagnose(httpPorts: number[], redis: Redis, commandsBefore: number): Promise<Record<string, number>> {
+  const d: Record<string, number> = {};
+  for (const [i, port] of httpPorts.entries()) {
+    try {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      for (const line of text.split('\n')) {
+        const m = WATCHED.exec(line);
+        if (m === null || m[4] === '0' || (m[3] ?? '').includes('scope="cluster"')) continue;
+        d[`node${i + 1} ${m[1]!.replace(/^starling_/, '')}${m[3] ?? ''}`] = Number(m[4]);
+      }
+    } catch {
+      // A node that exited: the run's error says so.
+    }
+  }
+  // Redis's own count of clients cut for their output buffer (7.0 has none: the node's resyncs show it).
+  const info = await redisCommand(redis.port, 'INFO', 'stats').catch(() => '');
+  for (const m of info.matchAll(/^(client_output_buffer_limit_disconnections):(\d+)/gm)) d[`redis ${m[1]}`] = Number(m[2]);
+  // This run's commands (Redis runs on between runs): a member's local traffic should need few.
+  d['redis commands this run'] = (await redisCommands(redis)) - commandsBefore;
+  for (const i of [1, 2]) {
+    const len = await redisCommand(redis.port, 'XLEN', `starling:inbox:bench-${i}`).catch(() => '');
+    const n = Number(/^:(\d+)/.exec(len)?.[1] ?? 0);
+    if (n > 0) d[`redis XLEN inbox:bench-${i}`] = n;
+  }
+  return d;
 }
 
 // ---- report -----------------------------------------------------------------------------------
@@ -379,6 +428,7 @@ for (const [t, c, r] of plan) {
   const v = run.result ? (isLatency(c) ? run.result.latency?.p99 : run.result.rates.delivery) : undefined;
   const status = run.error ? `FAILED: ${run.error}` : run.result!.ok ? 'ok' : `problems: ${run.result!.problems.join('; ')}`;
   process.stderr.write(`[${done}/${plan.length}] ${t} ${c.id} #${r + 1}: ${isLatency(c) ? 'p99 ms' : 'msg/s'} ${v === undefined ? '-' : fmt(v, isLatency(c) ? 3 : 0)}; ${status}\n`);
+  if (run.diagnostics) process.stderr.write(`    ${Object.entries(run.diagnostics).map(([k, x]) => `${k}=${x}`).join(', ')}\n`);
 }
 await stopServer(redis.running);
 

@@ -30,6 +30,18 @@ export interface ClusterOptions {
    */
   readonly maxPendingForwards?: number;
   /**
+   * How long (ms) the inbox reader waits for a local session that takes nothing (its queue
+   * does not shrink) before delivering past it: a slow subscriber holds the inbox back, a
+   * stuck one only this long. Default 5000.
+   */
+  readonly inboxMaxWait?: number;
+  /**
+   * QoS 0 bytes sent to one node and not yet seen processed there: beyond it QoS 0 forwards
+   * to that node are dropped at the sender (counted), so a node that falls behind is never
+   * cut off by Redis's pub/sub output buffer limit. Default 8 MiB (Redis's default soft limit).
+   */
+  readonly volatileWindow?: number;
+  /**
    * Called once for each node found dead (its membership key expired without a goodbye;
    * not for a node that left gracefully), on every member that sees it: where a program
    * hangs what survivors do for a dead node's clients (their wills). Each survivor is
@@ -43,6 +55,8 @@ export const CLUSTER_DEFAULTS = Object.freeze({
   heartbeatInterval: 1000,
   nodeTimeout: 5000,
   maxPendingForwards: 10_000,
+  inboxMaxWait: 5000,
+  volatileWindow: 8 * 1024 * 1024,
 });
 
 export type ResolvedClusterOptions = Required<Omit<ClusterOptions, 'onNodeDown'>>;
@@ -55,6 +69,8 @@ export function resolveClusterOptions(o: ClusterOptions): ResolvedClusterOptions
     heartbeatInterval: o.heartbeatInterval ?? CLUSTER_DEFAULTS.heartbeatInterval,
     nodeTimeout: o.nodeTimeout ?? CLUSTER_DEFAULTS.nodeTimeout,
     maxPendingForwards: o.maxPendingForwards ?? CLUSTER_DEFAULTS.maxPendingForwards,
+    inboxMaxWait: o.inboxMaxWait ?? CLUSTER_DEFAULTS.inboxMaxWait,
+    volatileWindow: o.volatileWindow ?? CLUSTER_DEFAULTS.volatileWindow,
   };
 }
 

@@ -13,7 +13,8 @@ import type { Router } from '../broker/router.js';
 import { decodeMessage, encodeMessage, ClusterKeys } from './wire.js';
 import { connectRedis, parseRedisUrl, resolveClusterOptions, type ClusterOptions, type RedisClient, type ResolvedClusterOptions } from './config.js';
 import { Membership } from './membership.js';
-import { ClusterRouter, type ForwardSink } from './router.js';
+import { ClusterRouter, MAX_ENTRY_RECORDS, type ForwardSink } from './router.js';
+import type { Session } from '../broker/session.js';
 import { ReplicatedRetained } from './retained.js';
 
 const ROUTES_SCRIPT = `
@@ -40,6 +41,10 @@ export interface ClusterStats {
   resyncs: number;
   /** Inbox entries acknowledged (XACK) after local delivery. */
   inboxAcked: number;
+  /** Times the inbox reader paused for a local session with no room (flow control). */
+  inboxWaits: number;
+  /** Times it delivered past a session that took nothing for cluster.inboxMaxWait. */
+  inboxWaitTimeouts: number;
 }
 
 /** What each node publishes of itself for the cluster totals. */
@@ -59,7 +64,9 @@ export class ClusterNode implements ForwardSink {
   readonly reader: RedisClient;
   readonly membership: Membership;
   readonly retained = new ReplicatedRetained();
-  readonly stats: ClusterStats = { resyncs: 0, inboxAcked: 0 };
+  readonly stats: ClusterStats = { resyncs: 0, inboxAcked: 0, inboxWaits: 0, inboxWaitTimeouts: 0 };
+  /** The inbox's flow control: what the sessions it delivered to can take. */
+  private readonly flow = new InboxFlow(this);
   router!: ClusterRouter;
   broker: Broker | undefined;
   state: ClusterState = 'joining';
@@ -142,7 +149,7 @@ export class ClusterNode implements ForwardSink {
         return node.broker?.hooks.deliveryCheck;
       },
     };
-    this.router = new ClusterRouter(local, this.options.node, access, this.options.maxPendingForwards);
+    this.router = new ClusterRouter(local, this.options.node, access, this.options.maxPendingForwards, this.options.volatileWindow);
     this.router.sink = this;
     return this.router;
   }
@@ -351,9 +358,13 @@ export class ClusterNode implements ForwardSink {
         }
         const ids: string[] = [];
         for (const [id, fields] of entries) {
-          ids.push(id.toString());
           // A deleted entry still pending reads as null fields: only acknowledged.
-          if (fields !== null && fields.length >= 2) this.router.receive(fields[1]!);
+          if (fields !== null && fields.length >= 2) {
+            await this.flow.room();
+            if (this.stopped) return;
+            this.flow.deliver(() => this.router.receive(fields[1]!));
+          }
+          ids.push(id.toString());
         }
         await this.broker?.persistence?.flush();
         await this.cmd.xack(inbox, GROUP, ...ids);
@@ -445,6 +456,89 @@ export class ClusterNode implements ForwardSink {
     this.state = 'left';
     this.membership.stop();
     for (const c of [this.cmd, this.sub, this.reader]) c.disconnect();
+  }
+}
+
+/**
+ * Flow control of the inbox. Redis pushes nothing here: the reader asks for entries, so it
+ * asks only while the local sessions that the previous entries went to have room in their
+ * queues for one more entry (the sender puts at most MAX_ENTRY_RECORDS messages in one).
+ * What they cannot take yet stays in the stream, durable, bounded by Redis's memory
+ * (`maxmemory`; with `noeviction` a full Redis refuses the XADD and the publisher gets no
+ * PUBACK), instead of being dropped for a full queue after its publisher was acknowledged.
+ * Offline sessions are not waited for: they queue as on a standalone broker; nor is an
+ * online one whose queue does not shrink for cluster.inboxMaxWait (a client that stopped
+ * acknowledging must not hold every other session's traffic).
+ */
+class InboxFlow {
+  /** Sessions delivered to since they last had room. */
+  private readonly watched = new Set<Session>();
+  /** Sessions waited for in vain: not waited for again until they have room. */
+  private readonly ignored = new WeakSet<Session>();
+
+  constructor(private readonly node: ClusterNode) {}
+
+  /** Runs a delivery, noting every session it reaches (through the delivery check the router calls). */
+  deliver(run: () => void): void {
+    const hooks = this.node.broker?.hooks;
+    if (hooks === undefined) {
+      run();
+      return;
+    }
+    const check = hooks.deliveryCheck;
+    const watched = this.watched;
+    hooks.deliveryCheck = (target, message) => {
+      watched.add(target as Session);
+      return check === undefined || check(target, message);
+    };
+    try {
+      run();
+    } finally {
+      hooks.deliveryCheck = check;
+    }
+  }
+
+  /** Resolves once every session watched has room for another entry (or was waited for long enough). */
+  async room(): Promise<void> {
+    if (this.watched.size === 0) return;
+    const broker = this.node.broker;
+    if (broker === undefined) return;
+    const max = broker.limits.maxQueuedMessages;
+    // Room for one more entry (with a queue smaller than one entry: empty).
+    const high = Math.max(0, max - MAX_ENTRY_RECORDS);
+    let last = -1;
+    let since = Date.now();
+    let waited = false;
+    for (;;) {
+      let behind = 0;
+      let queued = 0;
+      for (const s of this.watched) {
+        if (s.peer === undefined || s.queued <= high) {
+          this.watched.delete(s);
+          this.ignored.delete(s);
+        } else if (this.ignored.has(s)) this.watched.delete(s);
+        else {
+          behind++;
+          queued += s.queued;
+        }
+      }
+      if (behind === 0) return;
+      if (!waited) {
+        waited = true;
+        this.node.stats.inboxWaits++;
+      }
+      const now = Date.now();
+      if (last === -1 || queued < last) since = now;
+      else if (now - since >= this.node.options.inboxMaxWait) {
+        this.node.stats.inboxWaitTimeouts++;
+        for (const s of this.watched) this.ignored.add(s);
+        this.watched.clear();
+        return;
+      }
+      last = queued;
+      await sleep(2);
+      if (this.node.state === 'left') return;
+    }
   }
 }
 

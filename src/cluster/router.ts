@@ -9,9 +9,14 @@
 // matching filter, nothing touches Redis.
 //
 // Forwards are batched: everything published while the event loop runs one turn leaves in
-// one frame per node and QoS class (QoS 0 on the node's pub/sub channel, QoS 1/2 as one
-// entry of the node's inbox stream), so one Redis round trip carries many messages, and one
-// frame keeps the origin's order.
+// one frame per node and QoS class (QoS 0 on the node's pub/sub channel, QoS 1/2 as entries
+// of the node's inbox stream, MAX_ENTRY_RECORDS messages at most in one), so one Redis round
+// trip carries many messages, and one frame keeps the origin's order.
+//
+// Flow control (docs/clustering.md): the receiving node reads its inbox only as fast as its
+// sessions take (node.ts, InboxFlow); QoS 0 frames carry pings, answered once the receiver
+// has processed what came before them, and QoS 0 to a node is shed here while more than
+// cluster.volatileWindow bytes sent to it are unanswered for.
 //
 // Shared subscriptions are cluster-wide: a `$share/{group}/{filter}` subscription is
 // announced like any filter, and the origin node picks one node holding the group (in
@@ -35,6 +40,18 @@ import { encodeMessage, decodeMessage } from './wire.js';
 /** The frame kinds of a forward batch. */
 const TO_SUBSCRIBERS = 0;
 const TO_GROUP = 1;
+/** QoS 0 flow control: "tell me when you got this far" (key: a sequence number), last in a frame; and its answer. */
+const PING = 2;
+const PONG = 3;
+
+/**
+ * Messages in one inbox entry at most: the receiving node's flow control reads an entry only
+ * while its sessions have room for this many more (node.ts, InboxFlow).
+ */
+export const MAX_ENTRY_RECORDS = 64;
+
+/** While shedding, a ping unanswered this long is sent again on its own (router.pingAgain). */
+const PING_TIMEOUT_MS = 2000;
 
 export interface ForwardSink {
   /** Sends one QoS 0 frame to `node` (pub/sub: may be lost). */
@@ -61,12 +78,24 @@ export interface ClusterRouterStats {
   undeliverable: number;
   /** QoS 1/2 forwards Redis has not acknowledged yet. */
   pendingForwards: number;
+  /** QoS 0 forwards dropped here because the receiving node had not caught up (cluster.volatileWindow). */
+  volatileShed: number;
+}
+
+/** QoS 0 flow control towards one node: bytes sent, and how far it has been seen to process. */
+interface Window {
+  sent: number;
+  /** `sent` as it was when the last answered ping left: the receiver has processed that much. */
+  confirmed: number;
+  /** Pings not answered yet, oldest first; `mark`: `sent` once the frame carrying it left. */
+  pings: Array<{ seq: number; at: number; mark: number }>;
 }
 
 interface Outgoing {
   volatile: Buffer[];
   durable: Buffer[];
   bytes: number;
+  volatileBytes: number;
 }
 
 interface NodeRoutes {
@@ -84,6 +113,7 @@ export class ClusterRouter implements Router {
     forwardsDropped: 0,
     undeliverable: 0,
     pendingForwards: 0,
+    volatileShed: 0,
   };
   /** The cluster's filters: clientId and value are the node name; this node's shared groups too. */
   private readonly table = new SubscriptionIndex<string>();
@@ -98,6 +128,8 @@ export class ClusterRouter implements Router {
   private readonly result = new MatchResult<string>();
   private readonly cursors = new Map<string, number>();
   private readonly out = new Map<string, Outgoing>();
+  private readonly windows = new Map<string, Window>();
+  private pingSeq = 0;
   private flushing: NodeJS.Immediate | undefined;
   private announcing = false;
   /** Settles once every QoS 1/2 forward queued so far is acknowledged by Redis (or one failed). */
@@ -114,6 +146,7 @@ export class ClusterRouter implements Router {
     readonly self: string,
     private readonly access: { readonly deliveryCheck?: ((session: Session, message: Message) => boolean) | undefined },
     private readonly maxPendingForwards: number,
+    private readonly volatileWindow = Infinity,
   ) {}
 
   get size(): number {
@@ -272,6 +305,16 @@ export class ClusterRouter implements Router {
         this.stats.forwardsDropped++;
         return false;
       }
+      // The receiver has not caught up with what earlier turns sent: dropped here, where it
+      // costs nothing, rather than piling up in Redis until it cuts the receiver's pub/sub
+      // connection (and everything in its buffer with it). This turn's own messages do not
+      // count: a busy node gathers megabytes in one turn, and its pongs are read between turns.
+      const w = this.windows.get(node);
+      if (w !== undefined && w.sent - w.confirmed > this.volatileWindow) {
+        this.stats.volatileShed++;
+        this.pingAgain(node, w, sink);
+        return false;
+      }
     } else if (this.stats.pendingForwards >= this.maxPendingForwards) {
       // Not acknowledged to its publisher: the next durable() rejects, so the connection
       // closes without PUBACK/PUBREC and the client sends it again later.
@@ -281,11 +324,13 @@ export class ClusterRouter implements Router {
     }
     let o = this.out.get(node);
     if (o === undefined) {
-      o = { volatile: [], durable: [], bytes: 0 };
+      o = { volatile: [], durable: [], bytes: 0, volatileBytes: 0 };
       this.out.set(node, o);
     }
-    if (qos === 0) o.volatile.push(record);
-    else {
+    if (qos === 0) {
+      o.volatile.push(record);
+      o.volatileBytes += record.length;
+    } else {
       o.durable.push(record);
       this.stats.pendingForwards++;
       if (this.batch === undefined) {
@@ -318,12 +363,24 @@ export class ClusterRouter implements Router {
     const sends: Promise<unknown>[] = [];
     for (const [node, o] of this.out) {
       if (o.volatile.length > 0 && sink !== undefined) {
+        const w = this.window(node);
+        const bytes = o.volatileBytes;
+        const now = Date.now();
+        // A ping every eighth of the window, so the window slides instead of stopping to wait.
+        const last = w.pings.at(-1);
+        if (last === undefined || w.sent + bytes - last.mark >= this.volatileWindow / 8) {
+          const seq = ++this.pingSeq;
+          o.volatile.push(frameRecord(PING, String(seq), EMPTY));
+          w.pings.push({ seq, at: now, mark: w.sent + bytes });
+        }
+        w.sent += bytes;
         sink.sendVolatile(node, frame(this.self, o.volatile));
         this.stats.forwardedFrames++;
       }
-      if (o.durable.length > 0 && sink !== undefined) {
-        const n = o.durable.length;
-        const p = sink.sendDurable(node, frame(this.self, o.durable));
+      for (let i = 0; i < o.durable.length && sink !== undefined; i += MAX_ENTRY_RECORDS) {
+        const records = o.durable.length <= MAX_ENTRY_RECORDS ? o.durable : o.durable.slice(i, i + MAX_ENTRY_RECORDS);
+        const n = records.length;
+        const p = sink.sendDurable(node, frame(this.self, records));
         this.stats.forwardedFrames++;
         const done = (): void => {
           this.stats.pendingForwards -= n;
@@ -334,6 +391,40 @@ export class ClusterRouter implements Router {
     }
     this.out.clear();
     if (batch !== undefined) Promise.all(sends).then(() => batch.resolve(), (err: Error) => batch.reject(err));
+  }
+
+  private window(node: string): Window {
+    let w = this.windows.get(node);
+    if (w === undefined) {
+      w = { sent: 0, confirmed: 0, pings: [] };
+      this.windows.set(node, w);
+    }
+    return w;
+  }
+
+  /**
+   * Shedding and the oldest ping unanswered for PING_TIMEOUT_MS: it may be lost (the
+   * receiver restarted, or its pub/sub connection dropped) or the receiver may still be far
+   * behind. A ping of its own, covering everything sent, tells which: its answer reopens the
+   * window; until then the shedding goes on, so a receiver that is only slow is not flooded.
+   */
+  private pingAgain(node: string, w: Window, sink: ForwardSink): void {
+    const now = Date.now();
+    const oldest = w.pings[0];
+    if (oldest !== undefined && now - oldest.at <= PING_TIMEOUT_MS) return;
+    const seq = ++this.pingSeq;
+    w.pings = [{ seq, at: now, mark: w.sent }];
+    sink.sendVolatile(node, frame(this.self, [frameRecord(PING, String(seq), EMPTY)]));
+  }
+
+  /** A node answered a ping: everything sent to it before that ping is processed there. */
+  private pong(node: string, seq: number): void {
+    const w = this.windows.get(node);
+    if (w === undefined) return;
+    const i = w.pings.findIndex((p) => p.seq === seq);
+    if (i === -1) return;
+    w.confirmed = w.pings[i]!.mark;
+    w.pings.splice(0, i + 1);
   }
 
   /**
@@ -357,7 +448,8 @@ export class ClusterRouter implements Router {
   receive(data: Buffer): number {
     let delivered = 0;
     try {
-      let o = 2 + data.readUInt16BE(0);
+      const originLen = data.readUInt16BE(0);
+      let o = 2 + originLen;
       while (o < data.length) {
         const kind = data[o]!;
         const keyLen = data.readUInt16BE(o + 1);
@@ -365,6 +457,14 @@ export class ClusterRouter implements Router {
         o += 3 + keyLen;
         const len = data.readUInt32BE(o);
         o += 4;
+        if (kind === PING || kind === PONG) {
+          o += len;
+          const origin = data.toString('utf8', 2, 2 + originLen);
+          // Everything before the ping in this frame (and the frames before it) is processed.
+          if (kind === PING) this.sink?.sendVolatile(origin, frame(this.self, [frameRecord(PONG, key, EMPTY)]));
+          else this.pong(origin, Number(key));
+          continue;
+        }
         const message = decodeMessage(data.subarray(o, o + len));
         o += len;
         this.stats.receivedMessages++;
@@ -414,6 +514,7 @@ export class ClusterRouter implements Router {
     for (const f of r.filters) this.tableRemove(node, f);
     this.routes.delete(node);
     this.out.delete(node);
+    this.windows.delete(node);
   }
 
   /** The version of a node's routes applied here (-1: none). */
@@ -438,6 +539,8 @@ export class ClusterRouter implements Router {
     this.table.remove(node, filter);
   }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /** [u8 kind][u16 key length][key][u32 message length][message] */
 function frameRecord(kind: number, key: string, message: Buffer): Buffer {

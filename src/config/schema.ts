@@ -965,6 +965,25 @@ export const SCHEMA = {
           description:
             'QoS 1/2 messages for other nodes held in memory until Redis acknowledges them (while Redis is away, their publishers get no PUBACK/PUBREC). A forward beyond it is not sent: its publisher is disconnected unacknowledged (0x83) and sends it again when it reconnects. Counted in `starling_cluster_forwards_dropped_total`.',
         },
+        inboxMaxWait: {
+          type: 'integer',
+          min: 10,
+          max: 3_600_000,
+          unit: 'ms',
+          default: CLUSTER_DEFAULTS.inboxMaxWait,
+          reload: 'restart',
+          description:
+            'Flow control of QoS 1/2 forwards: the node reads its inbox stream only while the local sessions it delivered to have room in their queues, so what they cannot take yet waits in Redis instead of being dropped. A session whose queue does not shrink for this long is not waited for any more (its overflow is dropped as on a standalone broker). Counted in `starling_cluster_inbox_waits_total` and `starling_cluster_inbox_wait_timeouts_total`.',
+        },
+        volatileWindow: {
+          type: 'integer',
+          min: 1024,
+          unit: 'bytes',
+          default: CLUSTER_DEFAULTS.volatileWindow,
+          reload: 'restart',
+          description:
+            "Flow control of QoS 0 forwards: bytes sent to one node over pub/sub and not yet seen processed there. Beyond it QoS 0 forwards to that node are dropped at the sender, so a node that falls behind is never disconnected by Redis's `client-output-buffer-limit pubsub` (which would lose the whole buffer). Redis holds at most this much plus one event-loop turn of a sender for a node, so keep it under Redis's pub/sub soft limit (default `8mb` for 60 s) divided by the number of nodes sending. Counted in `starling_cluster_volatile_shed_total`.",
+        },
       },
     },
   },

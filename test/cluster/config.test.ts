@@ -16,6 +16,8 @@ test('cluster 1: config: without cluster.redis the broker is standalone; with it
     heartbeatInterval: 1000,
     nodeTimeout: 3000,
     maxPendingForwards: 10_000,
+    inboxMaxWait: 5000,
+    volatileWindow: 8 * 1024 * 1024,
   });
   assert.doesNotMatch(JSON.stringify(redactSecrets(loaded.config)), /pw@/, 'the URL (it may hold a password) is a secret: the admin API shows it redacted');
 });
