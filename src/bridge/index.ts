@@ -2,15 +2,16 @@
 // together, and shown to operations (metrics, the admin API).
 //
 // In a cluster each bridge must run on one node at a time (two nodes holding the same remote
-// client id would take the session from each other). The manager does not decide where it
-// runs: whoever knows (the CLI alone, a cluster's leader election) calls start() on the node
-// that should run the bridges and stop() on the others; the local session, and with it the
-// queue for the remote, is the node's own.
+// client id would take the session from each other): placeBridges() runs them on the member
+// that holds the cluster's bridges lease. The local session, and with it the queue for the
+// remote, is that member's own.
 
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import type { Broker } from '../broker/broker.js';
+import { ClusterBroker } from '../cluster/broker.js';
+import { Lease } from '../cluster/lease.js';
 import type { BridgeConfig } from '../config/schema.js';
 import { Bridge, type BridgeAddress, type BridgeOptions, type BridgeStatus } from './bridge.js';
 import { parseRules, RuleError } from './rules.js';
@@ -154,4 +155,35 @@ export function bridgesFromConfig(broker: Broker, bridges: readonly BridgeConfig
     broker,
     bridges.filter((b) => b.enabled).map((b) => toBridgeOptions(b, baseDir)),
   );
+}
+
+/**
+ * Runs the bridges on one process of the deployment: on a cluster member, only while it
+ * holds the cluster's `bridges` lease (one member at a time, moving to another within
+ * `cluster.nodeTimeout` when the holder dies: src/cluster/lease.ts); otherwise here, when
+ * `here` (the CLI passes false for workers 2..N of isolated workers). Resolves once placed;
+ * the returned function stops them and gives the lease up.
+ */
+export async function placeBridges(broker: Broker, bridges: BridgeManager, here: boolean, log: (bridge: string, err: Error) => void): Promise<() => Promise<void>> {
+  if (bridges.bridges.length === 0) return async () => undefined;
+  if (broker instanceof ClusterBroker) {
+    const node = broker.cluster;
+    const lease = new Lease(node.cmd, `${node.keys.prefix}lease:bridges`, node.name, node.options.nodeTimeout, {
+      acquired: async () => {
+        broker.log.info({ node: node.name }, 'this member runs the bridges (it holds the bridges lease)');
+        await bridges.start(log);
+      },
+      lost: async () => {
+        broker.log.warn({ node: node.name }, 'this member no longer holds the bridges lease: bridges stopped');
+        await bridges.stop();
+      },
+    });
+    lease.start();
+    return async () => {
+      await lease.stop();
+      await bridges.stop();
+    };
+  }
+  if (here) await bridges.start(log);
+  return () => bridges.stop();
 }

@@ -12,7 +12,7 @@ import { attachClusterSessions } from '../cluster/sessions.js';
 import { createBroker, createOpsServer, createStore, StoreError, type Broker, type OpsServer, type ReloadResult } from '../index.js';
 import { prettyLog, stdoutLog } from '../ops/index.js';
 import { bench } from './bench/main.js';
-import { bridgesFromConfig, type BridgeManager } from '../bridge/index.js';
+import { bridgesFromConfig, placeBridges, type BridgeManager } from '../bridge/index.js';
 import { passwd } from './passwd.js';
 import { forWorker, runWorkers, worker } from './workers.js';
 import {
@@ -153,6 +153,7 @@ async function main(argv: string[]): Promise<number> {
   }
   // Bridges are built before any listener opens: a bridge that cannot work stops start-up.
   let bridges: BridgeManager;
+  let stopBridges: () => Promise<void> = async () => undefined;
   try {
     bridges = bridgesFromConfig(broker, loaded.config.bridges, loaded.file === undefined ? undefined : dirname(loaded.file));
   } catch (err) {
@@ -173,7 +174,7 @@ async function main(argv: string[]): Promise<number> {
     if (stopping) return;
     stopping = true;
     broker.log.info({ signal }, 'shutting down');
-    void Promise.all([ops?.close(), bridges.stop().then(() => broker.close())]).then(() => process.exit(0));
+    void Promise.all([ops?.close(), stopBridges().then(() => broker.close())]).then(() => process.exit(0));
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
@@ -229,9 +230,10 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   // The bridges connect in the background; one that cannot open its local session is logged.
-  // Each bridge runs in one process only: with --workers, in worker 1 (N workers would hold
-  // one bridge client id N times and take it from each other).
-  if (self === undefined || self.index === 1) await bridges.start((name, err) => broker.log.error({ bridge: name, err: err.message }, 'bridge not started'));
+  // Each bridge runs in one process only (N processes would hold one bridge client id N
+  // times and take it from each other): on a cluster member while it holds the bridges
+  // lease, with isolated --workers in worker 1.
+  stopBridges = await placeBridges(broker, bridges, self === undefined || self.index === 1, (name, err) => broker!.log.error({ bridge: name, err: err.message }, 'bridge not started'));
   worker.ready(self);
   return -1; // keep running
 }
