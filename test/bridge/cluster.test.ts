@@ -40,6 +40,10 @@ test('bridge 10: in a cluster one member runs the bridges; a message published o
   assert.deepEqual(connected().length, 1, `bridges connected on ${connected().join(', ')}`);
   const leader = members.find((x) => x.m.name === connected()[0])!;
   const other = members.find((x) => x !== leader)!;
+  // Not merely disconnected at this instant: never started, so it never took the remote
+  // client id from the member running it.
+  assert.equal(other.bridges.bridges[0]!.status().state, 'stopped');
+  assert.equal(leader.bridges.bridges[0]!.status().reconnects, 0);
 
   const there = await recorder(t, mosq.url, {}, { 'up/#': { qos: 1 } });
   const pub = await mqtt.connectAsync(other.m.url, { clientId: 'cluster-bridge-pub', reconnectPeriod: 0 });
