@@ -13,7 +13,7 @@ import { recorder } from './helpers.js';
 import { startMosquitto } from './mosquitto.js';
 import mqtt from 'mqtt';
 
-test('bridge 10: in a cluster one member runs the bridges; a message published on another member reaches the remote; they move when that member stops', async (t) => {
+test('bridge 11: in a cluster one member runs the bridges; a message published on another member reaches the remote; they move when that member stops', async (t) => {
   const redis = await startRedis(t);
   const mosq = await startMosquitto(t);
   if (redis === undefined || mosq === undefined) return;

@@ -44,10 +44,18 @@ test('workers 9: the benchmarks sample a broker with its child processes, so the
   const { spawn } = await import('node:child_process');
   const { sampleProcess } = await import('../../src/cli/bench/stats.js');
   const before = sampleProcess(process.pid)!;
-  // A child that burns 400 ms of CPU and then waits to be sampled.
-  const child = spawn(process.execPath, ['-e', 'const t = Date.now(); while (Date.now() - t < 400); setTimeout(() => {}, 10000)'], { stdio: 'ignore' });
+  // A child that burns 400 ms of CPU (its own CPU time, not the wall clock's, which a
+  // loaded machine stretches) and then says so and waits to be sampled.
+  const burn = 'const u = () => { const c = process.cpuUsage(); return c.user + c.system; }; const s = u(); while (u() - s < 400000); process.stdout.write("burnt"); setTimeout(() => {}, 10000)';
+  const child = spawn(process.execPath, ['-e', burn], { stdio: ['ignore', 'pipe', 'ignore'] });
   try {
-    await new Promise((r) => setTimeout(r, 1200));
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('the child did not burn its CPU within 30 s')), 30_000);
+      child.stdout!.once('data', () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
     const after = sampleProcess(process.pid)!;
     assert.ok(after.cpuSeconds - before.cpuSeconds >= 0.3, `the child's CPU is counted: ${(after.cpuSeconds - before.cpuSeconds).toFixed(2)} s`);
   } finally {
