@@ -75,6 +75,13 @@ const tls = {
       defaultText: "Node's default list",
       description: 'OpenSSL cipher list for TLS 1.2 and lower (TLS 1.3 suites are not affected).',
     },
+    ticketKeyFile: {
+      type: 'string',
+      reload: 'restart',
+      defaultText: 'none: random keys per process (with `--workers`, drawn once by the primary and shared by its workers)',
+      description:
+        'File of the 48 random bytes that encrypt TLS session tickets, created (mode 0600) when missing. With it, a client that reconnects after a restart resumes its TLS session instead of paying a full handshake, whichever worker takes it. Several listeners, and several brokers behind one load balancer, may share the file. Replace its content and send SIGHUP to rotate the keys (tickets issued before are then refused: one full handshake each). A file of another size, or one that cannot be read, stops start-up.',
+    },
   },
 } as const satisfies ObjectSpec;
 

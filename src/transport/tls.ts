@@ -10,11 +10,13 @@ import type { Listener, ListenerInfo, ListenerOptions, OnStream, PeerIdentity } 
 import { DEFAULT_HANDSHAKE_TIMEOUT, ProxyFront } from './proxy-protocol.js';
 import { TransportGuard } from './guard.js';
 import { closeServer, formatAddress, isLoopback, listenTcp, remoteView } from './sockets.js';
+import { loadTicketKeys } from './ticket-keys.js';
 
 interface TlsFiles {
   cert: Buffer;
   key: Buffer;
   ca: Buffer | undefined;
+  ticketKeys: Buffer | undefined;
 }
 
 /** What a client's certificate says about it, or why it is refused. */
@@ -74,7 +76,10 @@ export class TlsSettings {
       readFile(this.keyFile),
       this.caFile === undefined ? undefined : readFile(this.caFile),
     ]);
-    server.setSecureContext(this.contextOptions({ cert, key, ca }));
+    // An operator rotates the ticket keys by replacing the file and sending SIGHUP.
+    const ticketKeys = this.ticketKeys();
+    server.setSecureContext(this.contextOptions({ cert, key, ca, ticketKeys }));
+    if (ticketKeys !== undefined) server.setTicketKeys(ticketKeys);
   }
 
   /**
@@ -107,7 +112,12 @@ export class TlsSettings {
       ...(files.ca === undefined ? {} : { ca: files.ca }),
       minVersion: this.options.minVersion ?? 'TLSv1.2',
       ...(this.options.ciphers === undefined ? {} : { ciphers: this.options.ciphers }),
+      ...(files.ticketKeys === undefined ? {} : { ticketKeys: files.ticketKeys }),
     };
+  }
+
+  private ticketKeys(): Buffer | undefined {
+    return this.options.ticketKeyFile === undefined ? this.options.ticketKeys : loadTicketKeys(this.options.ticketKeyFile);
   }
 
   private readSync(): TlsFiles {
@@ -122,6 +132,7 @@ export class TlsSettings {
       cert: read('certFile', this.certFile),
       key: read('keyFile', this.keyFile),
       ca: this.caFile === undefined ? undefined : read('caFile', this.caFile),
+      ticketKeys: this.ticketKeys(),
     };
   }
 }
