@@ -385,6 +385,9 @@ const out = [
   ...(cases.some((c) => c.tls)
     ? [`TLS: every connection a full handshake (no session resumption), TLS 1.3, a self-signed ${args['tls-key'] === 'rsa' ? 'RSA 2048' : 'EC P-256'} server certificate that the generator does not verify; the sink has no TLS listener.`]
     : []),
+  ...(cases.some((c) => c.id === 'connections-tls-resume')
+    ? ['TLS resumed: each client connected once first (not measured) and reconnects offering its session ticket; only the reconnections are measured.']
+    : []),
   '',
   ...info.map((l) => `${l}  `),
   `load average at end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,

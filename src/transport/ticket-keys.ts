@@ -7,6 +7,8 @@
 
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
+import type tls from 'node:tls';
+import type { TransportGuard } from './guard.js';
 
 /** Node's ticketKeys: 16 bytes key name, 16 HMAC key, 16 AES key. */
 export const TICKET_KEY_BYTES = 48;
@@ -48,6 +50,13 @@ export function loadTicketKeys(file: string): Buffer {
     );
   }
   return keys;
+}
+
+/** Counts the server's completed handshakes, full or resumed, in the guard (starling_tls_handshakes_total). */
+export function countHandshakes(server: tls.Server, guard: TransportGuard): void {
+  server.on('secureConnection', (socket: tls.TLSSocket) => {
+    guard.tlsHandshakes[socket.isSessionReused() ? 'resumed' : 'full']++;
+  });
 }
 
 /** Keys the --workers primary draws for its workers: one environment value, the same in each. */

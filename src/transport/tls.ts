@@ -10,7 +10,7 @@ import type { Listener, ListenerInfo, ListenerOptions, OnStream, PeerIdentity } 
 import { DEFAULT_HANDSHAKE_TIMEOUT, ProxyFront } from './proxy-protocol.js';
 import { TransportGuard } from './guard.js';
 import { closeServer, formatAddress, isLoopback, listenTcp, remoteView } from './sockets.js';
-import { loadTicketKeys } from './ticket-keys.js';
+import { countHandshakes, loadTicketKeys } from './ticket-keys.js';
 
 interface TlsFiles {
   cert: Buffer;
@@ -209,6 +209,7 @@ export class TlsListener implements Listener {
     const timeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
     this.tlsServer = tls.createServer(this.settings.serverOptions(timeout), (socket) => this.secured(socket));
     closeOnTlsError(this.tlsServer);
+    countHandshakes(this.tlsServer, guard);
     const admit = (raw: net.Socket): boolean => guard.admit(raw, this.info.name);
     const handOver = (raw: net.Socket): void => {
       this.tlsServer.emit('connection', raw);

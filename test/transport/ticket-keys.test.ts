@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { after, before, test } from 'node:test';
 import type { ListenerOptions } from '../../src/index.js';
+import { guardFor } from '../../src/transport/guard.js';
 import { startBroker } from '../helpers/broker.js';
+import { until } from '../helpers/wait.js';
 import { have } from '../helpers/tools.js';
 import { makePki, openssl, type Pki } from './pki.js';
 
@@ -38,11 +40,12 @@ async function ticketFrom(port: number): Promise<Buffer> {
   }
 }
 
-/** A TLS handshake offering `session`: whether the server resumed it. */
-async function resumes(port: number, session: Buffer): Promise<boolean> {
+/** A TLS handshake offering `session`: whether the server resumed it. The socket stays open until `hold` resolves. */
+async function resumes(port: number, session: Buffer, hold?: () => Promise<unknown>): Promise<boolean> {
   const socket = tls.connect({ host: '127.0.0.1', port, ca: pki.caPem, servername: 'localhost', session });
   try {
     await once(socket, 'secureConnect');
+    await hold?.();
     return socket.isSessionReused();
   } finally {
     socket.destroy();
@@ -63,7 +66,11 @@ test('tls resumption 1: with tls.ticketKeyFile a session from before a restart r
 
     const second = await startBroker({ listeners: [listener(type, { ticketKeyFile: file })] });
     try {
-      assert.equal(await resumes(second.port, ticket), true, `${type}: resumed after the restart`);
+      // starling_tls_handshakes_total counts it as resumed (the server's side ends after the client's).
+      const counted = guardFor(second.broker).tlsHandshakes;
+      const resumed = await resumes(second.port, ticket, () => until('the handshake counted', () => counted.resumed + counted.full > 0));
+      assert.equal(resumed, true, `${type}: resumed after the restart`);
+      assert.deepEqual(counted, { full: 0, resumed: 1 });
     } finally {
       await second.close();
     }
