@@ -5,6 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import tls from 'node:tls';
@@ -107,5 +108,29 @@ test('tls resumption 3: a wrong-sized or unreadable ticket key file stops start-
       assert.match(e.message, /Make it readable by the broker's user, or remove it/);
       return true;
     });
+  }
+});
+
+test('tls resumption 6: replacing the key file and reloading (SIGHUP) rotates the keys: tickets issued before need a full handshake', async (t) => {
+  if (!have(t, openssl)) return;
+  const file = join(pki.dir, 'rotated.key');
+  const tb = await startBroker({ listeners: [listener('tls', { ticketKeyFile: file })] });
+  try {
+    const old = await ticketFrom(tb.port);
+    assert.deepEqual(await tb.broker.reloadCertificates(), []);
+    assert.equal(await resumes(tb.port, old), true, 'the same keys re-read: still resumed');
+    writeFileSync(file, randomBytes(48));
+    assert.deepEqual(await tb.broker.reloadCertificates(), []);
+    assert.equal(await resumes(tb.port, old), false, 'new keys: the old ticket is refused');
+    const fresh = await ticketFrom(tb.port);
+    assert.equal(await resumes(tb.port, fresh), true, 'a ticket under the new keys resumes');
+    // A broken file on reload is reported and the keys in force stay.
+    writeFileSync(file, Buffer.alloc(5));
+    const errors = await tb.broker.reloadCertificates();
+    assert.equal(errors.length, 1);
+    assert.match(errors[0]!.message, /holds 5 bytes, not 48/);
+    assert.equal(await resumes(tb.port, fresh), true, 'the keys in force were kept');
+  } finally {
+    await tb.close();
   }
 });
