@@ -262,6 +262,7 @@ function toListenerOptions(l: ListenerConfig): ListenerOptions {
     minVersion: t?.minVersion,
     ciphers: t?.ciphers,
     ticketKeyFile: t?.ticketKeyFile,
+    sessionTimeout: t?.sessionTimeout,
     mqttSn: l.type === 'mqtt-sn' ? l.mqttSn : undefined,
   };
   // Keys a listener kind does not use are left out, not set to undefined.

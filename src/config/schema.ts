@@ -75,6 +75,15 @@ const tls = {
       defaultText: "Node's default list",
       description: 'OpenSSL cipher list for TLS 1.2 and lower (TLS 1.3 suites are not affected).',
     },
+    sessionTimeout: {
+      type: 'integer',
+      min: 1,
+      max: 604_800,
+      default: 7200,
+      reload: 'restart',
+      description:
+        "Seconds a TLS session (its ticket) stays resumable. A device back from an outage longer than this pays a full handshake. The default is OpenSSL's, which Mosquitto keeps; Node's own would be 300. TLS 1.3 allows at most 7 days.",
+    },
     ticketKeyFile: {
       type: 'string',
       reload: 'restart',

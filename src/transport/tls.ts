@@ -22,6 +22,9 @@ interface TlsFiles {
 /** What a client's certificate says about it, or why it is refused. */
 export type Identification = { ok: true; peer: PeerIdentity | undefined } | { ok: false; reason: string };
 
+/** Seconds a TLS session stays resumable: OpenSSL's default, which Mosquitto keeps. */
+export const DEFAULT_SESSION_TIMEOUT = 7200;
+
 /** The SAN kinds whose value can serve as a user name. */
 const SAN_TYPES = new Set(['DNS', 'email', 'URI', 'IP Address']);
 
@@ -113,6 +116,8 @@ export class TlsSettings {
       minVersion: this.options.minVersion ?? 'TLSv1.2',
       ...(this.options.ciphers === undefined ? {} : { ciphers: this.options.ciphers }),
       ...(files.ticketKeys === undefined ? {} : { ticketKeys: files.ticketKeys }),
+      // Node's 300 s would make devices back from a longer outage pay full handshakes.
+      sessionTimeout: this.options.sessionTimeout ?? DEFAULT_SESSION_TIMEOUT,
     };
   }
 

@@ -70,6 +70,8 @@ export interface ListenerOptions {
    * `ticketKeys`.
    */
   ticketKeyFile?: string;
+  /** Seconds a TLS session stays resumable. Default 7200 (OpenSSL's; Node's would be 300). */
+  sessionTimeout?: number;
   /** Ticket keys (48 bytes) when no ticketKeyFile is set: what --workers gives every worker. */
   ticketKeys?: Buffer;
 

@@ -134,3 +134,18 @@ test('tls resumption 6: replacing the key file and reloading (SIGHUP) rotates th
     await tb.close();
   }
 });
+
+test('tls resumption 7: tls.sessionTimeout bounds how long a ticket resumes; the default (7200 s) outlives a short outage', async (t) => {
+  if (!have(t, openssl)) return;
+  const short = await startBroker({ listeners: [listener('tls', { sessionTimeout: 1 })] });
+  const long = await startBroker({ listeners: [listener('tls')] });
+  try {
+    const [a, b] = [await ticketFrom(short.port), await ticketFrom(long.port)];
+    await new Promise((r) => setTimeout(r, 2100));
+    assert.equal(await resumes(short.port, a), false, 'expired after 1 s');
+    assert.equal(await resumes(long.port, b), true, 'still valid under the default');
+  } finally {
+    await short.close();
+    await long.close();
+  }
+});
