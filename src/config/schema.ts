@@ -79,7 +79,7 @@ const tls = {
       type: 'integer',
       min: 1,
       max: 604_800,
-      default: 7200,
+      defaultText: '7200',
       reload: 'restart',
       description:
         "Seconds a TLS session (its ticket) stays resumable. A device back from an outage longer than this pays a full handshake. The default is OpenSSL's, which Mosquitto keeps; Node's own would be 300. TLS 1.3 allows at most 7 days.",
