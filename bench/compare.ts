@@ -38,7 +38,7 @@ if (args.help) {
   process.stdout.write(`Usage: node dist/bench/compare.js [--repeats 3] [--duration 2] [--warmup 0.5]
        [--connections 10000] [--topics 100000] [--brokers starling,mosquitto,aedes,sink]
                   (also starling-w2: starling --workers 2, for the connection cases)
-       [--cases fan-in,fan-in-64,fan-out,qos1,latency-1k,latency-20k,connections,connections-tls,topics]
+       [--cases fan-in,fan-in-64,fan-out,qos1,latency-1k,latency-20k,connections,connections-tls,connections-tls-resume,topics]
        [--tls-key ec|rsa]   (the server key of connections-tls: EC P-256, the default, or RSA 2048)
        [--json FILE]   (every run's full result)\n`);
   process.exit(0);
@@ -158,6 +158,13 @@ const connectionMetrics: Metric[] = [
   { name: 'KB/conn, 1 s in', higher: false, digits: 2, get: (r) => r.connections?.kbPerConnectionAt1s },
   { name: 'KB/conn, 15 s in', higher: false, digits: 2, get: (r) => r.connections?.kbPerConnection },
 ];
+/** The reconnection storm: its rate and CPU, the share of sessions resumed, and the generator's CPU (it caps a 2-core machine). */
+const resumeMetrics: Metric[] = [
+  connectionMetrics[0]!,
+  connectionMetrics[1]!,
+  { name: 'resumed %', higher: true, digits: 0, get: (r) => (r.connections?.resumed === undefined || r.connections.established === 0 ? undefined : (r.connections.resumed / r.connections.established) * 100) },
+  { name: 'generator CPU µs/conn', higher: false, digits: 0, get: (r) => r.connections?.generatorCpuUsPerConnection },
+];
 const topics = Number(args.topics);
 const ALL_CASES: Case[] = [
   { id: 'fan-in', label: 'fan-in 4 → 1, QoS 0', scenario: 'fan-in', overrides: {}, metrics: [delivered('msg/s'), lost] },
@@ -180,6 +187,16 @@ const ALL_CASES: Case[] = [
     scenario: 'connections',
     overrides: { connections, duration: 15, tls: {} },
     metrics: connectionMetrics,
+    tls: true,
+  },
+  {
+    // After an outage devices come back with the TLS session they had: every client connects
+    // once (not measured), then the storm of reconnections offering that session is measured.
+    id: 'connections-tls-resume',
+    label: `${connections.toLocaleString('en-US')} reconnections, TLS session resumed (${args['tls-key'] === 'rsa' ? 'RSA 2048' : 'EC P-256'})`,
+    scenario: 'connections',
+    overrides: { connections, duration: 1, tls: { resume: true } },
+    metrics: resumeMetrics,
     tls: true,
   },
   {
@@ -367,6 +384,9 @@ const out = [
   'Connections: the setup rate is shared-machine CPU split between the generator and the broker; broker CPU µs/conn is the broker\'s user + system time from the first connect to the last CONNACK, per connection.',
   ...(cases.some((c) => c.tls)
     ? [`TLS: every connection a full handshake (no session resumption), TLS 1.3, a self-signed ${args['tls-key'] === 'rsa' ? 'RSA 2048' : 'EC P-256'} server certificate that the generator does not verify; the sink has no TLS listener.`]
+    : []),
+  ...(cases.some((c) => c.id === 'connections-tls-resume')
+    ? ['TLS resumed: each client connected once first (not measured) and reconnects offering its session ticket; only the reconnections are measured.']
     : []),
   '',
   ...info.map((l) => `${l}  `),

@@ -120,6 +120,7 @@ async function main(argv: string[]): Promise<number> {
   if (values.workers !== undefined && self === undefined) return runWorkers(values.workers, loaded.config, values['isolated-workers'] === true);
 
   const setup = toBrokerOptions(loaded.config);
+  if (self !== undefined) setup.options.listeners = worker.ticketKeys(setup.options.listeners);
   // The built-in password and ACL checks are hooks like any embedder's. They are in place
   // even without files, so that a reload can add files the broker started without.
   let broker: Broker | undefined;

@@ -12,7 +12,10 @@
 //   - `http.port` is `port + i - 1` (0 stays 0: each worker picks a free port), so every
 //     worker serves its own /metrics, /healthz and admin API (docs/workers.md says why);
 //   - `cluster.node` is `<node>-<i>`, so each worker is a cluster member of its own;
-//   - its log lines carry `"worker": i` and its pid.
+//   - its log lines carry `"worker": i` and its pid;
+//   - its TLS and WSS listeners without `tls.ticketKeyFile` use ticket keys the primary drew
+//     once for all workers, so a client that resumes its TLS session on another worker (the
+//     OS picks) resumes it (src/transport/ticket-keys.ts).
 //
 // Worker output goes through the primary (a pipe per worker) and is written a whole number of
 // lines at a time, so lines of two workers never interleave on a shared stdout.
@@ -22,6 +25,8 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import type { StarlingConfig } from '../config/index.js';
+import type { ListenerOptions } from '../transport/types.js';
+import { takeWorkerTicketKeys, workerTicketKeysEnv } from '../transport/ticket-keys.js';
 
 /** Set in a worker's environment by the primary: "<index>/<count>". Not STARLING_*: those are config keys. */
 export const WORKER_ENV = '_STARLING_WORKER';
@@ -102,6 +107,12 @@ export const worker = {
   /** Adds `worker` and `pid` to every log line of the broker's logger. */
   label(log: pino.Logger, id: WorkerIdentity | undefined): void {
     if (id !== undefined) log.setBindings({ worker: id.index, pid: process.pid });
+  },
+  /** The listeners with the primary's shared ticket keys where no key file is set. */
+  ticketKeys(listeners: readonly ListenerOptions[] | undefined): ListenerOptions[] | undefined {
+    const keys = takeWorkerTicketKeys();
+    if (keys === undefined || listeners === undefined) return listeners?.slice();
+    return listeners.map((l) => ((l.type === 'tls' || l.type === 'wss') && l.ticketKeyFile === undefined ? { ...l, ticketKeys: keys } : l));
   },
   /** Listeners and the HTTP server are open: the primary counts this worker as started. */
   ready(id: WorkerIdentity | undefined): void {
@@ -205,6 +216,8 @@ export function runPrimary(o: PrimaryOptions): Promise<number> {
   let stopping = false;
   let exitCode = 0;
   let finish: (code: number) => void = () => undefined;
+  // Drawn once: a worker restarted later must accept the tickets its predecessor issued.
+  const ticketKeys = workerTicketKeysEnv();
   const done = new Promise<number>((resolve) => (finish = resolve));
 
   const relay = (slot: Slot, which: 'out' | 'err', chunk: Buffer): void => {
@@ -223,7 +236,7 @@ export function runPrimary(o: PrimaryOptions): Promise<number> {
     slot.timer = undefined;
     slot.ready = false;
     slot.startedAt = Date.now();
-    const w = cluster.fork({ [WORKER_ENV]: `${slot.index}/${o.count}` });
+    const w = cluster.fork({ [WORKER_ENV]: `${slot.index}/${o.count}`, ...ticketKeys });
     slot.worker = w;
     w.process.stdout?.on('data', (c: Buffer) => relay(slot, 'out', c));
     w.process.stderr?.on('data', (c: Buffer) => relay(slot, 'err', c));

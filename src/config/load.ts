@@ -270,6 +270,8 @@ function toListenerOptions(l: ListenerConfig): ListenerOptions {
     certificateAsUsername: t?.certificateAsUsername,
     minVersion: t?.minVersion,
     ciphers: t?.ciphers,
+    ticketKeyFile: t?.ticketKeyFile,
+    sessionTimeout: t?.sessionTimeout,
     mqttSn: l.type === 'mqtt-sn' ? l.mqttSn : undefined,
   };
   // Keys a listener kind does not use are left out, not set to undefined.

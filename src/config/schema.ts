@@ -75,6 +75,22 @@ const tls = {
       defaultText: "Node's default list",
       description: 'OpenSSL cipher list for TLS 1.2 and lower (TLS 1.3 suites are not affected).',
     },
+    sessionTimeout: {
+      type: 'integer',
+      min: 1,
+      max: 604_800,
+      defaultText: '7200',
+      reload: 'restart',
+      description:
+        "Seconds a TLS session (its ticket) stays resumable. A device back from an outage longer than this pays a full handshake. The default is OpenSSL's, which Mosquitto keeps; Node's own would be 300. TLS 1.3 allows at most 7 days.",
+    },
+    ticketKeyFile: {
+      type: 'string',
+      reload: 'restart',
+      defaultText: 'none: random keys per process (with `--workers`, drawn once by the primary and shared by its workers)',
+      description:
+        'File of the 48 random bytes that encrypt TLS session tickets, created (mode 0600) when missing. With it, a client that reconnects after a restart resumes its TLS session instead of paying a full handshake, whichever worker takes it. Several listeners, and several brokers behind one load balancer, may share the file. Replace its content and send SIGHUP to rotate the keys (tickets issued before are then refused: one full handshake each). A file of another size, or one that cannot be read, stops start-up.',
+    },
   },
 } as const satisfies ObjectSpec;
 

@@ -58,6 +58,8 @@ export class TransportGuard {
   /** Client sockets open now, over all listeners, from accept (before any handshake). */
   open = 0;
   readonly refused: Record<TransportRefusal, number> = { sockets: 0, accept_error: 0, origin: 0, subprotocol: 0 };
+  /** TLS handshakes completed (tls, wss): resumed ones show that tickets survive restarts and workers. */
+  readonly tlsHandshakes = { full: 0, resumed: 0 };
   private derived: number | undefined;
   private announced = false;
   /** When each refusal last logged a warning: a flood writes one line a minute. */

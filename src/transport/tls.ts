@@ -10,15 +10,20 @@ import type { Listener, ListenerInfo, ListenerOptions, OnStream, PeerIdentity } 
 import { DEFAULT_HANDSHAKE_TIMEOUT, ProxyFront } from './proxy-protocol.js';
 import { TransportGuard } from './guard.js';
 import { closeServer, formatAddress, isLoopback, listenTcp, remoteView } from './sockets.js';
+import { countHandshakes, loadTicketKeys } from './ticket-keys.js';
 
 interface TlsFiles {
   cert: Buffer;
   key: Buffer;
   ca: Buffer | undefined;
+  ticketKeys: Buffer | undefined;
 }
 
 /** What a client's certificate says about it, or why it is refused. */
 export type Identification = { ok: true; peer: PeerIdentity | undefined } | { ok: false; reason: string };
+
+/** Seconds a TLS session stays resumable: OpenSSL's default, which Mosquitto keeps. */
+export const DEFAULT_SESSION_TIMEOUT = 7200;
 
 /** The SAN kinds whose value can serve as a user name. */
 const SAN_TYPES = new Set(['DNS', 'email', 'URI', 'IP Address']);
@@ -74,7 +79,10 @@ export class TlsSettings {
       readFile(this.keyFile),
       this.caFile === undefined ? undefined : readFile(this.caFile),
     ]);
-    server.setSecureContext(this.contextOptions({ cert, key, ca }));
+    // An operator rotates the ticket keys by replacing the file and sending SIGHUP.
+    const ticketKeys = this.ticketKeys();
+    server.setSecureContext(this.contextOptions({ cert, key, ca, ticketKeys }));
+    if (ticketKeys !== undefined) server.setTicketKeys(ticketKeys);
   }
 
   /**
@@ -107,7 +115,14 @@ export class TlsSettings {
       ...(files.ca === undefined ? {} : { ca: files.ca }),
       minVersion: this.options.minVersion ?? 'TLSv1.2',
       ...(this.options.ciphers === undefined ? {} : { ciphers: this.options.ciphers }),
+      ...(files.ticketKeys === undefined ? {} : { ticketKeys: files.ticketKeys }),
+      // Node's 300 s would make devices back from a longer outage pay full handshakes.
+      sessionTimeout: this.options.sessionTimeout ?? DEFAULT_SESSION_TIMEOUT,
     };
+  }
+
+  private ticketKeys(): Buffer | undefined {
+    return this.options.ticketKeyFile === undefined ? this.options.ticketKeys : loadTicketKeys(this.options.ticketKeyFile);
   }
 
   private readSync(): TlsFiles {
@@ -122,6 +137,7 @@ export class TlsSettings {
       cert: read('certFile', this.certFile),
       key: read('keyFile', this.keyFile),
       ca: this.caFile === undefined ? undefined : read('caFile', this.caFile),
+      ticketKeys: this.ticketKeys(),
     };
   }
 }
@@ -198,6 +214,7 @@ export class TlsListener implements Listener {
     const timeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
     this.tlsServer = tls.createServer(this.settings.serverOptions(timeout), (socket) => this.secured(socket));
     closeOnTlsError(this.tlsServer);
+    countHandshakes(this.tlsServer, guard);
     const admit = (raw: net.Socket): boolean => guard.admit(raw, this.info.name);
     const handOver = (raw: net.Socket): void => {
       this.tlsServer.emit('connection', raw);

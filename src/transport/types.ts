@@ -64,6 +64,16 @@ export interface ListenerOptions {
   minVersion?: 'TLSv1.3' | 'TLSv1.2' | 'TLSv1.1' | 'TLSv1';
   /** OpenSSL cipher list for TLS 1.2 and lower. Default: Node's. */
   ciphers?: string;
+  /**
+   * File of the 48-byte session ticket keys (created, mode 0600, when missing), so that
+   * tickets stay valid across restarts and workers. Default: random keys per process, or
+   * `ticketKeys`.
+   */
+  ticketKeyFile?: string;
+  /** Seconds a TLS session stays resumable. Default 7200 (OpenSSL's; Node's would be 300). */
+  sessionTimeout?: number;
+  /** Ticket keys (48 bytes) when no ticketKeyFile is set: what --workers gives every worker. */
+  ticketKeys?: Buffer;
 
   // Before the stream reaches the broker.
   /**

@@ -16,6 +16,7 @@ import { DEFAULT_HANDSHAKE_TIMEOUT, ProxyFront } from './proxy-protocol.js';
 import { TransportGuard } from './guard.js';
 import { closeServer, formatAddress, isLoopback, listenTcp, peerKey, remoteView } from './sockets.js';
 import { closeOnTlsError, TlsSettings } from './tls.js';
+import { countHandshakes } from './ticket-keys.js';
 
 /** Largest WebSocket message by default: the broker's default maximum packet size. */
 export const DEFAULT_MAX_FRAME_SIZE = 1024 * 1024;
@@ -196,7 +197,10 @@ export class WebSocketListener implements Listener {
     const timeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
     this.tls = this.type === 'wss' ? new TlsSettings(options) : undefined;
     this.http = this.tls === undefined ? http.createServer() : https.createServer(this.tls.serverOptions(timeout));
-    if (this.http instanceof https.Server) closeOnTlsError(this.http);
+    if (this.http instanceof https.Server) {
+      closeOnTlsError(this.http);
+      countHandshakes(this.http, guard);
+    }
     // From accept to upgrade, TLS handshake included, each connection has `timeout`. Node's
     // headersTimeout would not do: it is checked every 30 s, and only on a server that
     // listens itself (this one never does: a plain TCP server or the PROXY front does).

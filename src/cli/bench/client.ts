@@ -59,6 +59,10 @@ export abstract class BenchClient {
   private pending: Map<number, { resolve: () => void; reject: (e: Error) => void }> = new Map();
   private closing = false;
   private dead: Error | undefined;
+  /** TLS: the first session ticket the broker sent, and the one offered when opening (--tls-resume). */
+  tlsSession: Buffer | undefined;
+  /** TLS: the broker resumed the offered session instead of a full handshake. */
+  resumed = false;
 
   constructor(
     protected readonly ctx: ClientContext,
@@ -96,10 +100,13 @@ export abstract class BenchClient {
       const { host } = this.ctx;
       const port = this.port();
       const hello = (): void => {
+        if (this.sock instanceof tls.TLSSocket) this.resumed = this.sock.isSessionReused();
         this.sock!.write(connectPacket(this.clientId, this.ctx.version, keepalive));
       };
       const t = this.ctx.tls;
-      const socket = t === undefined ? net.connect({ host, port }, hello) : tls.connect({ ...t, host, port }, hello);
+      const offered = this.tlsSession;
+      const socket = t === undefined ? net.connect({ host, port }, hello) : tls.connect({ ...t, ...(offered && { session: offered }), host, port }, hello);
+      if (socket instanceof tls.TLSSocket) socket.once('session', (s: Buffer) => (this.tlsSession = s));
       socket.setNoDelay(true);
       this.sock = socket;
       socket.on('data', (chunk: Buffer) => this.onData(chunk));

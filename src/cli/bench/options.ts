@@ -49,7 +49,8 @@ export interface ScenarioOptions {
    * broker meets when its clients all come back at once. Without `ca` the server's
    * certificate is not verified.
    */
-  tls: { ca?: string } | undefined;
+  /** `resume`: the connections scenario measures reconnections that offer each client's earlier TLS session. */
+  tls: { ca?: string; resume?: boolean } | undefined;
 }
 
 export interface BenchCommand {
@@ -107,6 +108,10 @@ Options:
       --tls                  connect over TLS (default port 8883), a full handshake for
                              every connection; the certificate is not verified unless --ca
       --ca FILE              verify the broker's certificate against this PEM CA (implies --tls)
+      --tls-resume           connections: every client connects once first (not measured) and
+                             keeps its TLS session; the storm measured is the reconnection
+                             of all of them offering it, as devices do after an outage
+                             (implies --tls; the share the broker resumed is reported)
       --sink                 run against a built-in trivial broker (a relay that matches
                              topics and forwards) in a child process, to show the
                              generator's own ceiling
@@ -194,6 +199,7 @@ export function parseCommand(argv: string[]): Command {
         timeout: { type: 'string' },
         tls: { type: 'boolean' },
         ca: { type: 'string' },
+        'tls-resume': { type: 'boolean' },
         sink: { type: 'boolean' },
         json: { type: 'boolean' },
         progress: { type: 'boolean' },
@@ -230,7 +236,8 @@ export function parseCommand(argv: string[]): Command {
     } catch (err) {
       throw new UsageError(`--ca: cannot read ${v.ca}: ${(err as Error).message}`);
     }
-  } else if (v.tls) tls = {};
+  } else if (v.tls || v['tls-resume']) tls = {};
+  if (v['tls-resume'] && tls) tls.resume = true;
   const overrides: Overrides = {
     host,
     port: int('port', v.port, 1, 65535) ?? (tls ? 8883 : undefined),

@@ -54,6 +54,7 @@ function details(r: ScenarioResult): string {
     parts.push(`${fmt(c.established)} up in ${c.setupSeconds.toFixed(2)} s (${fmt(c.perSecond)}/s)`);
     if (c.brokerCpuUsPerConnection !== undefined) parts.push(`broker CPU ${Math.round(c.brokerCpuUsPerConnection)} µs/conn (${Math.round(c.brokerSystemUsPerConnection ?? 0)} in the kernel)`);
     parts.push(`generator CPU ${Math.round(c.generatorCpuUsPerConnection)} µs/conn`);
+    if (c.resumed !== undefined) parts.push(`TLS sessions resumed ${fmt(c.resumed)} of ${fmt(c.established)} (${c.established > 0 ? ((c.resumed / c.established) * 100).toFixed(0) : 0}%)`);
     if (c.kbPerConnection !== undefined) {
       const early = c.kbPerConnectionAt1s === undefined ? '' : ` (${c.kbPerConnectionAt1s.toFixed(1)} at 1 s)`;
       parts.push(`${c.kbPerConnection.toFixed(1)} KB/conn${early}`);

@@ -38,7 +38,8 @@ export interface WorkerInit {
   inflight: number;
   timeoutMs: number;
   /** TLS, with the CA (PEM) to verify the broker's certificate against, if any. */
-  tls: { ca?: string } | undefined;
+  /** `resume`: connect every client once first (not measured), then measure reconnecting with its session. */
+  tls: { ca?: string; resume?: boolean } | undefined;
   connectConcurrency: number;
   seed: number;
   publishers: PublisherSpec[];
@@ -46,11 +47,13 @@ export interface WorkerInit {
   idle: string[];
 }
 
-export type ToWorker = WorkerInit | { type: 'go'; measureFrom: number } | { type: 'stop' } | { type: 'finish' };
+export type ToWorker = WorkerInit | { type: 'storm' } | { type: 'go'; measureFrom: number } | { type: 'stop' } | { type: 'finish' };
 
 export type FromWorker =
   /** Times in ms since the epoch, comparable across threads. */
-  | { type: 'ready'; connectStart: number; connectEnd: number; subscribeEnd: number; subscribers: number; failed: number }
+  | { type: 'ready'; connectStart: number; connectEnd: number; subscribeEnd: number; subscribers: number; failed: number; resumed: number }
+  /** --tls-resume: every client connected once and closed; waits for 'storm'. */
+  | { type: 'primed'; failed: number }
   | { type: 'stopped' }
   | { type: 'result'; latencies: Float64Array; errors: string[] }
   | { type: 'error'; message: string };
@@ -84,6 +87,7 @@ if (port) {
   let subscribers: Subscriber[] = [];
   let idle: IdleClient[] = [];
   let pinger: NodeJS.Timeout | undefined;
+  let storm: () => void = () => undefined;
   const post = (m: FromWorker): void => port.postMessage(m);
 
   const init = async (m: WorkerInit): Promise<void> => {
@@ -111,6 +115,22 @@ if (port) {
       return new Publisher(c, p.clientId, { index: p.index, batches, rate: p.rate, inflight: m.inflight });
     });
     idle = m.idle.map((id) => new IdleClient(c, id));
+    if (m.tls?.resume === true) {
+      // What devices do after an outage: come back with the TLS session they had. Each
+      // client connects once (not measured) and keeps its ticket; the storm reconnects them.
+      const primed = new Promise<void>((resolve) => (storm = resolve));
+      const failedFirst = await openAll(idle, m.connectConcurrency, c);
+      await Promise.all(idle.map((cl) => cl.close()));
+      c.counters[C.connected] = 0;
+      const sessions = idle.map((cl) => cl.tlsSession);
+      idle = m.idle.map((id, i) => {
+        const cl = new IdleClient(c, id);
+        cl.tlsSession = sessions[i];
+        return cl;
+      });
+      post({ type: 'primed', failed: failedFirst });
+      await primed;
+    }
 
     const connectStart = performance.timeOrigin + performance.now();
     let failed = await openAll([...subscribers, ...publishers, ...idle], m.connectConcurrency, c);
@@ -129,13 +149,17 @@ if (port) {
       for (const cl of [...subscribers, ...publishers, ...idle]) cl.ping();
     }, 30_000);
     pinger.unref();
-    post({ type: 'ready', connectStart, connectEnd, subscribeEnd, subscribers: subscribers.length, failed });
+    const resumed = idle.reduce((n, cl) => n + (cl.connected && cl.resumed ? 1 : 0), 0);
+    post({ type: 'ready', connectStart, connectEnd, subscribeEnd, subscribers: subscribers.length, failed, resumed });
   };
 
   port.on('message', (m: ToWorker) => {
     switch (m.type) {
       case 'init':
         init(m).catch((err: Error) => post({ type: 'error', message: err.stack ?? err.message }));
+        break;
+      case 'storm':
+        storm();
         break;
       case 'go':
         for (const s of subscribers) s.measureFrom = m.measureFrom;
