@@ -27,6 +27,10 @@ test('cluster 4: Redis killed and restarted mid-traffic: local delivery goes on,
   const acked: number[] = [];
   let i = 0;
   let stop = false;
+  // A failed wait below must not leave this loop running: the test process would never exit.
+  t.after(() => {
+    stop = true;
+  });
   const sending = (async () => {
     while (!stop) {
       const n = i++;
