@@ -8,12 +8,12 @@
 
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Decoder, encode, type Packet, type ProtocolVersion, type QoS } from '../../src/codec/index.js';
+import { type Packet, type ProtocolVersion, type QoS } from '../../src/codec/index.js';
+import { Peer } from '../helpers/crash-peer.js';
 import { freePort, start, type Proc } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
 
@@ -78,87 +78,10 @@ class BrokerProcess {
   }
 }
 
-/**
- * A client with a persistent session that reconnects on its own (every 50 ms while the broker
- * is down) and keeps its session state in this object, as a real client keeps it in memory.
- */
-class Peer {
-  socket: net.Socket | undefined;
-  connected = false;
-  connects = 0;
-  private stopped = false;
-
-  constructor(
-    readonly clientId: string,
-    readonly version: ProtocolVersion,
-    private readonly broker: BrokerProcess,
-    private readonly onPacket: (p: Packet) => void,
-    private readonly onConnack: (sessionPresent: boolean) => void,
-  ) {}
-
-  send(p: Packet): void {
-    if (this.connected) this.socket!.write(encode(p, this.version));
-  }
-
-  /** Keeps a connection up until stop(). */
-  async run(): Promise<void> {
-    while (!this.stopped) {
-      if (!this.connected && this.socket === undefined) this.open();
-      await sleep(50);
-    }
-  }
-
-  private open(): void {
-    const socket = net.connect(this.broker.port, '127.0.0.1');
-    this.socket = socket;
-    const decoder = new Decoder(
-      (p) => {
-        if (p.type === 'connack') {
-          if (p.reasonCode !== 0) return void socket.destroy();
-          this.connected = true;
-          this.connects++;
-          this.onConnack(p.sessionPresent);
-          return;
-        }
-        if (this.connected) this.onPacket(p);
-      },
-      { role: 'client', protocolVersion: this.version },
-    );
-    socket.on('connect', () => {
-      socket.write(
-        encode(
-          {
-            type: 'connect',
-            protocolName: 'MQTT',
-            protocolVersion: this.version,
-            clean: false,
-            keepalive: 0,
-            clientId: this.clientId,
-            ...(this.version === 5 && { properties: { sessionExpiryInterval: 3600 } }),
-          },
-          this.version,
-        ),
-      );
-    });
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        decoder.push(chunk);
-      } catch {
-        socket.destroy();
-      }
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      this.connected = false;
-      if (this.socket === socket) this.socket = undefined;
-    });
-  }
-
-  stop(): void {
-    this.stopped = true;
-    this.socket?.end();
-  }
-}
+const published = new Map<number, Sent>();
+/** Messages the broker acknowledged: PUBACK for QoS 1, PUBREC for QoS 2. */
+const acknowledged = new Set<number>();
+const violations: string[] = [];
 
 interface Sent {
   readonly n: number;
@@ -166,11 +89,6 @@ interface Sent {
   readonly topic: string;
   readonly payload: string;
 }
-
-const published = new Map<number, Sent>();
-/** Messages the broker acknowledged: PUBACK for QoS 1, PUBREC for QoS 2. */
-const acknowledged = new Set<number>();
-const violations: string[] = [];
 
 /** The publisher: numbered messages, QoS 1 and 2 at random, at most WINDOW unacknowledged. */
 class Publisher {
