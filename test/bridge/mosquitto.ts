@@ -3,11 +3,10 @@
 // on the same port and folder (its persistence file there keeps its sessions).
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { findExecutable, freePort, have, start, type Proc } from '../helpers/tools.js';
+import { canConnect, findExecutable, freePort, have, start, type Proc } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
 
 export const mosquittoBroker = findExecutable('mosquitto', 'apt-get install mosquitto');
@@ -87,15 +86,4 @@ export async function startMosquitto(t: TestContext, options: MosquittoOptions =
     rmSync(dir, { recursive: true, force: true });
   });
   return m;
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }

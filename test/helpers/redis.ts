@@ -5,9 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { findExecutable, freePort, have, start, type Proc } from './tools.js';
+import { canConnect, findExecutable, freePort, have, start, type Proc } from './tools.js';
 import { until } from './wait.js';
-import net from 'node:net';
 
 export const redisServer = findExecutable('redis-server', 'apt-get install redis-server');
 
@@ -70,15 +69,4 @@ async function launch(options: RedisOptions, holder: { current: TestRedis }): Pr
       return holder.current;
     },
   };
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }

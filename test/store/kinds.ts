@@ -7,10 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryStore, SqliteStore, type Store } from '../../src/index.js';
 import { RedisStore } from '../../src/store/index.js';
-import { CI, freePort } from '../helpers/tools.js';
+import { canConnect, CI, freePort } from '../helpers/tools.js';
 import { redisServer } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
-import net from 'node:net';
 
 /** Stores over one data set: each call opens it again (for SQLite, the directory `dir`). */
 export type StoreFactory = (() => Store) & { readonly dir?: string };
@@ -85,15 +84,4 @@ async function redisKind(): Promise<StoreKind[]> {
       },
     },
   ];
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
