@@ -12,10 +12,10 @@ import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { type Packet, type ProtocolVersion, type QoS } from '../../src/codec/index.js';
+import type { Packet } from '../../src/codec/index.js';
 import { StoreKeys } from '../../src/store/index.js';
 import { startRedis } from '../helpers/redis.js';
-import { Peer, type Target } from '../helpers/crash-peer.js';
+import { Peer, settle, Subscriber, type Sent, type Target } from '../helpers/crash-peer.js';
 import { freePort, start, type Proc } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
 
@@ -109,13 +109,7 @@ const published = new Map<number, Sent>();
 /** Messages the broker acknowledged: PUBACK for QoS 1, PUBREC for QoS 2. */
 const acknowledged = new Set<number>();
 const violations: string[] = [];
-
-interface Sent {
-  readonly n: number;
-  readonly qos: 1 | 2;
-  readonly topic: string;
-  readonly payload: string;
-}
+const ledger = { published, acknowledged, violations };
 
 /** The publisher: numbered messages, QoS 1 and 2 at random, at most WINDOW unacknowledged. */
 class Publisher {
@@ -199,95 +193,6 @@ class Publisher {
   }
 }
 
-/** A persistent subscriber to crash/# at `qos`: counts what it receives, per message number. */
-class Subscriber {
-  readonly peer: Peer;
-  readonly received = new Map<number, number>();
-  /** QoS 2 packet ids acknowledged with PUBREC and not yet released: a resent PUBLISH with one is not new. */
-  private readonly pendingQos2 = new Set<number>();
-  subscribed = false;
-
-  constructor(
-    name: string,
-    version: ProtocolVersion,
-    readonly qos: QoS,
-    broker: Target,
-  ) {
-    this.peer = new Peer(name, version, broker, (p) => this.onPacket(p), (present) => this.onConnack(present));
-  }
-
-  private onConnack(sessionPresent: boolean): void {
-    if (!this.subscribed) {
-      this.peer.send({ type: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: 'crash/#', qos: this.qos }] });
-    } else if (!sessionPresent) {
-      violations.push(`${this.peer.clientId}: the session was lost (CONNACK session present 0 after connect ${this.peer.connects})`);
-    }
-  }
-
-  private onPacket(p: Packet): void {
-    switch (p.type) {
-      case 'suback':
-        if (p.reasonCodes[0] !== this.qos) violations.push(`${this.peer.clientId}: SUBACK ${p.reasonCodes[0]}`);
-        this.subscribed = true;
-        return;
-      case 'publish': {
-        const m = /^message (\d+) at QoS ([12])$/.exec(p.payload.toString());
-        const n = m === null ? NaN : Number(m[1]);
-        const sent = published.get(n);
-        if (sent === undefined || sent.topic !== p.topic || sent.payload !== p.payload.toString()) {
-          violations.push(`${this.peer.clientId}: received a message never published: ${p.topic} "${p.payload.toString()}"`);
-        } else if (p.qos !== Math.min(sent.qos, this.qos)) {
-          violations.push(`${this.peer.clientId}: message ${n} came at QoS ${p.qos}`);
-        }
-        if (p.qos === 1) {
-          this.count(n);
-          this.peer.send({ type: 'puback', packetId: p.packetId! });
-        } else if (p.qos === 2) {
-          // Delivered to the application on the first PUBLISH with an id; a resend is not new.
-          if (!this.pendingQos2.has(p.packetId!)) {
-            this.pendingQos2.add(p.packetId!);
-            this.count(n);
-          }
-          this.peer.send({ type: 'pubrec', packetId: p.packetId! });
-        } else {
-          violations.push(`${this.peer.clientId}: a QoS 0 delivery`);
-        }
-        return;
-      }
-      case 'pubrel':
-        this.pendingQos2.delete(p.packetId);
-        this.peer.send({ type: 'pubcomp', packetId: p.packetId });
-        return;
-      default:
-        violations.push(`${this.peer.clientId}: unexpected ${p.type}`);
-    }
-  }
-
-  private count(n: number): void {
-    this.received.set(n, (this.received.get(n) ?? 0) + 1);
-  }
-
-  /** Every acknowledged message has arrived. */
-  complete(): boolean {
-    for (const n of acknowledged) if (!this.received.has(n)) return false;
-    return true;
-  }
-}
-
-/** Waits until `done`, or until `progress` has not moved for 5 s. */
-async function settle(done: () => boolean, progress: () => number): Promise<void> {
-  let last = progress();
-  let since = Date.now();
-  while (!done() && Date.now() - since < 5000) {
-    await sleep(20);
-    const now = progress();
-    if (now !== last) {
-      last = now;
-      since = Date.now();
-    }
-  }
-}
-
 const first = <T>(items: T[]): string => `${items.length}: ${JSON.stringify(items.slice(0, 10))}${items.length > 10 ? ' ...' : ''}`;
 
 test(
@@ -302,9 +207,9 @@ test(
     const target: Target = { port: 0 };
     let current = 0;
     const subscribers = [
-      new Subscriber('cluster-crash-sub-v5-qos2', 5, 2, target),
-      new Subscriber('cluster-crash-sub-v311-qos2', 4, 2, target),
-      new Subscriber('cluster-crash-sub-v5-qos1', 5, 1, target),
+      new Subscriber('cluster-crash-sub-v5-qos2', 5, 2, target, ledger),
+      new Subscriber('cluster-crash-sub-v311-qos2', 4, 2, target, ledger),
+      new Subscriber('cluster-crash-sub-v5-qos1', 5, 1, target, ledger),
     ];
     const publisher = new Publisher(target);
     publisher.gate = () => subscribers.every((s) => s.peer.connected);

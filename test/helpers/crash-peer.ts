@@ -4,7 +4,7 @@
 // keeps it in memory.
 
 import net from 'node:net';
-import { Decoder, encode, type Packet, type ProtocolVersion } from '../../src/codec/index.js';
+import { Decoder, encode, type Packet, type ProtocolVersion, type QoS } from '../../src/codec/index.js';
 
 /** Where the peer connects: the broker's current port. */
 export interface Target {
@@ -90,5 +90,110 @@ export class Peer {
   stop(): void {
     this.stopped = true;
     this.socket?.end();
+  }
+}
+
+/** A message the publisher sent. */
+export interface Sent {
+  readonly n: number;
+  readonly qos: 1 | 2;
+  readonly topic: string;
+  readonly payload: string;
+}
+
+/** What a crash test's clients record: what was published and acknowledged, and what went wrong. */
+export interface CrashLedger {
+  readonly published: ReadonlyMap<number, Sent>;
+  readonly acknowledged: ReadonlySet<number>;
+  readonly violations: string[];
+}
+
+/** A persistent subscriber to crash/# at `qos`: counts what it receives, per message number. */
+export class Subscriber {
+  readonly peer: Peer;
+  readonly received = new Map<number, number>();
+  /** QoS 2 packet ids acknowledged with PUBREC and not yet released: a resent PUBLISH with one is not new. */
+  private readonly pendingQos2 = new Set<number>();
+  subscribed = false;
+
+  constructor(
+    name: string,
+    version: ProtocolVersion,
+    readonly qos: QoS,
+    broker: Target,
+    private readonly ledger: CrashLedger,
+  ) {
+    this.peer = new Peer(name, version, broker, (p) => this.onPacket(p), (present) => this.onConnack(present));
+  }
+
+  private onConnack(sessionPresent: boolean): void {
+    if (!this.subscribed) {
+      this.peer.send({ type: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: 'crash/#', qos: this.qos }] });
+    } else if (!sessionPresent) {
+      this.ledger.violations.push(`${this.peer.clientId}: the session was lost (CONNACK session present 0 after connect ${this.peer.connects})`);
+    }
+  }
+
+  private onPacket(p: Packet): void {
+    switch (p.type) {
+      case 'suback':
+        if (p.reasonCodes[0] !== this.qos) this.ledger.violations.push(`${this.peer.clientId}: SUBACK ${p.reasonCodes[0]}`);
+        this.subscribed = true;
+        return;
+      case 'publish': {
+        const m = /^message (\d+) at QoS ([12])$/.exec(p.payload.toString());
+        const n = m === null ? NaN : Number(m[1]);
+        const sent = this.ledger.published.get(n);
+        if (sent === undefined || sent.topic !== p.topic || sent.payload !== p.payload.toString()) {
+          this.ledger.violations.push(`${this.peer.clientId}: received a message never published: ${p.topic} "${p.payload.toString()}"`);
+        } else if (p.qos !== Math.min(sent.qos, this.qos)) {
+          this.ledger.violations.push(`${this.peer.clientId}: message ${n} came at QoS ${p.qos}`);
+        }
+        if (p.qos === 1) {
+          this.count(n);
+          this.peer.send({ type: 'puback', packetId: p.packetId! });
+        } else if (p.qos === 2) {
+          // Delivered to the application on the first PUBLISH with an id; a resend is not new.
+          if (!this.pendingQos2.has(p.packetId!)) {
+            this.pendingQos2.add(p.packetId!);
+            this.count(n);
+          }
+          this.peer.send({ type: 'pubrec', packetId: p.packetId! });
+        } else {
+          this.ledger.violations.push(`${this.peer.clientId}: a QoS 0 delivery`);
+        }
+        return;
+      }
+      case 'pubrel':
+        this.pendingQos2.delete(p.packetId);
+        this.peer.send({ type: 'pubcomp', packetId: p.packetId });
+        return;
+      default:
+        this.ledger.violations.push(`${this.peer.clientId}: unexpected ${p.type}`);
+    }
+  }
+
+  private count(n: number): void {
+    this.received.set(n, (this.received.get(n) ?? 0) + 1);
+  }
+
+  /** Every acknowledged message has arrived. */
+  complete(): boolean {
+    for (const n of this.ledger.acknowledged) if (!this.received.has(n)) return false;
+    return true;
+  }
+}
+
+/** Waits until `done`, or until `progress` has not moved for 5 s. */
+export async function settle(done: () => boolean, progress: () => number): Promise<void> {
+  let last = progress();
+  let since = Date.now();
+  while (!done() && Date.now() - since < 5000) {
+    await new Promise((r) => setTimeout(r, 20));
+    const now = progress();
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    }
   }
 }
