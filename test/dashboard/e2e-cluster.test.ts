@@ -33,11 +33,23 @@ test('dash3 2: the overview of cluster member A lists A and B alive with Redis c
   if (!have(t, chromiumTool)) return;
   const redis = await startRedis(t);
   if (redis === undefined) return;
+  // Closed last first, and before Redis stops (its t.after runs first): B's Redis store
+  // would otherwise wait for a Redis that is gone.
+  const cleanups: Array<() => Promise<unknown> | unknown> = [];
+  try {
+    await run(cleanups, redis.url);
+  } finally {
+    for (const f of cleanups.reverse()) await f();
+  }
+});
+
+async function run(cleanups: Array<() => Promise<unknown> | unknown>, redisUrl: string): Promise<void> {
+  const t = { after: (f: () => Promise<unknown> | unknown) => cleanups.push(f) };
   // Cluster sessions (the Redis store) write which node holds a client id: what the lookup reads.
   // B has them (attached before listen(), as the starling command does); A needs only to read.
-  const a = await startDashboard({}, { cluster: { redis: redis.url, node: 'node-a', ...fast } });
+  const a = await startDashboard({}, { cluster: { redis: redisUrl, node: 'node-a', ...fast } });
   t.after(() => a.close());
-  const b = await startDashboard({}, { cluster: { redis: redis.url, node: 'node-b', ...fast }, store: new RedisStore({ url: redis.url, node: 'node-b' }), beforeListen: (broker) => void attachClusterSessions(broker, { takeoverTimeout: 3000 }) });
+  const b = await startDashboard({}, { cluster: { redis: redisUrl, node: 'node-b', ...fast }, store: new RedisStore({ url: redisUrl, node: 'node-b' }), beforeListen: (broker) => void attachClusterSessions(broker, { takeoverTimeout: 3000 }) });
   let bOpen = true;
   t.after(() => (bOpen ? b.close() : undefined));
   const standalone = await startDashboard();
@@ -101,4 +113,4 @@ test('dash3 2: the overview of cluster member A lists A and B alive with Redis c
   await panel.getByText('1 of 2 alive · this node node-a').waitFor();
   await page.screenshot({ path: `${SHOTS}overview-cluster-node-down.png`, fullPage: false });
   assert.deepEqual(errors, []);
-});
+}
