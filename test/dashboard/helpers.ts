@@ -1,7 +1,8 @@
 // A broker with the ops HTTP server and its dashboard on free loopback ports, and a login.
 
-import { createBroker, createOpsServer, type Broker, type OpsServer } from '../../src/index.js';
+import { createBroker, createOpsServer, type Broker, type ClusterOptions, type OpsServer } from '../../src/index.js';
 import type { BridgeStatus } from '../../src/bridge/index.js';
+import type { Store } from '../../src/store/index.js';
 import type { DashboardOptions } from '../../src/ops/dashboard/index.js';
 import type { ListenerOptions } from '../../src/transport/types.js';
 
@@ -15,8 +16,9 @@ export interface DashboardBroker {
   close(): Promise<void>;
 }
 
-export async function startDashboard(dashboard: DashboardOptions = {}, opts: { listeners?: ListenerOptions[]; config?: () => unknown; checkPassword?: (username: string, password: string) => Promise<boolean>; maxConnections?: number; bridges?: () => readonly BridgeStatus[] } = {}): Promise<DashboardBroker> {
-  const broker = createBroker({ logLevel: false, listeners: opts.listeners ?? [{ port: 0, host: '127.0.0.1' }] });
+export async function startDashboard(dashboard: DashboardOptions = {}, opts: { listeners?: ListenerOptions[]; config?: () => unknown; checkPassword?: (username: string, password: string) => Promise<boolean>; maxConnections?: number; bridges?: () => readonly BridgeStatus[]; cluster?: ClusterOptions; store?: Store; beforeListen?: (broker: Broker) => void } = {}): Promise<DashboardBroker> {
+  const broker = createBroker({ logLevel: false, listeners: opts.listeners ?? [{ port: 0, host: '127.0.0.1' }], ...(opts.cluster !== undefined && { cluster: opts.cluster }), ...(opts.store !== undefined && { store: opts.store }) });
+  opts.beforeListen?.(broker);
   const [info] = await broker.listen();
   const ops = createOpsServer(broker, {
     sysInterval: 0,

@@ -1,8 +1,16 @@
 // Clients: the server searches, sorts and pages (/dashboard/clients), so 100,000 clients
 // cost the page one screenful of rows. A row opens the client's detail (/dashboard/client,
-// the admin API's view with the protocol's label).
+// the admin API's view with the protocol's label). On a cluster member, a client id not here
+// is looked up in the cluster (the admin API's cluster/clients/{id}: the ownership record).
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, fmt } from '../api';
+import { api, ApiError, fmt } from '../api';
+
+/** Where a client id is in the cluster (GET /api/v1/cluster/clients/{id}). */
+interface ClusterClient {
+  clientId: string;
+  node: string | null;
+  connectedHere: boolean;
+}
 
 interface ClientRow {
   id: string;
@@ -51,7 +59,12 @@ export function Clients() {
   const [selected, setSelected] = useState<string | undefined>();
   const [error, setError] = useState('');
   const [tick, setTick] = useState(0);
+  const [clusterNode, setClusterNode] = useState<string | null>(null);
   const seq = useRef(0);
+
+  useEffect(() => {
+    void api<{ clusterNode?: string | null }>('/dashboard/info').then((i) => setClusterNode(i.clusterNode ?? null), () => {});
+  }, []);
 
   // Typing waits for a pause before asking the server.
   useEffect(() => {
@@ -134,6 +147,14 @@ export function Clients() {
                   <tr>
                     <td colSpan={COLUMNS.length} class="empty">
                       No client matches.
+                      {clusterNode !== null && query !== '' ? (
+                        <>
+                          {' '}
+                          <button class="btn" onClick={() => setSelected(query)} data-testid="cluster-lookup">
+                            Find client id “{query}” in the cluster
+                          </button>
+                        </>
+                      ) : null}
                     </td>
                   </tr>
                 ) : null}
@@ -158,29 +179,47 @@ export function Clients() {
             </button>
           </div>
         </div>
-        {selected !== undefined ? <Detail id={selected} onClose={() => setSelected(undefined)} onGone={() => setTick((n) => n + 1)} /> : null}
+        {selected !== undefined ? <Detail id={selected} cluster={clusterNode !== null} onClose={() => setSelected(undefined)} onGone={() => setTick((n) => n + 1)} /> : null}
       </div>
     </div>
   );
 }
 
-function Detail(props: { id: string; onClose: () => void; onGone: () => void }) {
+function Detail(props: { id: string; cluster: boolean; onClose: () => void; onGone: () => void }) {
   const [c, setC] = useState<ClientRow | undefined>();
+  const [elsewhere, setElsewhere] = useState<ClusterClient | undefined>();
   const [error, setError] = useState('');
   const [confirm, setConfirm] = useState(false);
   const [note, setNote] = useState('');
   useEffect(() => {
     setC(undefined);
+    setElsewhere(undefined);
     setConfirm(false);
     setNote('');
+    let live = true;
     api<ClientRow>(`/dashboard/client?id=${encodeURIComponent(props.id)}`).then(
       (d) => {
+        if (!live) return;
         setC(d);
         setError('');
       },
-      (err: Error) => setError(err.message),
+      (err: Error) => {
+        if (!(props.cluster && err instanceof ApiError && err.status === 404)) return live && setError(err.message);
+        // Not here: another node may hold it.
+        api<ClusterClient>(`/api/v1/cluster/clients/${encodeURIComponent(props.id)}`).then(
+          (w) => {
+            if (!live) return;
+            setElsewhere(w);
+            setError('');
+          },
+          (e: Error) => live && setError(e.message),
+        );
+      },
     );
-  }, [props.id]);
+    return () => {
+      live = false;
+    };
+  }, [props.id, props.cluster]);
   const disconnect = async (): Promise<void> => {
     try {
       await api(`/api/v1/clients/${encodeURIComponent(props.id)}/disconnect`, { method: 'POST' });
@@ -202,6 +241,22 @@ function Detail(props: { id: string; onClose: () => void; onGone: () => void }) 
         </button>
       </div>
       {error ? <div class="alert">{error}</div> : null}
+      {elsewhere ? (
+        <table class="kv" data-testid="detail-cluster">
+          <tbody>
+            <tr>
+              <th>State</th>
+              <td>{elsewhere.node === null ? <span class="pill">no node holds it</span> : <span class="pill ok">held by another node</span>}</td>
+            </tr>
+            <tr>
+              <th title="The node that holds the client id: its connection, or its session while it is away">Node</th>
+              <td class="mono" data-testid="detail-node">
+                {elsewhere.node ?? '–'}
+              </td>
+            </tr>
+          </tbody>
+        </table>
+      ) : null}
       {c ? (
         <>
           <table class="kv">

@@ -24,6 +24,20 @@ export interface Sample {
   topics: { nodes: number; untracked: number };
   /** Absent while the broker has no bridges. */
   bridges?: BridgeSample[];
+  /** Absent on a standalone broker. */
+  cluster?: ClusterSample;
+}
+
+export interface ClusterSample {
+  node: string;
+  state: string;
+  redis: 'connected' | 'degraded';
+  rttMs: number;
+  nodes: Array<{ name: string; alive: boolean; self: boolean; routes: number }>;
+  forwardedMessages: number;
+  forwardedBytes: number;
+  receivedMessages: number;
+  totals: { nodes: number; routes: number; forwardedMessages: number; forwardedBytes: number; receivedMessages: number };
 }
 
 export interface BridgeSample {
@@ -109,8 +123,11 @@ export function Overview() {
         <Tile label="Uptime" value={s ? fmt.duration(s.uptime) : '–'} />
         <Tile label="Memory (RSS)" value={s ? fmt.bytes(s.memory.rss) : '–'} sub={s ? `heap ${fmt.bytes(s.memory.heapUsed)}` : ''} />
       </div>
-      {/* Links to other brokers, one a full-width card each, under the tiles: a "Cluster nodes" card goes here beside the bridges' once the broker has a cluster. */}
-      <div class="links">{s?.bridges !== undefined && s.bridges.length > 0 ? <Bridges bridges={s.bridges} /> : null}</div>
+      {/* Links to other brokers, one a full-width card each, under the tiles; each card only where the broker has them. */}
+      <div class="links">
+        {s?.cluster !== undefined ? <Cluster cluster={s.cluster} /> : null}
+        {s?.bridges !== undefined && s.bridges.length > 0 ? <Bridges bridges={s.bridges} /> : null}
+      </div>
       <div class="grid-2">
         <Chart title="Messages per second" testId="chart-messages" series={[{ label: 'in', color: '#0284c7' }, { label: 'out', color: '#16a34a' }]} data={msgs} format={fmt.rate} />
         <Chart title="Bytes per second" testId="chart-bytes" series={[{ label: 'in', color: '#7c3aed' }, { label: 'out', color: '#ea580c' }]} data={bytes} format={(n) => fmt.bytes(n)} />
@@ -188,6 +205,74 @@ export function Overview() {
             </tbody>
           </table>
         </div>
+      </div>
+    </div>
+  );
+}
+
+function Cluster(props: { cluster: ClusterSample }) {
+  const c = props.cluster;
+  const alive = c.nodes.filter((n) => n.alive).length;
+  const ok = c.redis === 'connected';
+  return (
+    <div class="card" data-testid="cluster">
+      <div class="card-title">
+        Cluster nodes <span class="muted">{`${alive} of ${c.nodes.length} alive · this node ${c.node}`}</span>
+        <span class={`pill ${ok ? 'ok' : 'warn'}`} data-testid="cluster-redis" title={`cluster state: ${c.state}`}>
+          {ok ? `Redis connected · ${fmt.ms(c.rttMs)}` : 'Redis unavailable · degraded'}
+        </span>
+      </div>
+      <div class="split">
+        <table class="table compact grow">
+          <thead>
+            <tr>
+              <th>Node</th>
+              <th>State</th>
+              <th class="num">Routes</th>
+            </tr>
+          </thead>
+          <tbody>
+            {c.nodes.map((n) => (
+              <tr key={n.name} data-testid={`cluster-node-${n.name}`}>
+                <td>
+                  {n.name}
+                  {n.self ? (
+                    <>
+                      {' '}
+                      <span class="tag">this node</span>
+                    </>
+                  ) : null}
+                </td>
+                <td>
+                  <span class={`pill ${n.alive ? 'ok' : 'bad'}`} data-testid="cluster-node-state">
+                    {n.alive ? 'alive' : 'down'}
+                  </span>
+                </td>
+                <td class="num">{fmt.int(n.routes)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        <table class="kv grow" data-testid="cluster-totals">
+          <tbody>
+            <tr>
+              <th>Forwarded messages (this node · cluster)</th>
+              <td>{`${fmt.int(c.forwardedMessages)} · ${fmt.int(c.totals.forwardedMessages)}`}</td>
+            </tr>
+            <tr>
+              <th>Forwarded bytes (this node · cluster)</th>
+              <td>{`${fmt.bytes(c.forwardedBytes)} · ${fmt.bytes(c.totals.forwardedBytes)}`}</td>
+            </tr>
+            <tr>
+              <th>Received from other nodes</th>
+              <td>{fmt.int(c.receivedMessages)}</td>
+            </tr>
+            <tr>
+              <th>Routes in the cluster</th>
+              <td>{fmt.int(c.totals.routes)}</td>
+            </tr>
+          </tbody>
+        </table>
       </div>
     </div>
   );

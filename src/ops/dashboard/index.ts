@@ -17,6 +17,7 @@ import { validateTopicFilter } from '../../topics/index.js';
 import { type AdminApi, HttpError } from '../admin.js';
 import { Exposition } from '../metrics.js';
 import type { OpsOptions } from '../types.js';
+import { clusterSample } from './cluster.js';
 import { Sampler, type Sample } from './sampler.js';
 import { clearedCookie, csrfOk, type Login, LoginSessions, sessionCookie } from './sessions.js';
 import { type Asset, loadAssets } from './static.js';
@@ -323,6 +324,8 @@ export class Dashboard {
       node: process.version,
       listeners: this.broker.addresses.map((l) => ({ name: l.name, type: l.type, host: l.host, port: l.port, ...(l.path !== undefined && { path: l.path }), ...(l.websocketPath !== undefined && { websocketPath: l.websocketPath }) })),
       limits: { maxTopics: this.options.maxTopics, watchRate: this.options.watchRate },
+      // The Clients page asks the cluster where a client is only on a cluster member.
+      clusterNode: clusterSample(this.broker)?.node ?? null,
     };
   }
 

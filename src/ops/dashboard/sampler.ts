@@ -6,6 +6,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Broker } from '../../broker/broker.js';
 import type { BridgeStatus } from '../../bridge/bridge.js';
+import { clusterSample, type ClusterSample } from './cluster.js';
 import type { TopicTree } from './topic-tree.js';
 
 export interface Sample {
@@ -33,6 +34,8 @@ export interface Sample {
   readonly topics: { readonly nodes: number; readonly untracked: number };
   /** The bridges (OpsOptions.bridges), in their order; absent without any. */
   readonly bridges?: readonly BridgeSample[];
+  /** This node and its cluster; absent on a standalone broker. */
+  readonly cluster?: ClusterSample;
 }
 
 /** One bridge as the overview shows it: up is `connected`, every other state is down. */
@@ -140,6 +143,16 @@ export class Sampler {
     return { bridges };
   }
 
+  private clusterPart(): { cluster?: ClusterSample } {
+    try {
+      const cluster = clusterSample(this.broker);
+      return cluster === undefined ? {} : { cluster };
+    } catch {
+      // The cluster's figures should not fail; if they do, the rest of the sample still goes.
+      return {};
+    }
+  }
+
   private start(): void {
     this.loop.enable();
     this.broker.on('storeCommit', this.onCommit);
@@ -184,6 +197,7 @@ export class Sampler {
       commits: { count: this.commitCount, mean: this.commitCount === 0 ? 0 : this.commitSum / this.commitCount, max: this.commitMax },
       topics: { nodes: this.tree?.size ?? 0, untracked: this.tree?.untracked ?? 0 },
       ...this.bridgeSamples(p === undefined ? undefined : secs),
+      ...this.clusterPart(),
     };
     this.loop.reset();
     this.commitCount = 0;
