@@ -126,6 +126,8 @@ export class ClusterRouter implements Router {
   /** One router per local shared group, by its full `$share/g/f` filter. */
   private readonly shared = new Map<string, LocalRouter>();
   private readonly result = new MatchResult<string>();
+  /** The nodes one publish has queued a copy for: reused, so a forward allocates no set. */
+  private readonly seen = new Set<string>();
   private readonly cursors = new Map<string, number>();
   private readonly out = new Map<string, Outgoing>();
   private readonly windows = new Map<string, Window>();
@@ -256,18 +258,18 @@ export class ClusterRouter implements Router {
     const result = this.table.match(message.topic, this.result);
     let encoded: Buffer | undefined;
     let plain: Buffer | undefined;
-    let seen: Set<string> | undefined;
+    // A node holding several matching filters gets one copy. Nothing below routes again
+    // (queue() only appends to a batch), so the set is not reused under itself.
+    const seen = this.seen;
     for (const sub of result.subscriptions) {
       const node = sub.value;
-      if (node === this.self) continue;
-      // A node holding several matching filters gets one copy.
-      if (seen === undefined) seen = new Set();
-      else if (seen.has(node)) continue;
+      if (node === this.self || seen.has(node)) continue;
       seen.add(node);
       encoded ??= encodeMessage(message);
       plain ??= frameRecord(TO_SUBSCRIBERS, '', encoded);
       if (this.queue(node, plain, message.qos)) count++;
     }
+    seen.clear();
     const groups = result.groups.length > 0 ? result.groups.slice() : undefined;
     if (groups !== undefined) {
       for (const g of groups) {
