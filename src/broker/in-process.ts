@@ -13,6 +13,7 @@ import type { Broker } from './broker.js';
 import { isPromise } from './hooks.js';
 import type { ConnectedClient } from './peer.js';
 import type { Session } from './session.js';
+import type { OpenResult } from './sessions.js';
 import { addSubscriptions, authorizeSubscriptions, deliverRetained } from './subscriptions.js';
 
 export interface InProcessOptions {
@@ -115,7 +116,15 @@ export class InProcessClient implements ConnectedClient {
     if (options.clientId.length === 0) throw new InProcessError('a client id is required', 0x85);
     const client = new InProcessClient(broker, options);
     const expiry = Math.min(options.sessionExpiry ?? 0, broker.limits.maxSessionExpiry);
-    const opened = broker.sessions.open(client, { clean: options.clean ?? true, expiryInterval: expiry });
+    const clean = options.clean ?? true;
+    const open = (): OpenResult => broker.sessions.open(client, { clean, expiryInterval: expiry });
+    // In a cluster the client id is taken for this node first, as for a network client
+    // (src/cluster/sessions.ts): a bridge's queue moves with its lease instead of being
+    // opened afresh beside the member that held it.
+    const acquire = broker.sessions.acquire;
+    const opened = acquire === undefined ? open() : await acquire(options.clientId, clean, open).catch((err: unknown) => {
+      throw new InProcessError(`connection refused: ${(err as Error).message}`, 0x89);
+    });
     if (!opened.ok) throw new InProcessError(`connection refused: ${opened.reason}`, opened.reasonCode);
     client.session = opened.session;
     // Identifiers a resumed session kept: new ones must not collide with them.

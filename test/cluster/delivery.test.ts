@@ -48,8 +48,11 @@ test('cluster 2: QoS 2 across nodes arrives once at QoS 2; QoS 1 at QoS 1; the i
   for (let i = 0; i < 20; i++) await pub.publishAsync('q/2', String(i), { qos: 2 });
   await pub.publishAsync('q/1', 'one', { qos: 1 });
   await until('21 messages', () => got.length === 21);
-  assert.deepEqual(got.slice(0, 3), ['q/2 0 q2', 'q/2 1 q2', 'q/2 2 q2']);
-  assert.equal(got[20], 'q/1 one q1');
+  // MQTT.js hands a QoS 2 message over at PUBREL, a QoS 1 one at PUBLISH, so the last QoS 2
+  // message and the QoS 1 one may be seen in either order; order is kept per topic and QoS
+  // [MQTT-4.6.0-6], which is what this checks.
+  assert.deepEqual(got.filter((g) => g.startsWith('q/2 ')), Array.from({ length: 20 }, (_, i) => `q/2 ${i} q2`));
+  assert.deepEqual(got.filter((g) => g.startsWith('q/1 ')), ['q/1 one q1']);
   await until('inbox acknowledged and empty', async () => b.broker.cluster.stats.inboxAcked > 0 && (await b.broker.cluster.cmd.xlen(b.broker.cluster.keys.inbox('b'))) === 0);
 });
 

@@ -389,13 +389,13 @@ export class RedisStore implements Store {
     for (const stop of this.beforeClose.splice(0)) await stop();
     if (this.gcTimer) clearInterval(this.gcTimer);
     if (this.next !== undefined) this.commit();
-    await this.sent?.promise.catch(() => {});
+    // Bounded: with Redis gone the last batch and QUIT would wait for a reconnection that
+    // may never come. Nothing is lost by not waiting: what was acknowledged was committed.
+    const up = this.redis.status === 'ready';
+    if (this.sent !== undefined) await Promise.race([this.sent.promise.catch(() => {}), delay(up ? 5000 : 0)]);
     if (!this.ownsConnection) return;
-    try {
-      await this.redis.quit();
-    } catch {
-      this.redis.disconnect();
-    }
+    if (up) await Promise.race([this.redis.quit().catch(() => {}), delay(1000)]);
+    this.redis.disconnect();
   }
 
   private op(...args: Op): void {
@@ -573,4 +573,8 @@ function toDelivery(r: DeliveryRecord, released: boolean, messageId: number): St
     ...(r.sids !== undefined && { subscriptionIds: r.sids }),
     state: released ? 'pubrel' : 'publish',
   };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
