@@ -66,7 +66,7 @@ export class HandshakeDeadlines {
     if (this.pending.size === 0) this.stop();
   }
 
-  /** Stops the sweep (the listener is closing); sockets still pending are left to their server. */
+  /** Stops the sweep; it starts again with the next socket. */
   stop(): void {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;

@@ -260,7 +260,8 @@ export class TlsListener implements Listener {
   }
 
   close(): Promise<void> {
-    this.deadlines.stop();
+    // The sweep goes on: the server closes once its sockets have, those still in their
+    // handshake included, which the deadline closes.
     return closeServer(this.server);
   }
 

@@ -280,6 +280,18 @@ describe('tls listener', () => {
     }
   });
 
+  test('issue 15 item 13: closing the broker does not wait past handshakeTimeout for a connection stalled in its TLS handshake', async (t) => {
+    if (!have(t, openssl)) return;
+    const tb = await tlsBroker({ handshakeTimeout: 300 });
+    const silent = net.connect(tb.port, '127.0.0.1');
+    silent.on('error', () => {});
+    await once(silent, 'connect');
+    const started = Date.now();
+    await tb.close();
+    assert.ok(Date.now() - started < 3000, `close took ${Date.now() - started} ms`);
+    silent.destroy();
+  });
+
   describe('reloadCertificates', () => {
     let tb: TestBroker;
     let listener: Listener;
