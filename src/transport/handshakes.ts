@@ -17,6 +17,7 @@ export class HandshakeDeadlines {
   private readonly pending = new Map<net.Socket, number>();
   private timer: NodeJS.Timeout | undefined;
   private readonly period: number;
+  private abandoned = false;
 
   /**
    * `onTimeout` is told of each socket closed for taking longer than `timeoutMs`; the socket
@@ -36,6 +37,7 @@ export class HandshakeDeadlines {
 
   /** A TCP socket handed to TLS: its handshake must complete within timeoutMs. */
   start(raw: net.Socket, now = Date.now()): void {
+    if (this.abandoned) return;
     this.pending.set(raw, now);
     if (this.timer === undefined) {
       this.timer = setInterval(() => this.sweep(), this.period);
@@ -64,6 +66,16 @@ export class HandshakeDeadlines {
       this.onTimeout();
     }
     if (this.pending.size === 0) this.stop();
+  }
+
+  /**
+   * Stops enforcing deadlines for good, forgetting the sockets pending: for a listener that
+   * cannot tell which TCP socket a completed handshake was on, and must not close it.
+   */
+  abandon(): void {
+    this.abandoned = true;
+    this.pending.clear();
+    this.stop();
   }
 
   /** Stops the sweep; it starts again with the next socket. */

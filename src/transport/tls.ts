@@ -274,7 +274,10 @@ export class TlsListener implements Listener {
     // timeouts walk the same link). Its address is read straight from the TCP handle, not
     // through the TLS socket's proxy of it.
     const raw = (socket as tls.TLSSocket & { _parent?: net.Socket })._parent;
+    // A Node that no longer kept the link would leave every entry pending, and the sweep
+    // would close healthy connections: then handshakes go without a deadline instead.
     if (raw !== undefined) this.deadlines.done(raw);
+    else this.deadlines.abandon();
     const who = this.settings.identify(socket);
     if (!who.ok) {
       socket.destroy();

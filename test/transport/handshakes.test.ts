@@ -47,3 +47,14 @@ test('issue 15 item 13: the sweep runs every quarter of handshakeTimeout, betwee
   assert.equal(sweepPeriod(300), 75);
   assert.equal(sweepPeriod(1), 10);
 });
+
+test('issue 15 item 13: abandoned deadlines close nothing, not even sockets already pending', () => {
+  const d = new HandshakeDeadlines(100);
+  const a = fakeSocket();
+  d.start(a, 0);
+  d.abandon();
+  d.start(fakeSocket(), 0);
+  d.sweep(10_000);
+  assert.equal(a.destroyCalls, 0);
+  assert.equal(d.size, 0);
+});
