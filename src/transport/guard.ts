@@ -12,7 +12,7 @@ import type net from 'node:net';
 export const DESCRIPTOR_RESERVE = 128;
 
 /** Why a connection was closed before the broker saw it; each has a counter. */
-export type TransportRefusal = 'sockets' | 'accept_error' | 'origin' | 'subprotocol';
+export type TransportRefusal = 'sockets' | 'accept_error' | 'origin' | 'subprotocol' | 'handshake_timeout';
 
 /** What the guard needs from its broker: the limit (read on every accept, so a reload applies) and a log. */
 export interface GuardHost {
@@ -57,7 +57,7 @@ export function derivedMaxSockets(limit: number | undefined): number {
 export class TransportGuard {
   /** Client sockets open now, over all listeners, from accept (before any handshake). */
   open = 0;
-  readonly refused: Record<TransportRefusal, number> = { sockets: 0, accept_error: 0, origin: 0, subprotocol: 0 };
+  readonly refused: Record<TransportRefusal, number> = { sockets: 0, accept_error: 0, origin: 0, subprotocol: 0, handshake_timeout: 0 };
   /** TLS handshakes completed (tls, wss): resumed ones show that tickets survive restarts and workers. */
   readonly tlsHandshakes = { full: 0, resumed: 0 };
   private derived: number | undefined;
@@ -93,7 +93,8 @@ export class TransportGuard {
       return false;
     }
     this.open++;
-    socket.once('close', this.release);
+    // 'close' comes once: on() spares the wrapper once() would allocate per socket.
+    socket.on('close', this.release);
     return true;
   }
 

@@ -3,9 +3,11 @@
 // round offers its session; the report says how many the broker resumed.
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { test } from 'node:test';
 import { bench } from '../../src/cli/bench/main.js';
-import type { ScenarioResult } from '../../src/cli/bench/runner.js';
+import { brokerSettled, type ScenarioResult } from '../../src/cli/bench/runner.js';
 import { startBroker } from '../helpers/broker.js';
 import { have } from '../helpers/tools.js';
 import { makePki, openssl } from '../transport/pki.js';
@@ -40,4 +42,20 @@ test('tls resumption 5: bench --tls-resume measures the reconnections of clients
   const full = await runAt(tb.port, '--connections', '10', '--tls');
   assert.equal(full.code, 0);
   assert.equal(full.result.connections!.resumed, undefined);
+});
+
+test('issue 15 item 13: before the measured storm, the bench waits until the broker is done with the first round (idle for 250 ms)', { timeout: 30_000 }, async () => {
+  // A stand-in broker busy for 1.5 s (closing the first round), then idle.
+  const child = spawn(process.execPath, ['-e', 'const end = Date.now() + 1500; while (Date.now() < end); setTimeout(() => {}, 60_000);'], { stdio: 'ignore' });
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const t0 = performance.now();
+    await brokerSettled(child.pid!, 0, 10_000);
+    const waited = performance.now() - t0;
+    assert.ok(waited >= 1000, `the storm would have started while the broker was still busy (after ${Math.round(waited)} ms)`);
+    assert.ok(waited < 9000, `waited ${Math.round(waited)} ms for an idle process`);
+  } finally {
+    child.kill();
+    await once(child, 'exit');
+  }
 });

@@ -5,6 +5,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import net from 'node:net';
+import { encode } from '../../src/codec/index.js';
 import mqtt, { type IClientOptions, type IConnackPacket, type IDisconnectPacket, type MqttClient } from 'mqtt';
 import { RawClient, delay, startBroker } from '../helpers/broker.js';
 
@@ -478,5 +481,29 @@ test('3.1.1: broker.close() closes connected clients without a DISCONNECT', asyn
   } finally {
     c.destroy();
     await b.close();
+  }
+});
+
+test('issue 15 item 13: the shared accepting CONNACKs carry Session Present for a resumed 3.1.1 session and never for 3.1', async () => {
+  const tb = await startBroker();
+  /** The first 4 bytes the broker answers a CONNECT with. */
+  const connackBytes = async (version: 3 | 4, clientId: string, clean: boolean): Promise<string> => {
+    const socket = net.connect(tb.port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write(encode({ type: 'connect', protocolName: version === 3 ? 'MQIsdp' : 'MQTT', protocolVersion: version, clean, keepalive: 0, clientId }, version));
+    let got = Buffer.alloc(0);
+    while (got.length < 4) got = Buffer.concat([got, (await once(socket, 'data'))[0] as Buffer]);
+    socket.end(encode({ type: 'disconnect' }, version));
+    await once(socket, 'close');
+    return got.subarray(0, 4).toString('hex');
+  };
+  try {
+    assert.equal(await connackBytes(4, 'shared-v4', false), '20020000');
+    assert.equal(await connackBytes(4, 'shared-v4', false), '20020100', '3.1.1, session resumed');
+    assert.equal(await connackBytes(4, 'shared-v4', true), '20020000', '3.1.1, clean session');
+    assert.equal(await connackBytes(3, 'shared-v3', false), '20020000');
+    assert.equal(await connackBytes(3, 'shared-v3', false), '20020000', '3.1 has no Session Present');
+  } finally {
+    await tb.close();
   }
 });

@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { encode } from '../../src/codec/index.js';
 import type { AuthenticateRequest, ListenerOptions } from '../../src/index.js';
 import { createListener, type Listener, type PeerIdentity } from '../../src/transport/index.js';
+import { guardFor } from '../../src/transport/guard.js';
 import { host } from './host.js';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { have, mosquittoPub, mosquittoSub, run } from '../helpers/tools.js';
@@ -245,6 +246,50 @@ describe('tls listener', () => {
     } finally {
       await tb.close();
     }
+  });
+
+  test('issue 15 item 13: a stalled TLS handshake is closed by the listener\'s sweep and counted; a completed one sets no socket timer and outlives handshakeTimeout', async (t) => {
+    if (!have(t, openssl)) return;
+    const tb = await tlsBroker({ handshakeTimeout: 300 });
+    try {
+      const guard = guardFor(tb.broker);
+      const client = await connectMqtt(tb.tlsUrl, { ca: pki.caPem, protocolVersion: 4 });
+      const [conn] = [...tb.broker.connections];
+      // Node's handshakeTimeout would have set the TLS socket's timeout and reset it to 0 once
+      // secure; the listener's own deadline leaves the socket without one.
+      assert.equal((conn!.socket as net.Socket).timeout, undefined);
+
+      const started = Date.now();
+      const silent = net.connect(tb.port, '127.0.0.1');
+      silent.on('error', () => {});
+      await once(silent, 'close');
+      const waited = Date.now() - started;
+      // The sweep runs every quarter of the timeout: closed between 300 and about 375 ms.
+      assert.ok(waited >= 250 && waited < 2000, `closed after ${waited} ms`);
+      assert.equal(guard.refused.handshake_timeout, 1);
+
+      // The connection made before is still served, well past its own handshakeTimeout.
+      assert.ok(client.connected);
+      await subscribe(client, 'deadline/#');
+      const got = nextMessage(client);
+      await client.publishAsync('deadline/x', 'still here', { qos: 1 });
+      assert.equal((await got).payload.toString(), 'still here');
+      await endMqtt(client);
+    } finally {
+      await tb.close();
+    }
+  });
+
+  test('issue 15 item 13: closing the broker does not wait past handshakeTimeout for a connection stalled in its TLS handshake', async (t) => {
+    if (!have(t, openssl)) return;
+    const tb = await tlsBroker({ handshakeTimeout: 300 });
+    const silent = net.connect(tb.port, '127.0.0.1');
+    silent.on('error', () => {});
+    await once(silent, 'connect');
+    const started = Date.now();
+    await tb.close();
+    assert.ok(Date.now() - started < 3000, `close took ${Date.now() - started} ms`);
+    silent.destroy();
   });
 
   describe('reloadCertificates', () => {

@@ -10,6 +10,14 @@ import { isPromise } from '../hooks.js';
 import { OutboundAliases } from '../flow.js';
 import type { AuthStep, Verdict } from '../types.js';
 import { detachWill, willDelay, willMessage } from '../will.js';
+import { encode } from '../../codec/encoder.js';
+
+/**
+ * The 3.1/3.1.1 CONNACK that accepts a connection, without and with Session Present: two
+ * fixed packets that every connection shares (a socket never writes into what it is given),
+ * instead of one encoded per connection in a reconnect storm.
+ */
+const ACCEPTED_V4 = [encode({ type: 'connack', sessionPresent: false, reasonCode: 0 }, 4), encode({ type: 'connack', sessionPresent: true, reasonCode: 0 }, 4)] as const;
 
 export function handleConnect(conn: Connection, p: ConnectPacket): void | Promise<void> {
   const broker = conn.broker;
@@ -210,7 +218,8 @@ function connack(conn: Connection, session: Session, sessionPresent: boolean, re
     }
     conn.send({ ...connack, properties: props });
   } else {
-    conn.send(connack);
+    // 3.1's CONNACK has no Session Present flag (the encoder leaves it out too).
+    conn.write(ACCEPTED_V4[sessionPresent && p.protocolVersion === 4 ? 1 : 0]);
   }
   broker.log.info(
     { clientId, remote: conn.remoteAddress, listener: conn.listener, protocolVersion: p.protocolVersion, username: conn.username, clean: p.clean, keepalive: conn.keepalive, sessionPresent },
