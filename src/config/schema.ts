@@ -168,7 +168,7 @@ const listener = {
       unit: 'ms',
       default: 10_000,
       reload: 'restart',
-      description: 'Time allowed for each step before MQTT starts: PROXY header, TLS handshake, WebSocket upgrade. On a `tls` listener one sweep per listener closes a handshake past it, within a quarter of it more (at most 1 s), and counts it (`starling_transport_refused_total{reason="handshake_timeout"}`).',
+      description: 'Time allowed for each step before MQTT starts: PROXY header, TLS handshake, WebSocket upgrade. A TLS handshake closed for it is counted (`starling_transport_refused_total{reason="handshake_timeout"}`).',
     },
     maxFrameSize: {
       type: 'integer',

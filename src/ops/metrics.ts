@@ -140,7 +140,7 @@ export class Metrics {
     const t = guardFor(b);
     out.gauge('starling_open_sockets', 'Client sockets open over all listeners, from accept (before any handshake).', t.open);
     out.gauge('starling_max_sockets', 'limits.maxSockets in force (set, or derived from the open-file limit); 0 for none.', t.maxSockets);
-    out.counter('starling_transport_refused_total', 'Connections closed before reaching the broker, by reason: sockets (limits.maxSockets), accept_error (EMFILE and the like), origin and subprotocol (WebSocket upgrades), handshake_timeout (a tls listener\'s handshakeTimeout).', entries(t.refused, 'reason'));
+    out.counter('starling_transport_refused_total', 'Connections closed before reaching the broker, by reason: sockets (limits.maxSockets), accept_error (EMFILE and the like), origin and subprotocol (WebSocket upgrades), handshake_timeout (a TLS handshake past handshakeTimeout).', entries(t.refused, 'reason'));
     out.counter('starling_tls_handshakes_total', 'TLS handshakes completed on tls and wss listeners, by kind: full, or resumed from a session ticket (tls.ticketKeyFile keeps tickets valid across restarts).', entries(t.tlsHandshakes, 'kind'));
     if (this.http !== undefined) {
       const h = this.http;

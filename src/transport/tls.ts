@@ -11,7 +11,6 @@ import { DEFAULT_HANDSHAKE_TIMEOUT, ProxyFront } from './proxy-protocol.js';
 import { TransportGuard } from './guard.js';
 import { closeServer, formatAddress, isLoopback, listenTcp, remoteView } from './sockets.js';
 import { countHandshakes, loadTicketKeys } from './ticket-keys.js';
-import { HandshakeDeadlines } from './handshakes.js';
 
 interface TlsFiles {
   cert: Buffer;
@@ -147,8 +146,14 @@ export class TlsSettings {
  * A failed or timed-out handshake is reported as 'tlsClientError', but Node leaves the
  * socket open (a silent client would outlive handshakeTimeout): close it.
  */
-export function closeOnTlsError(server: tls.Server): void {
-  server.on('tlsClientError', (_err: Error, socket: tls.TLSSocket) => socket.destroy());
+/** Closes a socket whose TLS handshake failed; one past `handshakeTimeout` is counted. */
+export function closeOnTlsError(server: tls.Server, guard?: TransportGuard, listener?: () => string): void {
+  server.on('tlsClientError', (err: Error & { code?: string }, socket: tls.TLSSocket) => {
+    socket.destroy();
+    if (guard !== undefined && err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') {
+      guard.refuse('handshake_timeout', { listener: listener?.() }, 'connection closed: TLS handshake not completed within handshakeTimeout');
+    }
+  });
 }
 
 /** The subject's CN; undefined when absent or repeated (which one would be ambiguous). */
@@ -197,7 +202,6 @@ export class TlsListener implements Listener {
    */
   private readonly server: net.Server;
   private readonly settings: TlsSettings;
-  private readonly deadlines: HandshakeDeadlines;
   private readonly front: ProxyFront | undefined;
   private readonly host: string;
   private readonly port: number;
@@ -214,17 +218,11 @@ export class TlsListener implements Listener {
     this.port = options.port ?? 8883;
     this.settings = new TlsSettings(options);
     const timeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
-    this.deadlines = new HandshakeDeadlines(timeout, () =>
-      guard.refuse('handshake_timeout', { listener: this.info.name, handshakeTimeout: timeout }, 'connection closed: TLS handshake not completed within handshakeTimeout'),
-    );
-    // handshakeTimeout -1 turns Node's per-socket timer off (any value <= 0 but 0, which
-    // Node reads as its default of 120 s): this.deadlines enforces the timeout instead.
-    this.tlsServer = tls.createServer({ ...this.settings.serverOptions(timeout), handshakeTimeout: -1 }, (socket) => this.secured(socket));
-    closeOnTlsError(this.tlsServer);
+    this.tlsServer = tls.createServer(this.settings.serverOptions(timeout), (socket) => this.secured(socket));
+    closeOnTlsError(this.tlsServer, guard, () => this.info.name);
     countHandshakes(this.tlsServer, guard);
     const admit = (raw: net.Socket): boolean => guard.admit(raw, this.info.name);
     const handOver = (raw: net.Socket): void => {
-      this.deadlines.start(raw);
       this.tlsServer.emit('connection', raw);
     };
     if (options.proxyProtocol === true) {
@@ -260,8 +258,6 @@ export class TlsListener implements Listener {
   }
 
   close(): Promise<void> {
-    // The sweep goes on: the server closes once its sockets have, those still in their
-    // handshake included, which the deadline closes.
     return closeServer(this.server);
   }
 
@@ -270,14 +266,6 @@ export class TlsListener implements Listener {
   }
 
   private secured(socket: tls.TLSSocket): void {
-    // The TCP socket under this one: Node's TLSSocket keeps it as _parent (its socket
-    // timeouts walk the same link). Its address is read straight from the TCP handle, not
-    // through the TLS socket's proxy of it.
-    const raw = (socket as tls.TLSSocket & { _parent?: net.Socket })._parent;
-    // A Node that no longer kept the link would leave every entry pending, and the sweep
-    // would close healthy connections: then handshakes go without a deadline instead.
-    if (raw !== undefined) this.deadlines.done(raw);
-    else this.deadlines.abandon();
     const who = this.settings.identify(socket);
     if (!who.ok) {
       socket.destroy();
@@ -285,8 +273,7 @@ export class TlsListener implements Listener {
     }
     const front = this.front;
     if (front === undefined) {
-      const peer = raw ?? socket;
-      this.onStream(socket, this.info, formatAddress(peer.remoteAddress, peer.remotePort), who.peer);
+      this.onStream(socket, this.info, formatAddress(socket.remoteAddress, socket.remotePort), who.peer);
       return;
     }
     this.onStream(socket, front.isLocal(socket) ? this.info : this.remote!, front.remoteAddress(socket), who.peer);

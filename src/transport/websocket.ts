@@ -198,7 +198,7 @@ export class WebSocketListener implements Listener {
     this.tls = this.type === 'wss' ? new TlsSettings(options) : undefined;
     this.http = this.tls === undefined ? http.createServer() : https.createServer(this.tls.serverOptions(timeout));
     if (this.http instanceof https.Server) {
-      closeOnTlsError(this.http);
+      closeOnTlsError(this.http, guard, () => this.info.name);
       countHandshakes(this.http, guard);
     }
     // From accept to upgrade, TLS handshake included, each connection has `timeout`. Node's

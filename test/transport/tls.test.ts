@@ -15,6 +15,7 @@ import { guardFor } from '../../src/transport/guard.js';
 import { host } from './host.js';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { have, mosquittoPub, mosquittoSub, run } from '../helpers/tools.js';
+import { until } from '../helpers/wait.js';
 import { connectMqtt, endMqtt, nextMessage, subscribe } from './clients.js';
 import { makePki, openssl, type Pki } from './pki.js';
 
@@ -248,26 +249,16 @@ describe('tls listener', () => {
     }
   });
 
-  test('issue 15 item 13: a stalled TLS handshake is closed by the listener\'s sweep and counted; a completed one sets no socket timer and outlives handshakeTimeout', async (t) => {
+  test('a TLS handshake closed for taking longer than handshakeTimeout is counted; a completed connection outlives it', async (t) => {
     if (!have(t, openssl)) return;
     const tb = await tlsBroker({ handshakeTimeout: 300 });
     try {
       const guard = guardFor(tb.broker);
       const client = await connectMqtt(tb.tlsUrl, { ca: pki.caPem, protocolVersion: 4 });
-      const [conn] = [...tb.broker.connections];
-      // Node's handshakeTimeout would have set the TLS socket's timeout and reset it to 0 once
-      // secure; the listener's own deadline leaves the socket without one.
-      assert.equal((conn!.socket as net.Socket).timeout, undefined);
-
-      const started = Date.now();
       const silent = net.connect(tb.port, '127.0.0.1');
       silent.on('error', () => {});
       await once(silent, 'close');
-      const waited = Date.now() - started;
-      // The sweep runs every quarter of the timeout: closed between 300 and about 375 ms.
-      assert.ok(waited >= 250 && waited < 2000, `closed after ${waited} ms`);
-      assert.equal(guard.refused.handshake_timeout, 1);
-
+      await until('the timeout counted', () => guard.refused.handshake_timeout === 1);
       // The connection made before is still served, well past its own handshakeTimeout.
       assert.ok(client.connected);
       await subscribe(client, 'deadline/#');
@@ -280,7 +271,7 @@ describe('tls listener', () => {
     }
   });
 
-  test('issue 15 item 13: closing the broker does not wait past handshakeTimeout for a connection stalled in its TLS handshake', async (t) => {
+  test('closing the broker does not wait past handshakeTimeout for a connection stalled in its TLS handshake', async (t) => {
     if (!have(t, openssl)) return;
     const tb = await tlsBroker({ handshakeTimeout: 300 });
     const silent = net.connect(tb.port, '127.0.0.1');
