@@ -144,9 +144,9 @@ export class TlsSettings {
 
 /**
  * A failed or timed-out handshake is reported as 'tlsClientError', but Node leaves the
- * socket open (a silent client would outlive handshakeTimeout): close it.
+ * socket open (a silent client would outlive handshakeTimeout): close it. One past
+ * `handshakeTimeout` is counted.
  */
-/** Closes a socket whose TLS handshake failed; one past `handshakeTimeout` is counted. */
 export function closeOnTlsError(server: tls.Server, guard?: TransportGuard, listener?: () => string): void {
   server.on('tlsClientError', (err: Error & { code?: string }, socket: tls.TLSSocket) => {
     socket.destroy();
