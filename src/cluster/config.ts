@@ -42,6 +42,13 @@ export interface ClusterOptions {
    */
   readonly volatileWindow?: number;
   /**
+   * How long (ms) a QoS 0 publisher whose message took a node beyond `volatileWindow` is
+   * paused (its socket not read) waiting for that node to catch up. A node still behind
+   * after it is shed (QoS 0 to it dropped at the sender, counted) until it catches up, so a
+   * stalled member cannot stall this node's publishers for longer. Default 2000.
+   */
+  readonly volatileMaxWait?: number;
+  /**
    * Called once for each node found dead (its membership key expired without a goodbye;
    * not for a node that left gracefully), on every member that sees it: where a program
    * hangs what survivors do for a dead node's clients (their wills). Each survivor is
@@ -57,6 +64,7 @@ export const CLUSTER_DEFAULTS = Object.freeze({
   maxPendingForwards: 10_000,
   inboxMaxWait: 5000,
   volatileWindow: 8 * 1024 * 1024,
+  volatileMaxWait: 2000,
 });
 
 export type ResolvedClusterOptions = Required<Omit<ClusterOptions, 'onNodeDown'>>;
@@ -71,6 +79,7 @@ export function resolveClusterOptions(o: ClusterOptions): ResolvedClusterOptions
     maxPendingForwards: o.maxPendingForwards ?? CLUSTER_DEFAULTS.maxPendingForwards,
     inboxMaxWait: o.inboxMaxWait ?? CLUSTER_DEFAULTS.inboxMaxWait,
     volatileWindow: o.volatileWindow ?? CLUSTER_DEFAULTS.volatileWindow,
+    volatileMaxWait: o.volatileMaxWait ?? CLUSTER_DEFAULTS.volatileMaxWait,
   };
 }
 

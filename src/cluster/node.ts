@@ -149,7 +149,7 @@ export class ClusterNode implements ForwardSink {
         return node.broker?.hooks.deliveryCheck;
       },
     };
-    this.router = new ClusterRouter(local, this.options.node, access, this.options.maxPendingForwards, this.options.volatileWindow);
+    this.router = new ClusterRouter(local, this.options.node, access, this.options.maxPendingForwards, this.options.volatileWindow, this.options.volatileMaxWait);
     this.router.sink = this;
     return this.router;
   }

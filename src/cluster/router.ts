@@ -15,8 +15,11 @@
 //
 // Flow control (docs/clustering.md): the receiving node reads its inbox only as fast as its
 // sessions take (node.ts, InboxFlow); QoS 0 frames carry pings, answered once the receiver
-// has processed what came before them, and QoS 0 to a node is shed here while more than
-// cluster.volatileWindow bytes sent to it are unanswered for.
+// has processed what came before them. A QoS 0 publish that takes the bytes unanswered for
+// by a node beyond cluster.volatileWindow is still sent, and its publisher stops being read
+// until the node catches up (back-pressure, as TCP slows the publishers of a standalone
+// node that cannot keep up), for cluster.volatileMaxWait at most; a node that stays behind
+// longer is shed instead (QoS 0 to it dropped here), until it answers again.
 //
 // Shared subscriptions are cluster-wide: a `$share/{group}/{filter}` subscription is
 // announced like any filter, and the origin node picks one node holding the group (in
@@ -80,6 +83,10 @@ export interface ClusterRouterStats {
   pendingForwards: number;
   /** QoS 0 forwards dropped here because the receiving node had not caught up (cluster.volatileWindow). */
   volatileShed: number;
+  /** QoS 0 publishes whose publisher was paused because a node they went to had not caught up. */
+  volatileWaits: number;
+  /** Times a node stayed behind for cluster.volatileMaxWait: its publishers were let go, and it is shed until it answers. */
+  volatileWaitTimeouts: number;
 }
 
 /** QoS 0 flow control towards one node: bytes sent, and how far it has been seen to process. */
@@ -89,6 +96,23 @@ interface Window {
   confirmed: number;
   /** Pings not answered yet, oldest first; `mark`: `sent` once the frame carrying it left. */
   pings: Array<{ seq: number; at: number; mark: number }>;
+  /** Publishers waiting for this node to catch up: resolved by a pong, or by the timer. */
+  gate: Gate | undefined;
+  /** Waited for in vain (cluster.volatileMaxWait): not waited for again until it catches up. */
+  stuck: boolean;
+}
+
+interface Gate {
+  readonly promise: Promise<void>;
+  readonly resolve: () => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+/** Per shared group (the index's own object): whose turn it was, and the group's routing key. */
+interface GroupTurn {
+  last: string | undefined;
+  readonly key: string;
+  readonly keyBytes: Buffer;
 }
 
 interface Outgoing {
@@ -114,6 +138,8 @@ export class ClusterRouter implements Router {
     undeliverable: 0,
     pendingForwards: 0,
     volatileShed: 0,
+    volatileWaits: 0,
+    volatileWaitTimeouts: 0,
   };
   /** The cluster's filters: clientId and value are the node name; this node's shared groups too. */
   private readonly table = new SubscriptionIndex<string>();
@@ -128,7 +154,9 @@ export class ClusterRouter implements Router {
   private readonly result = new MatchResult<string>();
   /** The nodes one publish has queued a copy for: reused, so a forward allocates no set. */
   private readonly seen = new Set<string>();
-  private readonly cursors = new Map<string, number>();
+  private readonly turns = new WeakMap<SharedGroup<string>, GroupTurn>();
+  /** Set by a QoS 0 publish that took a node beyond its window: what its publisher waits for. */
+  private gate: Promise<void> | undefined;
   private readonly out = new Map<string, Outgoing>();
   private readonly windows = new Map<string, Window>();
   private pingSeq = 0;
@@ -149,6 +177,7 @@ export class ClusterRouter implements Router {
     private readonly access: { readonly deliveryCheck?: ((session: Session, message: Message) => boolean) | undefined },
     private readonly maxPendingForwards: number,
     private readonly volatileWindow = Infinity,
+    private readonly volatileMaxWait = 2000,
   ) {}
 
   get size(): number {
@@ -252,6 +281,7 @@ export class ClusterRouter implements Router {
     // and `lastForwarded` must end up describing this one.
     let count = this.local.publish(message);
     this.lastForwarded = false;
+    this.gate = undefined;
     // `$` topics are the server's own ($SYS): each member has its own under the same names.
     if (this.table.size === 0 || message.topic.charCodeAt(0) === 0x24) return count;
     const pendingBefore = this.stats.pendingForwards;
@@ -273,13 +303,13 @@ export class ClusterRouter implements Router {
     const groups = result.groups.length > 0 ? result.groups.slice() : undefined;
     if (groups !== undefined) {
       for (const g of groups) {
-        const node = this.pick(g);
+        const turn = this.turnOf(g);
+        const node = pick(g, turn);
         if (node === undefined) continue;
-        const key = `${SHARE_PREFIX}${g.group}/${g.filter}`;
-        if (node === this.self) count += this.shared.get(key)?.publish(message) ?? 0;
+        if (node === this.self) count += this.shared.get(turn.key)?.publish(message) ?? 0;
         else {
           encoded ??= encodeMessage(message);
-          if (this.queue(node, frameRecord(TO_GROUP, key, encoded), message.qos)) count++;
+          if (this.queue(node, frameRecordBytes(TO_GROUP, turn.keyBytes, encoded), message.qos)) count++;
         }
       }
     }
@@ -287,16 +317,25 @@ export class ClusterRouter implements Router {
     return count;
   }
 
-  /** The node that takes this message for the group: each holder in turn. */
-  private pick(g: SharedGroup<string>): string | undefined {
-    const n = g.members.length;
-    if (n === 0) return undefined;
-    const key = `${g.group}\0${g.filter}`;
-    // Members come in no particular order: sort the few node names so turns are fair.
-    const names = g.members.map((m) => m.value).sort();
-    const i = (this.cursors.get(key) ?? 0) % n;
-    this.cursors.set(key, i + 1);
-    return names[i];
+  private turnOf(g: SharedGroup<string>): GroupTurn {
+    let t = this.turns.get(g);
+    if (t === undefined) {
+      const key = `${SHARE_PREFIX}${g.group}/${g.filter}`;
+      t = { last: undefined, key, keyBytes: Buffer.from(key, 'utf8') };
+      this.turns.set(g, t);
+    }
+    return t;
+  }
+
+  /**
+   * What the publisher of the message routed last waits for before it is read again: set
+   * when that QoS 0 message took a node beyond cluster.volatileWindow. The caller pauses
+   * the publisher (a connection stops reading its socket while a publish is pending).
+   */
+  backpressure(): Promise<void> | undefined {
+    const g = this.gate;
+    this.gate = undefined;
+    return g;
   }
 
   private queue(node: string, record: Buffer, qos: number): boolean {
@@ -315,6 +354,8 @@ export class ClusterRouter implements Router {
       if (w !== undefined && w.sent - w.confirmed > this.volatileWindow) {
         this.stats.volatileShed++;
         this.pingAgain(node, w, sink);
+        // A publisher not yet paused: paused now, so that it loses this one message only.
+        if (!w.stuck) this.waitFor(w);
         return false;
       }
     } else if (this.stats.pendingForwards >= this.maxPendingForwards) {
@@ -332,6 +373,12 @@ export class ClusterRouter implements Router {
     if (qos === 0) {
       o.volatile.push(record);
       o.volatileBytes += record.length;
+      // This turn's bytes count here (not for shedding): the publisher that takes the node
+      // beyond its window is paused now, before it sends more.
+      const w = this.windows.get(node);
+      if (w !== undefined ? !w.stuck && w.sent + o.volatileBytes - w.confirmed > this.volatileWindow : o.volatileBytes > this.volatileWindow) {
+        this.waitFor(w ?? this.window(node));
+      }
     } else {
       o.durable.push(record);
       this.stats.pendingForwards++;
@@ -398,7 +445,7 @@ export class ClusterRouter implements Router {
   private window(node: string): Window {
     let w = this.windows.get(node);
     if (w === undefined) {
-      w = { sent: 0, confirmed: 0, pings: [] };
+      w = { sent: 0, confirmed: 0, pings: [], gate: undefined, stuck: false };
       this.windows.set(node, w);
     }
     return w;
@@ -419,6 +466,35 @@ export class ClusterRouter implements Router {
     sink.sendVolatile(node, frame(this.self, [frameRecord(PING, String(seq), EMPTY)]));
   }
 
+  /** The message routed now makes its publisher wait for the node of `w` (one gate per node, shared). */
+  private waitFor(w: Window): void {
+    this.stats.volatileWaits++;
+    if (w.gate === undefined) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      // The bound: a node that does not catch up (stalled, or its answers lost) must not
+      // stop this node's publishers for ever; it is shed from then on, until it answers.
+      const timer = setTimeout(() => {
+        if (w.gate?.promise !== promise) return;
+        this.stats.volatileWaitTimeouts++;
+        w.stuck = true;
+        this.open(w);
+      }, this.volatileMaxWait);
+      timer.unref();
+      w.gate = { promise, resolve, timer };
+    }
+    this.gate = w.gate.promise;
+  }
+
+  /** Lets the publishers waiting for a node go. */
+  private open(w: Window): void {
+    const g = w.gate;
+    if (g === undefined) return;
+    w.gate = undefined;
+    clearTimeout(g.timer);
+    g.resolve();
+  }
+
   /** A node answered a ping: everything sent to it before that ping is processed there. */
   private pong(node: string, seq: number): void {
     const w = this.windows.get(node);
@@ -427,6 +503,10 @@ export class ClusterRouter implements Router {
     if (i === -1) return;
     w.confirmed = w.pings[i]!.mark;
     w.pings.splice(0, i + 1);
+    if (w.sent - w.confirmed <= this.volatileWindow) {
+      w.stuck = false;
+      this.open(w);
+    }
   }
 
   /**
@@ -516,6 +596,8 @@ export class ClusterRouter implements Router {
     for (const f of r.filters) this.tableRemove(node, f);
     this.routes.delete(node);
     this.out.delete(node);
+    const w = this.windows.get(node);
+    if (w !== undefined) this.open(w);
     this.windows.delete(node);
   }
 
@@ -544,9 +626,32 @@ export class ClusterRouter implements Router {
 
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * The node that takes this message for the group: each holder in turn, by name (members come
+ * in no particular order), without sorting or allocating: the smallest name after the last
+ * one picked, else the smallest.
+ */
+function pick(g: SharedGroup<string>, turn: GroupTurn): string | undefined {
+  const members = g.members;
+  const last = turn.last;
+  let next: string | undefined;
+  let first: string | undefined;
+  for (let i = 0; i < members.length; i++) {
+    const name = members[i]!.value;
+    if (first === undefined || name < first) first = name;
+    if (last !== undefined && name > last && (next === undefined || name < next)) next = name;
+  }
+  const chosen = next ?? first;
+  turn.last = chosen;
+  return chosen;
+}
+
 /** [u8 kind][u16 key length][key][u32 message length][message] */
 function frameRecord(kind: number, key: string, message: Buffer): Buffer {
-  const k = Buffer.from(key, 'utf8');
+  return frameRecordBytes(kind, key.length === 0 ? EMPTY : Buffer.from(key, 'utf8'), message);
+}
+
+function frameRecordBytes(kind: number, k: Buffer, message: Buffer): Buffer {
   const b = Buffer.allocUnsafe(7 + k.length + message.length);
   b[0] = kind;
   b.writeUInt16BE(k.length, 1);
