@@ -79,3 +79,64 @@ test('cluster backpressure: a member that stays behind stalls the publishers of 
     return remoteGot > before + 1;
   }, 10_000);
 });
+
+/** A subscriber on `b` that reads nothing until told (its socket paused), counting what it gets. */
+async function slowSubscriber(t: Parameters<typeof raw>[0], b: Member, clientId: string): Promise<{ got: () => number; resume: () => void }> {
+  const c = await raw(t, b, { clientId, protocolVersion: 4 });
+  c.send({ type: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: 'bp/#', qos: 0 }] });
+  await c.expect('suback');
+  let got = 0;
+  c.socket.pause();
+  return {
+    got: () => {
+      for (const p of c.packets.splice(0)) if (p.type === 'publish') got++;
+      return got;
+    },
+    resume: () => c.socket.resume(),
+  };
+}
+
+test('cluster backpressure: the receiving member stops reading while its subscribers are behind, so a slow subscriber slows the publisher on A instead of losing QoS 0 messages', async (t) => {
+  const redis = await startRedis(t);
+  if (redis === undefined) return;
+  const a = await member(t, redis.url, 'a', {}, { volatileWindow: 64 * 1024, volatileMaxWait: 30_000 });
+  // A small socket buffer on B: its subscriber falls behind after a few hundred messages.
+  const b = await member(t, redis.url, 'b', { limits: { maxSocketBuffer: 256 * 1024 } }, { volatileMaxWait: 30_000 });
+  const sub = await slowSubscriber(t, b, 'bp-slow');
+  await until('A knows B', () => a.broker.cluster.router.remoteRoutes === 1);
+  const pub = await raw(t, a, { clientId: 'bp-pub', protocolVersion: 4 });
+  const n = 8000; // 8 MB: more than the kernel's socket buffers take for the paused client
+  for (let i = 0; i < n; i++) pub.send({ type: 'publish', topic: `bp/${i % 16}`, payload: PAYLOAD, qos: 0, retain: false, dup: false });
+  // Long enough for A to read it all were it not held back.
+  await new Promise((r) => setTimeout(r, 1000));
+  sub.resume();
+  await until('every message arrived', () => sub.got() === n, 20_000).catch((e: Error) => assert.fail(`${e.message}: ${sub.got()} of ${n}, B dropped ${JSON.stringify(b.broker.stats.dropped)}, A ${JSON.stringify(a.broker.cluster.router.stats)}`));
+  assert.equal(b.broker.stats.dropped.backpressure, 0, 'nothing dropped for a full socket on B');
+  assert.equal(a.broker.cluster.router.stats.volatileShed, 0, 'nothing shed on A');
+  assert.ok(a.broker.cluster.router.stats.volatileWaits > 0, 'the publisher on A was paused');
+  assert.ok(b.broker.cluster.volatileFlow.stats.waits > 0, 'B stopped reading');
+});
+
+test('cluster backpressure: one slow subscriber among others that keep up does not stop the receiving member (it is dropped for, as on a standalone node), nor does one that reads nothing for cluster.volatileMaxWait', async (t) => {
+  const redis = await startRedis(t);
+  if (redis === undefined) return;
+  const a = await member(t, redis.url, 'a', {}, { volatileWindow: 64 * 1024, volatileMaxWait: 30_000 });
+  const b = await member(t, redis.url, 'b', { limits: { maxSocketBuffer: 256 * 1024 } }, { volatileMaxWait: 300 });
+  const slow = await slowSubscriber(t, b, 'bp-slow');
+  const fast = await real(t, b, { clientId: 'bp-fast' });
+  await fast.subscribeAsync('bp/#', { qos: 0 });
+  let got = 0;
+  fast.on('message', () => got++);
+  await until('A knows B', () => a.broker.cluster.router.remoteRoutes === 1);
+  const pub = await raw(t, a, { clientId: 'bp-pub', protocolVersion: 4 });
+  const n = 8000;
+  for (let i = 0; i < n; i++) pub.send({ type: 'publish', topic: `bp/${i % 16}`, payload: PAYLOAD, qos: 0, retain: false, dup: false });
+  await until('the subscriber that keeps up has every message', () => got === n, 20_000).catch((e: Error) => assert.fail(`${e.message}: ${got} of ${n}, B dropped ${JSON.stringify(b.broker.stats.dropped)}`));
+  assert.ok(b.broker.stats.dropped.backpressure > 0, "the slow subscriber's overflow is dropped on B");
+  assert.ok(slow.got() < n);
+  // Only the slow one left: B waits for it cluster.volatileMaxWait, then reads on.
+  await fast.endAsync();
+  const before = b.broker.stats.dropped.backpressure;
+  for (let i = 0; i < n; i++) pub.send({ type: 'publish', topic: `bp/${i % 16}`, payload: PAYLOAD, qos: 0, retain: false, dup: false });
+  await until('B read on past it', () => b.broker.cluster.volatileFlow.stats.waitTimeouts > 0 && b.broker.stats.dropped.backpressure > before, 10_000);
+});
