@@ -300,7 +300,7 @@ async function runOne(t: TargetName, c: Case, repeat: number, redis: Redis): Pro
 }
 
 /** The counters that say whether a message missing at the end was dropped, and where. */
-const WATCHED = /^(starling_messages_dropped_total|starling_cluster_(forwards_dropped|volatile_shed|undeliverable|resyncs|inbox_waits|inbox_wait_timeouts|received_messages|forwarded_messages)_total)(\{[^}]*\})? (\d+)/;
+const WATCHED = /^(starling_messages_dropped_total|starling_cluster_(forwards_dropped|volatile_shed|volatile_waits|volatile_wait_timeouts|volatile_read_waits|volatile_read_wait_timeouts|undeliverable|resyncs|inbox_waits|inbox_wait_timeouts|received_messages|forwarded_messages)_total)(\{[^}]*\})? (\d+)/;
 
 /** Commands Redis has processed since it started (INFO stats). */
 async function redisCommands(redis: Redis): Promise<number> {

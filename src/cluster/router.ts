@@ -38,7 +38,7 @@ import type { Session } from '../broker/session.js';
 import type { Message } from '../message.js';
 import type { StoredSubscription } from '../store/types.js';
 import { MatchResult, SubscriptionIndex, SHARE_PREFIX, type SharedGroup } from '../topics/index.js';
-import { encodeMessage, decodeMessage } from './wire.js';
+import { encodeMessage, decodeMessage, hasProperties, messageBound, writeMessage } from './wire.js';
 
 /** The frame kinds of a forward batch. */
 const TO_SUBSCRIBERS = 0;
@@ -115,11 +115,21 @@ interface GroupTurn {
   readonly keyBytes: Buffer;
 }
 
+/**
+ * What one node gets from the current turn. QoS 0 records are written straight into one
+ * frame buffer per node (grown by doubling, first sized like the node's last frame), so a
+ * forwarded message costs no allocation of its own; QoS 1/2 records are kept apart, as
+ * they leave in entries of MAX_ENTRY_RECORDS.
+ */
 interface Outgoing {
-  volatile: Buffer[];
-  durable: Buffer[];
-  bytes: number;
+  /** The QoS 0 frame being written: the origin header, then records; undefined when empty. */
+  frame: Buffer | undefined;
+  length: number;
+  /** Bytes of QoS 0 records in `frame` (the window counts these). */
   volatileBytes: number;
+  /** Size of the last frame sent to the node. */
+  hint: number;
+  durable: Buffer[];
 }
 
 interface NodeRoutes {
@@ -158,6 +168,11 @@ export class ClusterRouter implements Router {
   /** Set by a QoS 0 publish that took a node beyond its window: what its publisher waits for. */
   private gate: Promise<void> | undefined;
   private readonly out = new Map<string, Outgoing>();
+  /** The frame header: [u16 origin length][origin]. */
+  private readonly head: Buffer;
+  /** The message whose TO_SUBSCRIBERS record was written last, and where (a view): copied to the next node it goes to. */
+  private recordOf: Message | undefined;
+  private record: Buffer = EMPTY;
   private readonly windows = new Map<string, Window>();
   private pingSeq = 0;
   private flushing: NodeJS.Immediate | undefined;
@@ -178,7 +193,12 @@ export class ClusterRouter implements Router {
     private readonly maxPendingForwards: number,
     private readonly volatileWindow = Infinity,
     private readonly volatileMaxWait = 2000,
-  ) {}
+  ) {
+    const origin = Buffer.from(self, 'utf8');
+    this.head = Buffer.allocUnsafe(2 + origin.length);
+    this.head.writeUInt16BE(origin.length, 0);
+    origin.copy(this.head, 2);
+  }
 
   get size(): number {
     let n = this.local.size;
@@ -286,8 +306,7 @@ export class ClusterRouter implements Router {
     if (this.table.size === 0 || message.topic.charCodeAt(0) === 0x24) return count;
     const pendingBefore = this.stats.pendingForwards;
     const result = this.table.match(message.topic, this.result);
-    let encoded: Buffer | undefined;
-    let plain: Buffer | undefined;
+    this.recordOf = undefined;
     // A node holding several matching filters gets one copy. Nothing below routes again
     // (queue() only appends to a batch), so the set is not reused under itself.
     const seen = this.seen;
@@ -295,9 +314,7 @@ export class ClusterRouter implements Router {
       const node = sub.value;
       if (node === this.self || seen.has(node)) continue;
       seen.add(node);
-      encoded ??= encodeMessage(message);
-      plain ??= frameRecord(TO_SUBSCRIBERS, '', encoded);
-      if (this.queue(node, plain, message.qos)) count++;
+      if (this.queue(node, TO_SUBSCRIBERS, EMPTY, message)) count++;
     }
     seen.clear();
     const groups = result.groups.length > 0 ? result.groups.slice() : undefined;
@@ -307,13 +324,11 @@ export class ClusterRouter implements Router {
         const node = pick(g, turn);
         if (node === undefined) continue;
         if (node === this.self) count += this.shared.get(turn.key)?.publish(message) ?? 0;
-        else {
-          encoded ??= encodeMessage(message);
-          if (this.queue(node, frameRecordBytes(TO_GROUP, turn.keyBytes, encoded), message.qos)) count++;
-        }
+        else if (this.queue(node, TO_GROUP, turn.keyBytes, message)) count++;
       }
     }
     this.lastForwarded = this.stats.pendingForwards > pendingBefore;
+    this.recordOf = undefined;
     return count;
   }
 
@@ -338,7 +353,8 @@ export class ClusterRouter implements Router {
     return g;
   }
 
-  private queue(node: string, record: Buffer, qos: number): boolean {
+  private queue(node: string, kind: number, key: Buffer, message: Message): boolean {
+    const qos = message.qos;
     const sink = this.sink;
     if (sink === undefined) return false;
     if (qos === 0) {
@@ -367,12 +383,29 @@ export class ClusterRouter implements Router {
     }
     let o = this.out.get(node);
     if (o === undefined) {
-      o = { volatile: [], durable: [], bytes: 0, volatileBytes: 0 };
+      o = { frame: undefined, length: 0, volatileBytes: 0, hint: 0, durable: [] };
       this.out.set(node, o);
     }
+    // One record per message and kind, written once, copied for each further node.
+    const again = kind === TO_SUBSCRIBERS && this.recordOf === message;
+    let size: number;
     if (qos === 0) {
-      o.volatile.push(record);
-      o.volatileBytes += record.length;
+      if (again) {
+        const b = this.reserve(o, this.record.length);
+        size = this.record.copy(b, o.length);
+        o.length += size;
+      } else {
+        const encoded = hasProperties(message) ? encodeMessage(message) : undefined;
+        const b = this.reserve(o, recordBound(key, message, encoded));
+        const start = o.length;
+        o.length = writeRecord(b, start, kind, key, message, encoded);
+        size = o.length - start;
+        if (kind === TO_SUBSCRIBERS) {
+          this.recordOf = message;
+          this.record = b.subarray(start, o.length);
+        }
+      }
+      o.volatileBytes += size;
       // This turn's bytes count here (not for shedding): the publisher that takes the node
       // beyond its window is paused now, before it sends more.
       const w = this.windows.get(node);
@@ -380,6 +413,18 @@ export class ClusterRouter implements Router {
         this.waitFor(w ?? this.window(node));
       }
     } else {
+      let record: Buffer;
+      if (again) record = this.record;
+      else {
+        const encoded = hasProperties(message) ? encodeMessage(message) : undefined;
+        const b = Buffer.allocUnsafe(recordBound(key, message, encoded));
+        record = b.subarray(0, writeRecord(b, 0, kind, key, message, encoded));
+        if (kind === TO_SUBSCRIBERS) {
+          this.recordOf = message;
+          this.record = record;
+        }
+      }
+      size = record.length;
       o.durable.push(record);
       this.stats.pendingForwards++;
       if (this.batch === undefined) {
@@ -396,11 +441,25 @@ export class ClusterRouter implements Router {
         this.tail.catch(() => {});
       }
     }
-    o.bytes += record.length;
     this.stats.forwardedMessages++;
-    this.stats.forwardedBytes += record.length;
+    this.stats.forwardedBytes += size;
     this.flushing ??= setImmediate(() => this.flush());
     return true;
+  }
+
+  /** The QoS 0 frame of `o` with room for `n` more bytes (started with the header). */
+  private reserve(o: Outgoing, n: number): Buffer {
+    let b = o.frame;
+    if (b === undefined) {
+      b = Buffer.allocUnsafe(Math.max(o.hint, this.head.length + n + PING_ROOM, 4096));
+      o.length = this.head.copy(b, 0);
+    } else if (o.length + n + PING_ROOM > b.length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * b.length, o.length + n + PING_ROOM));
+      b.copy(grown, 0, 0, o.length);
+      b = grown;
+    }
+    o.frame = b;
+    return b;
   }
 
   /** Sends what the last loop turn gathered: one frame per node and class. */
@@ -411,21 +470,26 @@ export class ClusterRouter implements Router {
     this.batch = undefined;
     const sends: Promise<unknown>[] = [];
     for (const [node, o] of this.out) {
-      if (o.volatile.length > 0 && sink !== undefined) {
+      const b = o.frame;
+      if (b !== undefined && sink !== undefined) {
         const w = this.window(node);
         const bytes = o.volatileBytes;
-        const now = Date.now();
         // A ping every eighth of the window, so the window slides instead of stopping to wait.
         const last = w.pings.at(-1);
         if (last === undefined || w.sent + bytes - last.mark >= this.volatileWindow / 8) {
           const seq = ++this.pingSeq;
-          o.volatile.push(frameRecord(PING, String(seq), EMPTY));
-          w.pings.push({ seq, at: now, mark: w.sent + bytes });
+          o.length = writeControl(b, o.length, PING, seq);
+          w.pings.push({ seq, at: Date.now(), mark: w.sent + bytes });
         }
         w.sent += bytes;
-        sink.sendVolatile(node, frame(this.self, o.volatile));
+        sink.sendVolatile(node, b.subarray(0, o.length));
         this.stats.forwardedFrames++;
+        o.hint = o.length;
       }
+      o.frame = undefined;
+      o.length = 0;
+      o.volatileBytes = 0;
+      if (o.durable.length === 0) continue;
       for (let i = 0; i < o.durable.length && sink !== undefined; i += MAX_ENTRY_RECORDS) {
         const records = o.durable.length <= MAX_ENTRY_RECORDS ? o.durable : o.durable.slice(i, i + MAX_ENTRY_RECORDS);
         const n = records.length;
@@ -437,8 +501,8 @@ export class ClusterRouter implements Router {
         p.then(done, done);
         sends.push(p);
       }
+      o.durable = [];
     }
-    this.out.clear();
     if (batch !== undefined) Promise.all(sends).then(() => batch.resolve(), (err: Error) => batch.reject(err));
   }
 
@@ -535,7 +599,7 @@ export class ClusterRouter implements Router {
       while (o < data.length) {
         const kind = data[o]!;
         const keyLen = data.readUInt16BE(o + 1);
-        const key = data.toString('utf8', o + 3, o + 3 + keyLen);
+        const key = keyLen === 0 ? '' : data.toString('utf8', o + 3, o + 3 + keyLen);
         o += 3 + keyLen;
         const len = data.readUInt32BE(o);
         o += 4;
@@ -547,7 +611,7 @@ export class ClusterRouter implements Router {
           else this.pong(origin, Number(key));
           continue;
         }
-        const message = decodeMessage(data.subarray(o, o + len));
+        const message = decodeMessage(data.subarray(o, o + len), true);
         o += len;
         this.stats.receivedMessages++;
         this.stats.receivedBytes += len;
@@ -644,6 +708,38 @@ function pick(g: SharedGroup<string>, turn: GroupTurn): string | undefined {
   const chosen = next ?? first;
   turn.last = chosen;
   return chosen;
+}
+
+/** Room for a ping record (its key: a sequence number) at the end of a frame. */
+const PING_ROOM = 7 + 16;
+
+/** Room writeRecord needs at most (`encoded`: the message's bytes, when it has properties). */
+function recordBound(key: Buffer, m: Message, encoded: Buffer | undefined): number {
+  return 7 + key.length + (encoded !== undefined ? encoded.length : messageBound(m));
+}
+
+/**
+ * [u8 kind][u16 key length][key][u32 message length][message] written at `p`; returns its
+ * end. A message with properties (5.0) comes `encoded` by the general encoder; the rest is
+ * written in place.
+ */
+function writeRecord(b: Buffer, p: number, kind: number, key: Buffer, m: Message, encoded: Buffer | undefined): number {
+  b[p] = kind;
+  b.writeUInt16BE(key.length, p + 1);
+  const at = p + 3 + key.copy(b, p + 3);
+  const start = at + 4;
+  const end = encoded !== undefined ? start + encoded.copy(b, start) : writeMessage(b, start, m);
+  b.writeUInt32BE(end - start, at);
+  return end;
+}
+
+/** A ping or pong record whose key is `seq` in decimal, at `p`; returns its end. */
+function writeControl(b: Buffer, p: number, kind: number, seq: number): number {
+  b[p] = kind;
+  const n = b.write(String(seq), p + 3, 'latin1');
+  b.writeUInt16BE(n, p + 1);
+  b.writeUInt32BE(0, p + 3 + n);
+  return p + 7 + n;
 }
 
 /** [u8 kind][u16 key length][key][u32 message length][message] */
