@@ -92,6 +92,8 @@ export interface ClusterRouterStats {
 /** QoS 0 flow control towards one node: bytes sent, and how far it has been seen to process. */
 interface Window {
   sent: number;
+  /** `sent` at the end of the last turn: what shedding counts (this turn's frames do not). */
+  settled: number;
   /** `sent` as it was when the last answered ping left: the receiver has processed that much. */
   confirmed: number;
   /** Pings not answered yet, oldest first; `mark`: `sent` once the frame carrying it left. */
@@ -367,7 +369,7 @@ export class ClusterRouter implements Router {
       // connection (and everything in its buffer with it). This turn's own messages do not
       // count: a busy node gathers megabytes in one turn, and its pongs are read between turns.
       const w = this.windows.get(node);
-      if (w !== undefined && w.sent - w.confirmed > this.volatileWindow) {
+      if (w !== undefined && w.settled - w.confirmed > this.volatileWindow) {
         this.stats.volatileShed++;
         this.pingAgain(node, w, sink);
         // A publisher not yet paused: paused now, so that it loses this one message only.
@@ -406,6 +408,10 @@ export class ClusterRouter implements Router {
         }
       }
       o.volatileBytes += size;
+      // A turn can read megabytes (libuv reads a socket many times over in one turn): sent in
+      // frames of MAX_FRAME_BYTES, so the receiver, which can stop reading only between
+      // frames (volatile-flow.ts), never takes much more at once than its clients can buffer.
+      if (o.length >= MAX_FRAME_BYTES) this.sendFrame(node, o);
       // This turn's bytes count here (not for shedding): the publisher that takes the node
       // beyond its window is paused now, before it sends more.
       const w = this.windows.get(node);
@@ -447,6 +453,30 @@ export class ClusterRouter implements Router {
     return true;
   }
 
+  /** Sends the QoS 0 frame gathered for `node`, if any. */
+  private sendFrame(node: string, o: Outgoing): void {
+    const b = o.frame;
+    const sink = this.sink;
+    if (b !== undefined && sink !== undefined) {
+      const w = this.window(node);
+      const bytes = o.volatileBytes;
+      // A ping every eighth of the window, so the window slides instead of stopping to wait.
+      const last = w.pings.at(-1);
+      if (last === undefined || w.sent + bytes - last.mark >= this.volatileWindow / 8) {
+        const seq = ++this.pingSeq;
+        o.length = writeControl(b, o.length, PING, seq);
+        w.pings.push({ seq, at: Date.now(), mark: w.sent + bytes });
+      }
+      w.sent += bytes;
+      sink.sendVolatile(node, b.subarray(0, o.length));
+      this.stats.forwardedFrames++;
+      o.hint = o.length;
+    }
+    o.frame = undefined;
+    o.length = 0;
+    o.volatileBytes = 0;
+  }
+
   /** The QoS 0 frame of `o` with room for `n` more bytes (started with the header). */
   private reserve(o: Outgoing, n: number): Buffer {
     let b = o.frame;
@@ -470,25 +500,9 @@ export class ClusterRouter implements Router {
     this.batch = undefined;
     const sends: Promise<unknown>[] = [];
     for (const [node, o] of this.out) {
-      const b = o.frame;
-      if (b !== undefined && sink !== undefined) {
-        const w = this.window(node);
-        const bytes = o.volatileBytes;
-        // A ping every eighth of the window, so the window slides instead of stopping to wait.
-        const last = w.pings.at(-1);
-        if (last === undefined || w.sent + bytes - last.mark >= this.volatileWindow / 8) {
-          const seq = ++this.pingSeq;
-          o.length = writeControl(b, o.length, PING, seq);
-          w.pings.push({ seq, at: Date.now(), mark: w.sent + bytes });
-        }
-        w.sent += bytes;
-        sink.sendVolatile(node, b.subarray(0, o.length));
-        this.stats.forwardedFrames++;
-        o.hint = o.length;
-      }
-      o.frame = undefined;
-      o.length = 0;
-      o.volatileBytes = 0;
+      this.sendFrame(node, o);
+      const w = this.windows.get(node);
+      if (w !== undefined) w.settled = w.sent;
       if (o.durable.length === 0) continue;
       for (let i = 0; i < o.durable.length && sink !== undefined; i += MAX_ENTRY_RECORDS) {
         const records = o.durable.length <= MAX_ENTRY_RECORDS ? o.durable : o.durable.slice(i, i + MAX_ENTRY_RECORDS);
@@ -509,7 +523,7 @@ export class ClusterRouter implements Router {
   private window(node: string): Window {
     let w = this.windows.get(node);
     if (w === undefined) {
-      w = { sent: 0, confirmed: 0, pings: [], gate: undefined, stuck: false };
+      w = { sent: 0, settled: 0, confirmed: 0, pings: [], gate: undefined, stuck: false };
       this.windows.set(node, w);
     }
     return w;
@@ -709,6 +723,9 @@ function pick(g: SharedGroup<string>, turn: GroupTurn): string | undefined {
   turn.last = chosen;
   return chosen;
 }
+
+/** Size at which a QoS 0 frame is sent without waiting for the end of the turn. */
+const MAX_FRAME_BYTES = 256 * 1024;
 
 /** Room for a ping record (its key: a sequence number) at the end of a frame. */
 const PING_ROOM = 7 + 16;
