@@ -460,9 +460,11 @@ export class ClusterRouter implements Router {
     if (b !== undefined && sink !== undefined) {
       const w = this.window(node);
       const bytes = o.volatileBytes;
-      // A ping every eighth of the window, so the window slides instead of stopping to wait.
+      // A ping every eighth of the window, so the window slides instead of stopping to wait;
+      // not one per frame: at a low rate that would double the Redis commands and wake both
+      // nodes once more per message (what is sent stays unconfirmed up to an eighth of the window).
       const last = w.pings.at(-1);
-      if (last === undefined || w.sent + bytes - last.mark >= this.volatileWindow / 8) {
+      if (w.sent + bytes - (last?.mark ?? w.confirmed) >= this.volatileWindow / 8) {
         const seq = ++this.pingSeq;
         o.length = writeControl(b, o.length, PING, seq);
         w.pings.push({ seq, at: Date.now(), mark: w.sent + bytes });

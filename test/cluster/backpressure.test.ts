@@ -11,6 +11,8 @@ import { startRedis } from '../helpers/redis.js';
 import { raw, real } from '../helpers/scenario.js';
 import { until } from '../helpers/wait.js';
 import { member, type Member } from './nodes.js';
+import { ClusterRouter } from '../../src/cluster/router.js';
+import { LocalRouter } from '../../src/broker/router.js';
 
 const N = 2000;
 const PAYLOAD = Buffer.alloc(1024, 0x62);
@@ -139,4 +141,24 @@ test('cluster backpressure: one slow subscriber among others that keep up does n
   const before = b.broker.stats.dropped.backpressure;
   for (let i = 0; i < n; i++) pub.send({ type: 'publish', topic: `bp/${i % 16}`, payload: PAYLOAD, qos: 0, retain: false, dup: false });
   await until('B read on past it', () => b.broker.cluster.volatileFlow.stats.waitTimeouts > 0 && b.broker.stats.dropped.backpressure > before, 10_000);
+});
+
+test('cluster latency: at a low rate a QoS 0 frame carries a ping only once per eighth of cluster.volatileWindow, not one per frame (each answer is one more Redis command and one more wake-up of both nodes per message)', () => {
+  const window = 8 * 1024 * 1024;
+  const a = new ClusterRouter(new LocalRouter(), 'a', {}, 100, window);
+  const b = new ClusterRouter(new LocalRouter(), 'b', {}, 100, window);
+  let frames = 0;
+  let answers = 0;
+  const sink = { connected: true, sendDurable: async () => undefined, announce: () => {} };
+  // Each frame is processed at once and each ping answered at once: a receiver keeping up.
+  a.sink = { ...sink, sendVolatile: (_node: string, frame: Buffer) => (frames++, void b.receive(frame)) };
+  b.sink = { ...sink, sendVolatile: (_node: string, frame: Buffer) => (answers++, void a.receive(frame)) };
+  a.replaceRoutes('b', 1, ['t/#']);
+  for (let i = 0; i < 100; i++) {
+    a.publish({ topic: 't/1', payload: Buffer.alloc(64), qos: 0, retain: false });
+    a.flush();
+  }
+  assert.equal(frames, 100);
+  assert.equal(answers, 0, 'no ping answered: none was sent');
+  assert.equal(b.stats.receivedMessages, 100);
 });

@@ -65,7 +65,8 @@ test('cluster wire: forward frames: one record per node (written once, copied fo
   const { ClusterRouter } = await import('../../src/cluster/router.js');
   const { LocalRouter } = await import('../../src/broker/router.js');
   const frames: Array<[string, Buffer]> = [];
-  const r = new ClusterRouter(new LocalRouter(), 'a', {}, 100, 1 << 20);
+  // A window small enough for these frames to carry a ping (one per eighth of it).
+  const r = new ClusterRouter(new LocalRouter(), 'a', {}, 100, 16 * 1024);
   r.sink = { connected: true, sendVolatile: (node, frame) => void frames.push([node, Buffer.from(frame)]), sendDurable: async () => undefined, announce: () => {} };
   r.replaceRoutes('b', 1, ['t/#', '$share/g/t/+']);
   r.replaceRoutes('c', 1, ['t/+']);
