@@ -13,6 +13,7 @@ import { until } from '../helpers/wait.js';
 import { member, type Member } from './nodes.js';
 import { ClusterRouter } from '../../src/cluster/router.js';
 import { LocalRouter } from '../../src/broker/router.js';
+import { connectRedis, parseRedisUrl } from '../../src/cluster/config.js';
 
 const N = 2000;
 const PAYLOAD = Buffer.alloc(1024, 0x62);
@@ -161,4 +162,15 @@ test('cluster latency: at a low rate a QoS 0 frame carries a ping only once per 
   assert.equal(frames, 100);
   assert.equal(answers, 0, 'no ping answered: none was sent');
   assert.equal(b.stats.receivedMessages, 100);
+});
+
+test('cluster latency: forward frames (PUBLISH) are written at once, not held one more event-loop turn by ioredis auto-pipelining', () => {
+  const c = connectRedis(parseRedisUrl('redis://127.0.0.1:1'), 'x');
+  try {
+    const o = (c as unknown as { options: { enableAutoPipelining: boolean; autoPipeliningIgnoredCommands: string[] } }).options;
+    assert.equal(o.enableAutoPipelining, true, 'other commands still pipelined');
+    assert.ok(o.autoPipeliningIgnoredCommands.includes('publish'));
+  } finally {
+    c.disconnect();
+  }
 });
