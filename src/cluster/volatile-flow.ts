@@ -80,7 +80,8 @@ export class VolatileFlow {
     socket.pause();
     this.since = Date.now();
     this.last = behind;
-    this.timer = setTimeout(() => this.poll(broker, socket, [...this.pending]), 1);
+    // Polled: 'drain' comes only once a socket is empty, later than reading may go on.
+    this.timer = setTimeout(() => this.poll(broker, socket, [...this.pending]), 1).unref();
   }
 
   /** Bytes unsent to the sessions the last frame reached when every one is behind; else 0. */
@@ -119,7 +120,7 @@ export class VolatileFlow {
       if (queued < this.last) this.since = now;
       this.last = queued;
       if (now - this.since < this.maxWait) {
-        this.timer = setTimeout(() => this.poll(broker, socket, sessions), 1);
+        this.timer = setTimeout(() => this.poll(broker, socket, sessions), 1).unref();
         return;
       }
       this.stats.waitTimeouts++;
