@@ -301,7 +301,9 @@ export class ClusterRouter implements Router {
   publish(message: Message): number {
     // Local deliveries first: one may route another message (a closing connection's will),
     // and `lastForwarded` must end up describing this one.
-    let count = this.local.publish(message);
+    // A member whose clients subscribe to nothing (all its traffic goes to others) skips
+    // matching against its empty index.
+    let count = this.local.size === 0 && this.local instanceof LocalRouter ? 0 : this.local.publish(message);
     this.lastForwarded = false;
     this.gate = undefined;
     // `$` topics are the server's own ($SYS): each member has its own under the same names.
