@@ -629,7 +629,7 @@ export class ClusterRouter implements Router {
           else this.pong(origin, Number(key));
           continue;
         }
-        const message = decodeMessage(data.subarray(o, o + len), true);
+        const message = decodeMessage(data, true, o, o + len);
         o += len;
         this.stats.receivedMessages++;
         this.stats.receivedBytes += len;

@@ -47,6 +47,9 @@ test('cluster wire: writeMessage (the forwarding path, in place) writes the byte
     const end = writeMessage(b, 5, m);
     assert.ok(end - 5 <= messageBound(m));
     assert.deepEqual(b.subarray(5, end), encodeMessage(m));
+    // Read back in place, from its range of the larger buffer; a range cut short is refused.
+    assert.deepEqual(decodeMessage(b, false, 5, end), m);
+    if (m.origin !== undefined) assert.throws(() => decodeMessage(b, false, 5, 5 + 4 + Buffer.byteLength(m.topic) + 1), WireError);
   }
   // A view changes with the frame's bytes; a copy does not.
   const viewOf = (qos: 0 | 1, retain: boolean, share: boolean): boolean => {
