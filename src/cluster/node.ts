@@ -13,10 +13,10 @@ import type { Router } from '../broker/router.js';
 import { decodeMessage, encodeMessage, ClusterKeys } from './wire.js';
 import { connectRedis, parseRedisUrl, resolveClusterOptions, type ClusterOptions, type RedisClient, type ResolvedClusterOptions } from './config.js';
 import { Membership } from './membership.js';
-import { ClusterRouter, MAX_ENTRY_RECORDS, type ForwardSink } from './router.js';
+import { ClusterRouter, MAX_ENTRY_RECORDS, isAnswerFrame, type ForwardSink } from './router.js';
 import type { Session } from '../broker/session.js';
 import { ReplicatedRetained } from './retained.js';
-import { VolatileFlow, type Pausable as VolatileSocket } from './volatile-flow.js';
+import { VolatileFlow } from './volatile-flow.js';
 
 const ROUTES_SCRIPT = `
 local add = cjson.decode(ARGV[4])
@@ -68,7 +68,7 @@ export class ClusterNode implements ForwardSink {
   readonly stats: ClusterStats = { resyncs: 0, inboxAcked: 0, inboxWaits: 0, inboxWaitTimeouts: 0 };
   /** The inbox's flow control: what the sessions it delivered to can take. */
   private readonly flow = new InboxFlow(this);
-  /** QoS 0 forwards read only while the clients they go to keep up (volatile-flow.ts). */
+  /** QoS 0 forwards held back while the clients they go to are behind (volatile-flow.ts). */
   readonly volatileFlow: VolatileFlow;
   router!: ClusterRouter;
   broker: Broker | undefined;
@@ -94,7 +94,7 @@ export class ClusterNode implements ForwardSink {
     for (const c of [this.cmd, this.sub, this.reader]) c.on('error', () => {}); // reconnection is ioredis's; state is ours
     this.cmd.defineCommand('starlingRoutes', { numberOfKeys: 2, lua: ROUTES_SCRIPT });
     this.channel = this.keys.channel(this.options.node);
-    this.volatileFlow = new VolatileFlow(() => this.broker, () => (this.sub as { stream?: VolatileSocket }).stream, this.options.volatileMaxWait);
+    this.volatileFlow = new VolatileFlow(() => this.broker, (frame) => this.router.receive(frame), isAnswerFrame, this.options.volatileMaxWait);
     this.membership = new Membership(this.cmd, this.keys, this.options.node, this.options.heartbeatInterval, this.options.nodeTimeout, options.onNodeDown);
     this.membership.on('down', (n) => this.router?.dropNode(n));
     this.membership.on('up', (n) => void this.fetchRoutes(n));
@@ -277,7 +277,7 @@ export class ClusterNode implements ForwardSink {
   private onMessage(channel: string, data: Buffer): void {
     try {
       if (channel === this.channel) {
-        this.volatileFlow.receive(() => this.router.receive(data));
+        this.volatileFlow.receive(data);
         return;
       }
       const kind = String.fromCharCode(data[0]!);

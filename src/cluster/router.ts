@@ -411,8 +411,8 @@ export class ClusterRouter implements Router {
       }
       o.volatileBytes += size;
       // A turn can read megabytes (libuv reads a socket many times over in one turn): sent in
-      // frames of MAX_FRAME_BYTES, so the receiver, which can stop reading only between
-      // frames (volatile-flow.ts), never takes much more at once than its clients can buffer.
+      // frames of MAX_FRAME_BYTES, so the receiver, which can hold forwards back only between
+      // frames (volatile-flow.ts), never delivers much more at once than its clients can buffer.
       if (o.length >= MAX_FRAME_BYTES) this.sendFrame(node, o);
       // This turn's bytes count here (not for shedding): the publisher that takes the node
       // beyond its window is paused now, before it sends more.
@@ -726,6 +726,13 @@ function pick(g: SharedGroup<string>, turn: GroupTurn): string | undefined {
   const chosen = next ?? first;
   turn.last = chosen;
   return chosen;
+}
+
+/** Whether a frame is a lone answer to a ping (a PONG record, sent on its own): order does not matter for it. */
+export function isAnswerFrame(data: Buffer): boolean {
+  if (data.length < 2) return false;
+  const at = 2 + data.readUInt16BE(0);
+  return at < data.length && data[at] === PONG;
 }
 
 /** Size at which a QoS 0 frame is sent without waiting for the end of the turn. */
