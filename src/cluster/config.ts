@@ -45,7 +45,9 @@ export interface ClusterOptions {
    * How long (ms) a QoS 0 publisher whose message took a node beyond `volatileWindow` is
    * paused (its socket not read) waiting for that node to catch up. A node still behind
    * after it is shed (QoS 0 to it dropped at the sender, counted) until it catches up, so a
-   * stalled member cannot stall this node's publishers for longer. Default 2000.
+   * stalled member cannot stall this node's publishers for longer. Also how long this node
+   * holds QoS 0 forwards back for local clients that do not drain (volatile-flow.ts).
+   * Default 2000.
    */
   readonly volatileMaxWait?: number;
   /**

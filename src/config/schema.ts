@@ -1008,7 +1008,7 @@ export const SCHEMA = {
           default: CLUSTER_DEFAULTS.volatileMaxWait,
           reload: 'restart',
           description:
-            'How long a QoS 0 publisher stays paused waiting for a node beyond `cluster.volatileWindow` to catch up. A node still behind after it is not waited for: QoS 0 to it is dropped at the sender until it catches up, so a stalled member cannot stall the publishers of this node. Counted in `starling_cluster_volatile_wait_timeouts_total`.',
+            'How long a QoS 0 publisher stays paused waiting for a node beyond `cluster.volatileWindow` to catch up, and how long a node holds QoS 0 forwards back for local clients that do not drain. A node still behind after it is not waited for: QoS 0 to it is dropped at the sender until it catches up, so a stalled member cannot stall the publishers of this node; clients that did not drain drop what they cannot take, as on a standalone broker. Counted in `starling_cluster_volatile_wait_timeouts_total` and `starling_cluster_volatile_read_wait_timeouts_total`.',
         },
       },
     },
