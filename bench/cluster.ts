@@ -241,6 +241,12 @@ interface Run {
   /** CPU µs per message delivered, per node, over the measured window. */
   nodeCpuUsPerMessage?: number[];
   /**
+   * The load generator's own CPU µs per message delivered (this process and its worker
+   * threads): on this machine it shares the cores with the nodes and Redis, so a high
+   * figure here says the generator, not the broker, set the rate.
+   */
+  generatorCpuUsPerMessage?: number;
+  /**
    * redis-server's CPU µs per message forwarded between nodes over the measured window: the
    * messages delivered divided by the subscribers each reaches (a message crosses once and
    * fans out on the subscribers' node). Not for targets without Redis (standalone).
@@ -271,6 +277,8 @@ async function runOne(t: TargetName, c: Case, repeat: number, redis: Redis): Pro
     const commandsBefore = await redisCommands(redis);
     let a: Array<ProcSample | undefined> = [];
     let b: Array<ProcSample | undefined> = [];
+    let genA: NodeJS.CpuUsage | undefined;
+    let genUs = NaN;
     const o = resolveOptions(c.scenario, {
       port: started.pubPort,
       ...(started.subPort !== started.pubPort && { subscriberPort: started.subPort }),
@@ -280,13 +288,25 @@ async function runOne(t: TargetName, c: Case, repeat: number, redis: Redis): Pro
       ...c.overrides,
     });
     const guard = setTimeout(() => started?.nodes.forEach((n) => n.child.kill('SIGKILL')), 120_000);
-    run.result = await runScenario(o, { measured: (edge) => (edge === 'start' ? (a = pids.map(sampleProcess)) : (b = pids.map(sampleProcess))) });
+    run.result = await runScenario(o, {
+      measured: (edge) => {
+        if (edge === 'start') {
+          a = pids.map(sampleProcess);
+          genA = process.cpuUsage();
+        } else {
+          b = pids.map(sampleProcess);
+          const d = process.cpuUsage(genA);
+          genUs = d.user + d.system;
+        }
+      },
+    });
     clearTimeout(guard);
     const r = run.result;
     const delivered = r.rates.delivery * r.seconds;
     const forwarded = delivered / Math.max(1, r.options.subscribers);
     const us = (i: number): number | undefined => (a[i] && b[i] ? (b[i]!.cpuSeconds - a[i]!.cpuSeconds) * 1e6 : undefined);
     if (delivered > 0) run.nodeCpuUsPerMessage = started.nodes.map((_, i) => us(i) ?? NaN).map((x) => x / delivered);
+    if (delivered > 0 && Number.isFinite(genUs)) run.generatorCpuUsPerMessage = genUs / delivered;
     const redisUs = us(pids.length - 1);
     if (t !== 'standalone' && forwarded > 0 && redisUs !== undefined) run.redisCpuUsPerMessage = redisUs / forwarded;
     if (started.httpPorts) run.diagnostics = await diagnose(started.httpPorts, redis, commandsBefore);
@@ -300,7 +320,7 @@ async function runOne(t: TargetName, c: Case, repeat: number, redis: Redis): Pro
 }
 
 /** The counters that say whether a message missing at the end was dropped, and where. */
-const WATCHED = /^(starling_messages_dropped_total|starling_cluster_(forwards_dropped|volatile_shed|undeliverable|resyncs|inbox_waits|inbox_wait_timeouts|received_messages|forwarded_messages)_total)(\{[^}]*\})? (\d+)/;
+const WATCHED = /^(starling_messages_dropped_total|starling_cluster_(forwards_dropped|volatile_shed|volatile_waits|volatile_wait_timeouts|volatile_read_waits|volatile_read_wait_timeouts|undeliverable|resyncs|inbox_waits|inbox_wait_timeouts|received_messages|forwarded_messages)_total)(\{[^}]*\})? (\d+)/;
 
 /** Commands Redis has processed since it started (INFO stats). */
 async function redisCommands(redis: Redis): Promise<number> {
@@ -353,6 +373,7 @@ const METRICS: Metric[] = [
   { name: 'p99 ms ↓', digits: 3, get: (r) => r.result?.latency?.p99, only: isLatency },
   { name: 'node CPU µs/msg (each node) ↓', digits: 1, get: () => undefined },
   { name: 'Redis CPU µs/msg forwarded ↓', digits: 2, get: (r) => r.redisCpuUsPerMessage },
+  { name: 'generator CPU µs/msg', digits: 1, get: (r) => r.generatorCpuUsPerMessage },
 ];
 
 const fmt = (x: number, digits: number): string => x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
@@ -435,7 +456,7 @@ await stopServer(redis.running);
 const out = [
   `Starling's cluster beside a standalone node and Aedes' cluster on one Redis: median of ${REPEATS} run(s), ${args.duration} s measured after ${args.warmup} s warm-up (latency: 6 s after 2 s), 64-byte payloads, MQTT 3.1.1, on ${new Date().toISOString().slice(0, 10)} (${((Date.now() - t0) / 60_000).toFixed(1)} min).`,
   'Cross-node: publishers on one node, subscribers on the other, so every message crosses through Redis. Local: both on one member node.',
-  'Node CPU: user + system time of each node process over the measured window, per message delivered (publishers\' node + subscribers\' node). Redis CPU: redis-server\'s, per message forwarded (delivered ÷ subscribers, as a message crosses once and fans out on the subscribers\' node).',
+  'Node CPU: user + system time of each node process over the measured window, per message delivered (publishers\' node + subscribers\' node). Redis CPU: redis-server\'s, per message forwarded (delivered ÷ subscribers, as a message crosses once and fans out on the subscribers\' node). Generator CPU: the load generator\'s (this process, its worker threads included), per message delivered: it shares the cores with the nodes.',
   '',
   ...info.map((l) => `${l}  `),
   `load average at end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,

@@ -51,9 +51,21 @@ export class ClusterBroker extends Broker {
 
   override publishFrom(client: ClientInfo, message: Message, refusable = false): MaybePromise<number> {
     const r = super.publishFrom(client, message, refusable);
-    if (typeof r !== 'number') this.asyncPublishes = true;
-    else this.lastPublisher = client;
-    return r;
+    if (typeof r !== 'number') {
+      this.asyncPublishes = true;
+      return r;
+    }
+    this.lastPublisher = client;
+    // QoS 0 that took a node beyond its window: the publisher is not read again until that
+    // node catches up (a pending publish pauses its connection), as TCP slows the publishers
+    // of a standalone node. Only QoS 0: QoS 1/2 acknowledgements have their own flow.
+    const wait = message.qos === 0 ? this.cluster.router.backpressure() : undefined;
+    if (wait === undefined) return r;
+    return wait.then(() => {
+      // The wait is the broker's: it must not count against the client's keep alive.
+      if ('lastSeen' in client) (client as { lastSeen: number }).lastSeen = Date.now();
+      return r;
+    });
   }
 
   /**

@@ -42,6 +42,15 @@ export interface ClusterOptions {
    */
   readonly volatileWindow?: number;
   /**
+   * How long (ms) a QoS 0 publisher whose message took a node beyond `volatileWindow` is
+   * paused (its socket not read) waiting for that node to catch up. A node still behind
+   * after it is shed (QoS 0 to it dropped at the sender, counted) until it catches up, so a
+   * stalled member cannot stall this node's publishers for longer. Also how long this node
+   * holds QoS 0 forwards back for local clients that do not drain (volatile-flow.ts).
+   * Default 2000.
+   */
+  readonly volatileMaxWait?: number;
+  /**
    * Called once for each node found dead (its membership key expired without a goodbye;
    * not for a node that left gracefully), on every member that sees it: where a program
    * hangs what survivors do for a dead node's clients (their wills). Each survivor is
@@ -57,6 +66,7 @@ export const CLUSTER_DEFAULTS = Object.freeze({
   maxPendingForwards: 10_000,
   inboxMaxWait: 5000,
   volatileWindow: 8 * 1024 * 1024,
+  volatileMaxWait: 2000,
 });
 
 export type ResolvedClusterOptions = Required<Omit<ClusterOptions, 'onNodeDown'>>;
@@ -71,6 +81,7 @@ export function resolveClusterOptions(o: ClusterOptions): ResolvedClusterOptions
     maxPendingForwards: o.maxPendingForwards ?? CLUSTER_DEFAULTS.maxPendingForwards,
     inboxMaxWait: o.inboxMaxWait ?? CLUSTER_DEFAULTS.inboxMaxWait,
     volatileWindow: o.volatileWindow ?? CLUSTER_DEFAULTS.volatileWindow,
+    volatileMaxWait: o.volatileMaxWait ?? CLUSTER_DEFAULTS.volatileMaxWait,
   };
 }
 
@@ -114,12 +125,20 @@ export type RedisClient = Redis | Cluster;
 /**
  * A connection to the target. Commands wait while Redis is away (no retry limit) and
  * reconnection never stops: the cluster code decides what it may hold meanwhile.
+ *
+ * PUBLISH is left out of ioredis's auto-pipelining: the router already gathers a turn's QoS 0
+ * forwards into one frame per node, and the pipeline would hold each frame for one more
+ * event-loop turn (a setImmediate) and build a pipeline around it: latency and CPU per
+ * message at low rates, for nothing.
  */
+const NOT_PIPELINED = ['publish'];
+
 export function connectRedis(target: RedisTarget, name: string): RedisClient {
   const common: RedisOptions = {
     connectionName: name,
     maxRetriesPerRequest: null,
     enableAutoPipelining: true,
+    autoPipeliningIgnoredCommands: NOT_PIPELINED,
     retryStrategy: (times) => Math.min(50 * times, 1000),
     lazyConnect: true,
   };
@@ -136,6 +155,7 @@ export function connectRedis(target: RedisTarget, name: string): RedisClient {
   }
   const options: IoClusterOptions = {
     enableAutoPipelining: true,
+    autoPipeliningIgnoredCommands: NOT_PIPELINED,
     clusterRetryStrategy: (times) => Math.min(50 * times, 1000),
     lazyConnect: true,
     redisOptions: {

@@ -13,9 +13,10 @@ import type { Router } from '../broker/router.js';
 import { decodeMessage, encodeMessage, ClusterKeys } from './wire.js';
 import { connectRedis, parseRedisUrl, resolveClusterOptions, type ClusterOptions, type RedisClient, type ResolvedClusterOptions } from './config.js';
 import { Membership } from './membership.js';
-import { ClusterRouter, MAX_ENTRY_RECORDS, type ForwardSink } from './router.js';
+import { ClusterRouter, MAX_ENTRY_RECORDS, isAnswerFrame, type ForwardSink } from './router.js';
 import type { Session } from '../broker/session.js';
 import { ReplicatedRetained } from './retained.js';
+import { VolatileFlow } from './volatile-flow.js';
 
 const ROUTES_SCRIPT = `
 local add = cjson.decode(ARGV[4])
@@ -67,6 +68,8 @@ export class ClusterNode implements ForwardSink {
   readonly stats: ClusterStats = { resyncs: 0, inboxAcked: 0, inboxWaits: 0, inboxWaitTimeouts: 0 };
   /** The inbox's flow control: what the sessions it delivered to can take. */
   private readonly flow = new InboxFlow(this);
+  /** QoS 0 forwards held back while the clients they go to are behind (volatile-flow.ts). */
+  readonly volatileFlow: VolatileFlow;
   router!: ClusterRouter;
   broker: Broker | undefined;
   state: ClusterState = 'joining';
@@ -91,6 +94,7 @@ export class ClusterNode implements ForwardSink {
     for (const c of [this.cmd, this.sub, this.reader]) c.on('error', () => {}); // reconnection is ioredis's; state is ours
     this.cmd.defineCommand('starlingRoutes', { numberOfKeys: 2, lua: ROUTES_SCRIPT });
     this.channel = this.keys.channel(this.options.node);
+    this.volatileFlow = new VolatileFlow(() => this.broker, (frame) => this.router.receive(frame), isAnswerFrame, this.options.volatileMaxWait);
     this.membership = new Membership(this.cmd, this.keys, this.options.node, this.options.heartbeatInterval, this.options.nodeTimeout, options.onNodeDown);
     this.membership.on('down', (n) => this.router?.dropNode(n));
     this.membership.on('up', (n) => void this.fetchRoutes(n));
@@ -149,7 +153,7 @@ export class ClusterNode implements ForwardSink {
         return node.broker?.hooks.deliveryCheck;
       },
     };
-    this.router = new ClusterRouter(local, this.options.node, access, this.options.maxPendingForwards, this.options.volatileWindow);
+    this.router = new ClusterRouter(local, this.options.node, access, this.options.maxPendingForwards, this.options.volatileWindow, this.options.volatileMaxWait);
     this.router.sink = this;
     return this.router;
   }
@@ -273,7 +277,7 @@ export class ClusterNode implements ForwardSink {
   private onMessage(channel: string, data: Buffer): void {
     try {
       if (channel === this.channel) {
-        this.router.receive(data);
+        this.volatileFlow.receive(data);
         return;
       }
       const kind = String.fromCharCode(data[0]!);
@@ -442,6 +446,7 @@ export class ClusterNode implements ForwardSink {
       }
     }
     this.state = 'left';
+    this.volatileFlow.stop();
     this.reader.disconnect();
     this.sub.disconnect();
     // QUIT only on a live connection: queued while Redis is away it would wait for ever.

@@ -51,6 +51,11 @@ export function clusterMetrics(out: Out, broker: Broker): void {
   out.counter('starling_cluster_received_messages_total', 'Messages received from other nodes.', r.receivedMessages);
   out.counter('starling_cluster_forwards_dropped_total', 'Forwards not sent: QoS 0 while Redis was away, QoS 1/2 beyond cluster.maxPendingForwards.', r.forwardsDropped);
   out.counter('starling_cluster_volatile_shed_total', 'QoS 0 forwards dropped at this node because the receiving node had not caught up (cluster.volatileWindow).', r.volatileShed);
+  out.counter('starling_cluster_volatile_waits_total', 'QoS 0 publishes after which the publisher was paused (not read) because a node they went to had not caught up (cluster.volatileWindow).', r.volatileWaits);
+  out.counter('starling_cluster_volatile_wait_timeouts_total', 'Times a node stayed behind for cluster.volatileMaxWait: its publishers were let go and QoS 0 to it is shed until it catches up.', r.volatileWaitTimeouts);
+  out.counter('starling_cluster_volatile_read_waits_total', 'Times this node held QoS 0 forwards back (unanswered, so their senders pause their publishers) because every client the last ones went to had half of limits.maxSocketBuffer unsent.', c.volatileFlow.stats.waits);
+  out.counter('starling_cluster_volatile_read_wait_timeouts_total', 'Times this node delivered on because those clients did not drain for cluster.volatileMaxWait.', c.volatileFlow.stats.waitTimeouts);
+  out.gauge('starling_cluster_volatile_held_bytes', 'Bytes of QoS 0 forwards held back now (bounded by the senders\' cluster.volatileWindow).', c.volatileFlow.stats.heldBytes);
   out.counter('starling_cluster_inbox_waits_total', 'Times the inbox reader paused because a local session it delivered to had no room (flow control of QoS 1/2 forwards).', c.stats.inboxWaits);
   out.counter('starling_cluster_inbox_wait_timeouts_total', 'Times the inbox reader stopped waiting for a session whose queue did not shrink for cluster.inboxMaxWait.', c.stats.inboxWaitTimeouts);
   out.gauge('starling_cluster_pending_forwards', 'QoS 1/2 forwards waiting for Redis to acknowledge them (bounded by cluster.maxPendingForwards).', r.pendingForwards);

@@ -15,8 +15,11 @@
 //
 // Flow control (docs/clustering.md): the receiving node reads its inbox only as fast as its
 // sessions take (node.ts, InboxFlow); QoS 0 frames carry pings, answered once the receiver
-// has processed what came before them, and QoS 0 to a node is shed here while more than
-// cluster.volatileWindow bytes sent to it are unanswered for.
+// has processed what came before them. A QoS 0 publish that takes the bytes unanswered for
+// by a node beyond cluster.volatileWindow is still sent, and its publisher stops being read
+// until the node catches up (back-pressure, as TCP slows the publishers of a standalone
+// node that cannot keep up), for cluster.volatileMaxWait at most; a node that stays behind
+// longer is shed instead (QoS 0 to it dropped here), until it answers again.
 //
 // Shared subscriptions are cluster-wide: a `$share/{group}/{filter}` subscription is
 // announced like any filter, and the origin node picks one node holding the group (in
@@ -35,7 +38,7 @@ import type { Session } from '../broker/session.js';
 import type { Message } from '../message.js';
 import type { StoredSubscription } from '../store/types.js';
 import { MatchResult, SubscriptionIndex, SHARE_PREFIX, type SharedGroup } from '../topics/index.js';
-import { encodeMessage, decodeMessage } from './wire.js';
+import { encodeMessage, decodeMessage, hasProperties, messageBound, writeMessage } from './wire.js';
 
 /** The frame kinds of a forward batch. */
 const TO_SUBSCRIBERS = 0;
@@ -80,22 +83,55 @@ export interface ClusterRouterStats {
   pendingForwards: number;
   /** QoS 0 forwards dropped here because the receiving node had not caught up (cluster.volatileWindow). */
   volatileShed: number;
+  /** QoS 0 publishes whose publisher was paused because a node they went to had not caught up. */
+  volatileWaits: number;
+  /** Times a node stayed behind for cluster.volatileMaxWait: its publishers were let go, and it is shed until it answers. */
+  volatileWaitTimeouts: number;
 }
 
 /** QoS 0 flow control towards one node: bytes sent, and how far it has been seen to process. */
 interface Window {
   sent: number;
+  /** `sent` at the end of the last turn: what shedding counts (this turn's frames do not). */
+  settled: number;
   /** `sent` as it was when the last answered ping left: the receiver has processed that much. */
   confirmed: number;
   /** Pings not answered yet, oldest first; `mark`: `sent` once the frame carrying it left. */
   pings: Array<{ seq: number; at: number; mark: number }>;
+  /** Publishers waiting for this node to catch up: resolved by a pong, or by the timer. */
+  gate: Gate | undefined;
+  /** Waited for in vain (cluster.volatileMaxWait): not waited for again until it catches up. */
+  stuck: boolean;
 }
 
+interface Gate {
+  readonly promise: Promise<void>;
+  readonly resolve: () => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+/** Per shared group (the index's own object): whose turn it was, and the group's routing key. */
+interface GroupTurn {
+  last: string | undefined;
+  readonly key: string;
+  readonly keyBytes: Buffer;
+}
+
+/**
+ * What one node gets from the current turn. QoS 0 records are written straight into one
+ * frame buffer per node (grown by doubling, first sized like the node's last frame), so a
+ * forwarded message costs no allocation of its own; QoS 1/2 records are kept apart, as
+ * they leave in entries of MAX_ENTRY_RECORDS.
+ */
 interface Outgoing {
-  volatile: Buffer[];
-  durable: Buffer[];
-  bytes: number;
+  /** The QoS 0 frame being written: the origin header, then records; undefined when empty. */
+  frame: Buffer | undefined;
+  length: number;
+  /** Bytes of QoS 0 records in `frame` (the window counts these). */
   volatileBytes: number;
+  /** Size of the last frame sent to the node. */
+  hint: number;
+  durable: Buffer[];
 }
 
 interface NodeRoutes {
@@ -114,6 +150,8 @@ export class ClusterRouter implements Router {
     undeliverable: 0,
     pendingForwards: 0,
     volatileShed: 0,
+    volatileWaits: 0,
+    volatileWaitTimeouts: 0,
   };
   /** The cluster's filters: clientId and value are the node name; this node's shared groups too. */
   private readonly table = new SubscriptionIndex<string>();
@@ -128,8 +166,15 @@ export class ClusterRouter implements Router {
   private readonly result = new MatchResult<string>();
   /** The nodes one publish has queued a copy for: reused, so a forward allocates no set. */
   private readonly seen = new Set<string>();
-  private readonly cursors = new Map<string, number>();
+  private readonly turns = new WeakMap<SharedGroup<string>, GroupTurn>();
+  /** Set by a QoS 0 publish that took a node beyond its window: what its publisher waits for. */
+  private gate: Promise<void> | undefined;
   private readonly out = new Map<string, Outgoing>();
+  /** The frame header: [u16 origin length][origin]. */
+  private readonly head: Buffer;
+  /** The message whose TO_SUBSCRIBERS record was written last, and where (a view): copied to the next node it goes to. */
+  private recordOf: Message | undefined;
+  private record: Buffer = EMPTY;
   private readonly windows = new Map<string, Window>();
   private pingSeq = 0;
   private flushing: NodeJS.Immediate | undefined;
@@ -149,7 +194,13 @@ export class ClusterRouter implements Router {
     private readonly access: { readonly deliveryCheck?: ((session: Session, message: Message) => boolean) | undefined },
     private readonly maxPendingForwards: number,
     private readonly volatileWindow = Infinity,
-  ) {}
+    private readonly volatileMaxWait = 2000,
+  ) {
+    const origin = Buffer.from(self, 'utf8');
+    this.head = Buffer.allocUnsafe(2 + origin.length);
+    this.head.writeUInt16BE(origin.length, 0);
+    origin.copy(this.head, 2);
+  }
 
   get size(): number {
     let n = this.local.size;
@@ -250,14 +301,16 @@ export class ClusterRouter implements Router {
   publish(message: Message): number {
     // Local deliveries first: one may route another message (a closing connection's will),
     // and `lastForwarded` must end up describing this one.
-    let count = this.local.publish(message);
+    // A member whose clients subscribe to nothing (all its traffic goes to others) skips
+    // matching against its empty index.
+    let count = this.local.size === 0 && this.local instanceof LocalRouter ? 0 : this.local.publish(message);
     this.lastForwarded = false;
+    this.gate = undefined;
     // `$` topics are the server's own ($SYS): each member has its own under the same names.
     if (this.table.size === 0 || message.topic.charCodeAt(0) === 0x24) return count;
     const pendingBefore = this.stats.pendingForwards;
     const result = this.table.match(message.topic, this.result);
-    let encoded: Buffer | undefined;
-    let plain: Buffer | undefined;
+    this.recordOf = undefined;
     // A node holding several matching filters gets one copy. Nothing below routes again
     // (queue() only appends to a batch), so the set is not reused under itself.
     const seen = this.seen;
@@ -265,41 +318,47 @@ export class ClusterRouter implements Router {
       const node = sub.value;
       if (node === this.self || seen.has(node)) continue;
       seen.add(node);
-      encoded ??= encodeMessage(message);
-      plain ??= frameRecord(TO_SUBSCRIBERS, '', encoded);
-      if (this.queue(node, plain, message.qos)) count++;
+      if (this.queue(node, TO_SUBSCRIBERS, EMPTY, message)) count++;
     }
     seen.clear();
     const groups = result.groups.length > 0 ? result.groups.slice() : undefined;
     if (groups !== undefined) {
       for (const g of groups) {
-        const node = this.pick(g);
+        const turn = this.turnOf(g);
+        const node = pick(g, turn);
         if (node === undefined) continue;
-        const key = `${SHARE_PREFIX}${g.group}/${g.filter}`;
-        if (node === this.self) count += this.shared.get(key)?.publish(message) ?? 0;
-        else {
-          encoded ??= encodeMessage(message);
-          if (this.queue(node, frameRecord(TO_GROUP, key, encoded), message.qos)) count++;
-        }
+        if (node === this.self) count += this.shared.get(turn.key)?.publish(message) ?? 0;
+        else if (this.queue(node, TO_GROUP, turn.keyBytes, message)) count++;
       }
     }
     this.lastForwarded = this.stats.pendingForwards > pendingBefore;
+    this.recordOf = undefined;
     return count;
   }
 
-  /** The node that takes this message for the group: each holder in turn. */
-  private pick(g: SharedGroup<string>): string | undefined {
-    const n = g.members.length;
-    if (n === 0) return undefined;
-    const key = `${g.group}\0${g.filter}`;
-    // Members come in no particular order: sort the few node names so turns are fair.
-    const names = g.members.map((m) => m.value).sort();
-    const i = (this.cursors.get(key) ?? 0) % n;
-    this.cursors.set(key, i + 1);
-    return names[i];
+  private turnOf(g: SharedGroup<string>): GroupTurn {
+    let t = this.turns.get(g);
+    if (t === undefined) {
+      const key = `${SHARE_PREFIX}${g.group}/${g.filter}`;
+      t = { last: undefined, key, keyBytes: Buffer.from(key, 'utf8') };
+      this.turns.set(g, t);
+    }
+    return t;
   }
 
-  private queue(node: string, record: Buffer, qos: number): boolean {
+  /**
+   * What the publisher of the message routed last waits for before it is read again: set
+   * when that QoS 0 message took a node beyond cluster.volatileWindow. The caller pauses
+   * the publisher (a connection stops reading its socket while a publish is pending).
+   */
+  backpressure(): Promise<void> | undefined {
+    const g = this.gate;
+    this.gate = undefined;
+    return g;
+  }
+
+  private queue(node: string, kind: number, key: Buffer, message: Message): boolean {
+    const qos = message.qos;
     const sink = this.sink;
     if (sink === undefined) return false;
     if (qos === 0) {
@@ -312,9 +371,11 @@ export class ClusterRouter implements Router {
       // connection (and everything in its buffer with it). This turn's own messages do not
       // count: a busy node gathers megabytes in one turn, and its pongs are read between turns.
       const w = this.windows.get(node);
-      if (w !== undefined && w.sent - w.confirmed > this.volatileWindow) {
+      if (w !== undefined && w.settled - w.confirmed > this.volatileWindow) {
         this.stats.volatileShed++;
         this.pingAgain(node, w, sink);
+        // A publisher not yet paused: paused now, so that it loses this one message only.
+        if (!w.stuck) this.waitFor(w);
         return false;
       }
     } else if (this.stats.pendingForwards >= this.maxPendingForwards) {
@@ -326,13 +387,52 @@ export class ClusterRouter implements Router {
     }
     let o = this.out.get(node);
     if (o === undefined) {
-      o = { volatile: [], durable: [], bytes: 0, volatileBytes: 0 };
+      o = { frame: undefined, length: 0, volatileBytes: 0, hint: 0, durable: [] };
       this.out.set(node, o);
     }
+    // One record per message and kind, written once, copied for each further node.
+    const again = kind === TO_SUBSCRIBERS && this.recordOf === message;
+    let size: number;
     if (qos === 0) {
-      o.volatile.push(record);
-      o.volatileBytes += record.length;
+      if (again) {
+        const b = this.reserve(o, this.record.length);
+        size = this.record.copy(b, o.length);
+        o.length += size;
+      } else {
+        const encoded = hasProperties(message) ? encodeMessage(message) : undefined;
+        const b = this.reserve(o, recordBound(key, message, encoded));
+        const start = o.length;
+        o.length = writeRecord(b, start, kind, key, message, encoded);
+        size = o.length - start;
+        if (kind === TO_SUBSCRIBERS) {
+          this.recordOf = message;
+          this.record = b.subarray(start, o.length);
+        }
+      }
+      o.volatileBytes += size;
+      // A turn can read megabytes (libuv reads a socket many times over in one turn): sent in
+      // frames of MAX_FRAME_BYTES, so the receiver, which can hold forwards back only between
+      // frames (volatile-flow.ts), never delivers much more at once than its clients can buffer.
+      if (o.length >= MAX_FRAME_BYTES) this.sendFrame(node, o);
+      // This turn's bytes count here (not for shedding): the publisher that takes the node
+      // beyond its window is paused now, before it sends more.
+      const w = this.windows.get(node);
+      if (w !== undefined ? !w.stuck && w.sent + o.volatileBytes - w.confirmed > this.volatileWindow : o.volatileBytes > this.volatileWindow) {
+        this.waitFor(w ?? this.window(node));
+      }
     } else {
+      let record: Buffer;
+      if (again) record = this.record;
+      else {
+        const encoded = hasProperties(message) ? encodeMessage(message) : undefined;
+        const b = Buffer.allocUnsafe(recordBound(key, message, encoded));
+        record = b.subarray(0, writeRecord(b, 0, kind, key, message, encoded));
+        if (kind === TO_SUBSCRIBERS) {
+          this.recordOf = message;
+          this.record = record;
+        }
+      }
+      size = record.length;
       o.durable.push(record);
       this.stats.pendingForwards++;
       if (this.batch === undefined) {
@@ -349,11 +449,51 @@ export class ClusterRouter implements Router {
         this.tail.catch(() => {});
       }
     }
-    o.bytes += record.length;
     this.stats.forwardedMessages++;
-    this.stats.forwardedBytes += record.length;
+    this.stats.forwardedBytes += size;
     this.flushing ??= setImmediate(() => this.flush());
     return true;
+  }
+
+  /** Sends the QoS 0 frame gathered for `node`, if any. */
+  private sendFrame(node: string, o: Outgoing): void {
+    const b = o.frame;
+    const sink = this.sink;
+    if (b !== undefined && sink !== undefined) {
+      const w = this.window(node);
+      const bytes = o.volatileBytes;
+      // A ping every eighth of the window, so the window slides instead of stopping to wait;
+      // not one per frame: at a low rate that would double the Redis commands and wake both
+      // nodes once more per message (what is sent stays unconfirmed up to an eighth of the window).
+      const last = w.pings.at(-1);
+      if (w.sent + bytes - (last?.mark ?? w.confirmed) >= this.volatileWindow / 8) {
+        const seq = ++this.pingSeq;
+        o.length = writeControl(b, o.length, PING, seq);
+        w.pings.push({ seq, at: Date.now(), mark: w.sent + bytes });
+      }
+      w.sent += bytes;
+      sink.sendVolatile(node, b.subarray(0, o.length));
+      this.stats.forwardedFrames++;
+      o.hint = o.length;
+    }
+    o.frame = undefined;
+    o.length = 0;
+    o.volatileBytes = 0;
+  }
+
+  /** The QoS 0 frame of `o` with room for `n` more bytes (started with the header). */
+  private reserve(o: Outgoing, n: number): Buffer {
+    let b = o.frame;
+    if (b === undefined) {
+      b = Buffer.allocUnsafe(Math.max(o.hint, this.head.length + n + PING_ROOM, 4096));
+      o.length = this.head.copy(b, 0);
+    } else if (o.length + n + PING_ROOM > b.length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * b.length, o.length + n + PING_ROOM));
+      b.copy(grown, 0, 0, o.length);
+      b = grown;
+    }
+    o.frame = b;
+    return b;
   }
 
   /** Sends what the last loop turn gathered: one frame per node and class. */
@@ -364,21 +504,10 @@ export class ClusterRouter implements Router {
     this.batch = undefined;
     const sends: Promise<unknown>[] = [];
     for (const [node, o] of this.out) {
-      if (o.volatile.length > 0 && sink !== undefined) {
-        const w = this.window(node);
-        const bytes = o.volatileBytes;
-        const now = Date.now();
-        // A ping every eighth of the window, so the window slides instead of stopping to wait.
-        const last = w.pings.at(-1);
-        if (last === undefined || w.sent + bytes - last.mark >= this.volatileWindow / 8) {
-          const seq = ++this.pingSeq;
-          o.volatile.push(frameRecord(PING, String(seq), EMPTY));
-          w.pings.push({ seq, at: now, mark: w.sent + bytes });
-        }
-        w.sent += bytes;
-        sink.sendVolatile(node, frame(this.self, o.volatile));
-        this.stats.forwardedFrames++;
-      }
+      this.sendFrame(node, o);
+      const w = this.windows.get(node);
+      if (w !== undefined) w.settled = w.sent;
+      if (o.durable.length === 0) continue;
       for (let i = 0; i < o.durable.length && sink !== undefined; i += MAX_ENTRY_RECORDS) {
         const records = o.durable.length <= MAX_ENTRY_RECORDS ? o.durable : o.durable.slice(i, i + MAX_ENTRY_RECORDS);
         const n = records.length;
@@ -390,15 +519,15 @@ export class ClusterRouter implements Router {
         p.then(done, done);
         sends.push(p);
       }
+      o.durable = [];
     }
-    this.out.clear();
     if (batch !== undefined) Promise.all(sends).then(() => batch.resolve(), (err: Error) => batch.reject(err));
   }
 
   private window(node: string): Window {
     let w = this.windows.get(node);
     if (w === undefined) {
-      w = { sent: 0, confirmed: 0, pings: [] };
+      w = { sent: 0, settled: 0, confirmed: 0, pings: [], gate: undefined, stuck: false };
       this.windows.set(node, w);
     }
     return w;
@@ -419,6 +548,35 @@ export class ClusterRouter implements Router {
     sink.sendVolatile(node, frame(this.self, [frameRecord(PING, String(seq), EMPTY)]));
   }
 
+  /** The message routed now makes its publisher wait for the node of `w` (one gate per node, shared). */
+  private waitFor(w: Window): void {
+    this.stats.volatileWaits++;
+    if (w.gate === undefined) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      // The bound: a node that does not catch up (stalled, or its answers lost) must not
+      // stop this node's publishers for ever; it is shed from then on, until it answers.
+      const timer = setTimeout(() => {
+        if (w.gate?.promise !== promise) return;
+        this.stats.volatileWaitTimeouts++;
+        w.stuck = true;
+        this.open(w);
+      }, this.volatileMaxWait);
+      timer.unref();
+      w.gate = { promise, resolve, timer };
+    }
+    this.gate = w.gate.promise;
+  }
+
+  /** Lets the publishers waiting for a node go. */
+  private open(w: Window): void {
+    const g = w.gate;
+    if (g === undefined) return;
+    w.gate = undefined;
+    clearTimeout(g.timer);
+    g.resolve();
+  }
+
   /** A node answered a ping: everything sent to it before that ping is processed there. */
   private pong(node: string, seq: number): void {
     const w = this.windows.get(node);
@@ -427,6 +585,10 @@ export class ClusterRouter implements Router {
     if (i === -1) return;
     w.confirmed = w.pings[i]!.mark;
     w.pings.splice(0, i + 1);
+    if (w.sent - w.confirmed <= this.volatileWindow) {
+      w.stuck = false;
+      this.open(w);
+    }
   }
 
   /**
@@ -455,7 +617,7 @@ export class ClusterRouter implements Router {
       while (o < data.length) {
         const kind = data[o]!;
         const keyLen = data.readUInt16BE(o + 1);
-        const key = data.toString('utf8', o + 3, o + 3 + keyLen);
+        const key = keyLen === 0 ? '' : data.toString('utf8', o + 3, o + 3 + keyLen);
         o += 3 + keyLen;
         const len = data.readUInt32BE(o);
         o += 4;
@@ -467,7 +629,7 @@ export class ClusterRouter implements Router {
           else this.pong(origin, Number(key));
           continue;
         }
-        const message = decodeMessage(data.subarray(o, o + len));
+        const message = decodeMessage(data, true, o, o + len);
         o += len;
         this.stats.receivedMessages++;
         this.stats.receivedBytes += len;
@@ -516,6 +678,8 @@ export class ClusterRouter implements Router {
     for (const f of r.filters) this.tableRemove(node, f);
     this.routes.delete(node);
     this.out.delete(node);
+    const w = this.windows.get(node);
+    if (w !== undefined) this.open(w);
     this.windows.delete(node);
   }
 
@@ -544,9 +708,74 @@ export class ClusterRouter implements Router {
 
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * The node that takes this message for the group: each holder in turn, by name (members come
+ * in no particular order), without sorting or allocating: the smallest name after the last
+ * one picked, else the smallest.
+ */
+function pick(g: SharedGroup<string>, turn: GroupTurn): string | undefined {
+  const members = g.members;
+  const last = turn.last;
+  let next: string | undefined;
+  let first: string | undefined;
+  for (let i = 0; i < members.length; i++) {
+    const name = members[i]!.value;
+    if (first === undefined || name < first) first = name;
+    if (last !== undefined && name > last && (next === undefined || name < next)) next = name;
+  }
+  const chosen = next ?? first;
+  turn.last = chosen;
+  return chosen;
+}
+
+/** Whether a frame is a lone answer to a ping (a PONG record, sent on its own): order does not matter for it. */
+export function isAnswerFrame(data: Buffer): boolean {
+  if (data.length < 2) return false;
+  const at = 2 + data.readUInt16BE(0);
+  return at < data.length && data[at] === PONG;
+}
+
+/** Size at which a QoS 0 frame is sent without waiting for the end of the turn. */
+const MAX_FRAME_BYTES = 256 * 1024;
+
+/** Room for a ping record (its key: a sequence number) at the end of a frame. */
+const PING_ROOM = 7 + 16;
+
+/** Room writeRecord needs at most (`encoded`: the message's bytes, when it has properties). */
+function recordBound(key: Buffer, m: Message, encoded: Buffer | undefined): number {
+  return 7 + key.length + (encoded !== undefined ? encoded.length : messageBound(m));
+}
+
+/**
+ * [u8 kind][u16 key length][key][u32 message length][message] written at `p`; returns its
+ * end. A message with properties (5.0) comes `encoded` by the general encoder; the rest is
+ * written in place.
+ */
+function writeRecord(b: Buffer, p: number, kind: number, key: Buffer, m: Message, encoded: Buffer | undefined): number {
+  b[p] = kind;
+  b.writeUInt16BE(key.length, p + 1);
+  const at = p + 3 + key.copy(b, p + 3);
+  const start = at + 4;
+  const end = encoded !== undefined ? start + encoded.copy(b, start) : writeMessage(b, start, m);
+  b.writeUInt32BE(end - start, at);
+  return end;
+}
+
+/** A ping or pong record whose key is `seq` in decimal, at `p`; returns its end. */
+function writeControl(b: Buffer, p: number, kind: number, seq: number): number {
+  b[p] = kind;
+  const n = b.write(String(seq), p + 3, 'latin1');
+  b.writeUInt16BE(n, p + 1);
+  b.writeUInt32BE(0, p + 3 + n);
+  return p + 7 + n;
+}
+
 /** [u8 kind][u16 key length][key][u32 message length][message] */
 function frameRecord(kind: number, key: string, message: Buffer): Buffer {
-  const k = Buffer.from(key, 'utf8');
+  return frameRecordBytes(kind, key.length === 0 ? EMPTY : Buffer.from(key, 'utf8'), message);
+}
+
+function frameRecordBytes(kind: number, k: Buffer, message: Buffer): Buffer {
   const b = Buffer.allocUnsafe(7 + k.length + message.length);
   b[0] = kind;
   b.writeUInt16BE(k.length, 1);

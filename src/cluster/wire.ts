@@ -51,51 +51,91 @@ export function encodeMessage(m: Message): Buffer {
   return out;
 }
 
-/** Throws WireError on bytes that are not an encoded message (a newer version included). */
-export function decodeMessage(b: Buffer): Message {
-  if (b.length < 4) throw new WireError(`message record too short (${b.length} bytes)`);
-  if (b[0] !== VERSION) throw new WireError(`message record version ${b[0]} (this node reads ${VERSION})`);
-  const flags = b[1]!;
+/** Whether encodeMessage writes properties for `m` (then writeMessage cannot take it). */
+export function hasProperties(m: Message): boolean {
+  return m.properties !== undefined && Object.keys(m.properties).length > 0;
+}
+
+/** Room writeMessage needs at most for `m` (one without properties). */
+export function messageBound(m: Message): number {
+  return 4 + 3 * m.topic.length + (m.expiresAt !== undefined ? 8 : 0) + (m.origin !== undefined ? 2 + 3 * m.origin.length : 0) + m.payload.length;
+}
+
+/**
+ * encodeMessage's bytes written at `o` of `out` (which has messageBound(m) bytes of room
+ * there), for a message without properties; returns where they end. The forwarding path
+ * writes each message straight into its frame: no buffer of its own, no topic buffer.
+ */
+export function writeMessage(out: Buffer, o: number, m: Message): number {
+  let flags = m.qos | (m.retain ? 4 : 0);
+  if (m.expiresAt !== undefined) flags |= 8;
+  if (m.origin !== undefined) flags |= 16;
+  out[o] = VERSION;
+  out[o + 1] = flags;
+  const topicLen = out.write(m.topic, o + 4, 'utf8');
+  out.writeUInt16BE(topicLen, o + 2);
+  o += 4 + topicLen;
+  if (m.expiresAt !== undefined) o = out.writeDoubleBE(m.expiresAt, o);
+  if (m.origin !== undefined) {
+    const n = out.write(m.origin, o + 2, 'utf8');
+    out.writeUInt16BE(n, o);
+    o += 2 + n;
+  }
+  return o + m.payload.copy(out, o);
+}
+
+/**
+ * Throws WireError on bytes that are not an encoded message (a newer version included).
+ * `share`: a QoS 0 message that is not retained keeps its payload as a view of `b` (it is
+ * delivered at once, never queued or stored), others get a copy. `start`/`end`: where the
+ * message lies in `b` (a frame's record), so no view of it is made first.
+ */
+export function decodeMessage(b: Buffer, share = false, start = 0, end = b.length): Message {
+  if (end > b.length) end = b.length;
+  if (end - start < 4) throw new WireError(`message record too short (${Math.max(0, end - start)} bytes)`);
+  if (b[start] !== VERSION) throw new WireError(`message record version ${b[start]} (this node reads ${VERSION})`);
+  const flags = b[start + 1]!;
   if ((flags & 3) === 3) throw new WireError('message record with QoS 3');
   const qos = (flags & 3) as QoS;
-  const topicLen = b.readUInt16BE(2);
-  let o = 4;
-  const need = (n: number): void => {
-    if (o + n > b.length) throw new WireError('message record truncated');
-  };
-  need(topicLen);
+  const topicLen = b.readUInt16BE(start + 2);
+  let o = start + 4;
+  if (o + topicLen > end) throw truncated();
   const topic = b.toString('utf8', o, o + topicLen);
   o += topicLen;
   let expiresAt: number | undefined;
   if (flags & 8) {
-    need(8);
+    if (o + 8 > end) throw truncated();
     expiresAt = b.readDoubleBE(o);
     o += 8;
   }
   let origin: string | undefined;
   if (flags & 16) {
-    need(2);
+    if (o + 2 > end) throw truncated();
     const n = b.readUInt16BE(o);
     o += 2;
-    need(n);
+    if (o + n > end) throw truncated();
     origin = b.toString('utf8', o, o + n);
     o += n;
   }
   let properties: Message['properties'];
   if (flags & 32) {
-    need(4);
+    if (o + 4 > end) throw truncated();
     const n = b.readUInt32BE(o);
     o += 4;
-    need(n);
+    if (o + n > end) throw truncated();
     properties = JSON.parse(b.toString('utf8', o, o + n), bufferReviver) as Message['properties'];
     o += n;
   }
-  const payload = Buffer.from(b.subarray(o));
+  const payload = share && (flags & 7) === 0 ? b.subarray(o, end) : Buffer.from(b.subarray(o, end));
   const m: { -readonly [K in keyof Message]: Message[K] } = { topic, payload, qos, retain: (flags & 4) !== 0 };
   if (properties !== undefined) m.properties = properties;
   if (expiresAt !== undefined) m.expiresAt = expiresAt;
   if (origin !== undefined) m.origin = origin;
   return m;
+}
+
+function truncated(): WireError {
+  return new WireError('message record truncated');
 }
 
 function bufferReplacer(this: unknown, key: string, value: unknown): unknown {

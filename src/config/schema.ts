@@ -998,7 +998,17 @@ export const SCHEMA = {
           default: CLUSTER_DEFAULTS.volatileWindow,
           reload: 'restart',
           description:
-            "Flow control of QoS 0 forwards: bytes sent to one node over pub/sub and not yet seen processed there. Beyond it QoS 0 forwards to that node are dropped at the sender, so a node that falls behind is never disconnected by Redis's `client-output-buffer-limit pubsub` (which would lose the whole buffer). Redis holds at most this much plus one event-loop turn of a sender for a node, so keep it under Redis's pub/sub soft limit (default `8mb` for 60 s) divided by the number of nodes sending. Counted in `starling_cluster_volatile_shed_total`.",
+            "Flow control of QoS 0 forwards: bytes sent to one node over pub/sub and not yet seen processed there. The QoS 0 publish that goes beyond it is sent and its publisher is paused (not read) until that node catches up (`cluster.volatileMaxWait`), as TCP slows the publishers of a standalone node; a forward arriving while the node is still beyond it is dropped at the sender, so a node that falls behind is never disconnected by Redis's `client-output-buffer-limit pubsub` (which would lose the whole buffer). Redis holds at most this much plus one event-loop turn of a sender for a node, so keep it under Redis's pub/sub soft limit (default `8mb` for 60 s) divided by the number of nodes sending. Counted in `starling_cluster_volatile_waits_total` and `starling_cluster_volatile_shed_total`.",
+        },
+        volatileMaxWait: {
+          type: 'integer',
+          min: 10,
+          max: 3_600_000,
+          unit: 'ms',
+          default: CLUSTER_DEFAULTS.volatileMaxWait,
+          reload: 'restart',
+          description:
+            'How long a QoS 0 publisher stays paused waiting for a node beyond `cluster.volatileWindow` to catch up, and how long a node holds QoS 0 forwards back for local clients that do not drain. A node still behind after it is not waited for: QoS 0 to it is dropped at the sender until it catches up, so a stalled member cannot stall the publishers of this node; clients that did not drain drop what they cannot take, as on a standalone broker. Counted in `starling_cluster_volatile_wait_timeouts_total` and `starling_cluster_volatile_read_wait_timeouts_total`.',
         },
       },
     },
