@@ -42,6 +42,13 @@ export interface ClusterOptions {
    */
   readonly volatileWindow?: number;
   /**
+   * With cluster sessions (persistence.store: redis): a member that cannot renew its
+   * membership for two thirds of nodeTimeout disconnects its persistent clients (0x9C) and
+   * refuses CONNECTs until Redis answers again, so a netsplit cannot leave one client id
+   * connected twice (src/cluster/fence.ts). Default true.
+   */
+  readonly fence?: boolean;
+  /**
    * Called once for each node found dead (its membership key expired without a goodbye;
    * not for a node that left gracefully), on every member that sees it: where a program
    * hangs what survivors do for a dead node's clients (their wills). Each survivor is
@@ -57,6 +64,7 @@ export const CLUSTER_DEFAULTS = Object.freeze({
   maxPendingForwards: 10_000,
   inboxMaxWait: 5000,
   volatileWindow: 8 * 1024 * 1024,
+  fence: true,
 });
 
 export type ResolvedClusterOptions = Required<Omit<ClusterOptions, 'onNodeDown'>>;
@@ -71,6 +79,7 @@ export function resolveClusterOptions(o: ClusterOptions): ResolvedClusterOptions
     maxPendingForwards: o.maxPendingForwards ?? CLUSTER_DEFAULTS.maxPendingForwards,
     inboxMaxWait: o.inboxMaxWait ?? CLUSTER_DEFAULTS.inboxMaxWait,
     volatileWindow: o.volatileWindow ?? CLUSTER_DEFAULTS.volatileWindow,
+    fence: o.fence ?? CLUSTER_DEFAULTS.fence,
   };
 }
 
