@@ -24,9 +24,9 @@
 //   overwrite an adopter's state when Redis returns.
 //
 // When a membership write sent after the fence is answered (Redis is back), the member looks
-// at the owner record of every session it holds without a client: one another node took
-// (or ended) is dropped here without writing anything (the guard refuses those writes), the
-// others stay. Then it takes CONNECTs again.
+// at the owner record of every session it holds without a client: one another node took is
+// dropped here without writing anything (the guard refuses those writes), the others stay.
+// Then it takes CONNECTs again.
 //
 // Clients with a clean session (3.1.1 clean session, 5.0 Session Expiry 0) stay connected:
 // they have nothing in Redis to protect, and a Redis outage (every member fenced at once)
@@ -47,7 +47,7 @@ export interface FenceStats {
   clientsDisconnected: number;
   /** CONNECTs refused while fenced. */
   connectsRefused: number;
-  /** Sessions dropped here on rejoining because another node had taken them (or ended them). */
+  /** Sessions dropped here on rejoining because another node had taken them. */
   sessionsDropped: number;
 }
 
@@ -146,9 +146,10 @@ export class Fence {
       const clientId = session.clientId;
       await this.sessions.serial(clientId, async () => {
         const owner = await readOwner(store.redis, store.keys.owner(clientId));
-        if (owner.node === this.node.name || broker.sessions.get(clientId) !== session || session.peer !== undefined) return;
-        // Its state in Redis is the new owner's (or gone): nothing of it is written from
-        // here (the store's guard refuses), and a will waiting here is the new owner's to settle.
+        // No owner record: kept. In-process clients' sessions (a bridge's) claim none.
+        if (owner.node === '' || owner.node === this.node.name || broker.sessions.get(clientId) !== session || session.peer !== undefined) return;
+        // Its state in Redis is the new owner's: nothing of it is written from here (the
+        // store's guard refuses), and a will waiting here is the new owner's to settle.
         cancelWill(session);
         broker.sessions.end(session);
         dropped++;

@@ -30,7 +30,7 @@ export function clusterSessionMetrics(out: Out, broker: Broker): void {
   out.counter('starling_cluster_fences_total', 'Times this member fenced itself (membership not renewed for two thirds of cluster.nodeTimeout).', f.stats.fences);
   out.counter('starling_cluster_fence_disconnects_total', 'Clients with persistent sessions disconnected by a fence (0x9C Use another server).', f.stats.clientsDisconnected);
   out.counter('starling_cluster_fence_connects_refused_total', 'CONNECTs refused while fenced (0x9C).', f.stats.connectsRefused);
-  out.counter('starling_cluster_fence_sessions_dropped_total', 'Sessions dropped here on rejoining because another node had taken or ended them during the fence.', f.stats.sessionsDropped);
+  out.counter('starling_cluster_fence_sessions_dropped_total', 'Sessions dropped here on rejoining because another node had taken them during the fence.', f.stats.sessionsDropped);
 }
 
 /** `$SYS/broker/cluster/sessions/...` and `cluster/fence/...` values (names relative to `$SYS/broker/`). */
