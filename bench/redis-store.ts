@@ -1,7 +1,7 @@
 // What a group commit of the Redis store costs (persistence.store: redis): the time from
 // flush() to Redis's answer to the MULTI/EXEC, which is what a QoS 1/2 acknowledgement waits
 // for, under each Redis fsync policy, beside the SQLite store's strict commit.
-//   node dist/bench/redis-store.js [--commits 300] [--records 2,32,512]
+//   node dist/bench/redis-store.js [--commits 300] [--records 2,32,512] [--guarded]
 //
 // Each commit holds `records` records (half messages of 64 bytes, half deliveries), queued
 // in one turn of the event loop like the records of a burst of PUBLISHes, then flush() is
@@ -9,6 +9,9 @@
 // its data in a temporary folder: `appendfsync always` (every answer after fsync),
 // `everysec` (fsync once a second: an answer can be lost with the machine, not with the
 // process), and no AOF at all (the answer means in Redis's memory only).
+// --guarded: the store as cluster sessions run it, each commit a Lua script that writes a
+// session's records only while its owner record names this node (src/store/redis/guard.ts)
+// instead of a MULTI/EXEC.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -21,11 +24,12 @@ const { values: args } = parseArgs({
   options: {
     commits: { type: 'string', default: '300' },
     records: { type: 'string', default: '2,32,512' },
+    guarded: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (args.help) {
-  process.stdout.write('Usage: node dist/bench/redis-store.js [--commits 300] [--records 2,32,512]\n');
+  process.stdout.write('Usage: node dist/bench/redis-store.js [--commits 300] [--records 2,32,512] [--guarded]\n');
   process.exit(0);
 }
 const COMMITS = Number(args.commits);
@@ -70,9 +74,13 @@ async function redisRun(label: string, extra: string[]): Promise<Row[]> {
   const server = await startServer(label, port, ['redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...extra]]);
   const store = new RedisStore({ url: `redis://127.0.0.1:${port}`, node: 'bench' });
   await store.open();
+  if (args.guarded) {
+    store.guardOwners = true;
+    await store.redis.hset(store.keys.owner('bench'), 'node', 'bench', 'epoch', '1');
+  }
   store.putSession({ clientId: 'bench', expiryInterval: 3600 });
   const rows: Row[] = [];
-  for (const n of SIZES) rows.push({ store: label, ...(await measure(store, n)) });
+  for (const n of SIZES) rows.push({ store: args.guarded ? `${label}, guarded` : label, ...(await measure(store, n)) });
   await store.close();
   await stopServer(server);
   return rows;

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AuthFileError, fileAuth, type AuthFiles, type AuthLogger, type FileAuth } from '../auth/index.js';
-import { attachClusterSessions } from '../cluster/sessions.js';
+import { attachClusterSessions, clusterSessionsOptions } from '../cluster/sessions.js';
 import { createBroker, createOpsServer, createStore, StoreError, type Broker, type OpsServer, type ReloadResult } from '../index.js';
 import { prettyLog, stdoutLog } from '../ops/index.js';
 import { bench } from './bench/main.js';
@@ -145,7 +145,7 @@ async function main(argv: string[]): Promise<number> {
   });
   worker.label(broker.log, self);
   for (const line of early) line(broker);
-  attachClusterSessions(broker, { takeoverTimeout: setup.persistence.takeoverTimeout }); // store: redis only
+  attachClusterSessions(broker, clusterSessionsOptions(setup.persistence)); // store: redis only
   if (setup.options.cluster !== undefined && setup.persistence.store !== 'redis') {
     broker.log.warn(
       { store: setup.persistence.store },

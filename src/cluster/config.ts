@@ -51,6 +51,13 @@ export interface ClusterOptions {
    */
   readonly volatileMaxWait?: number;
   /**
+   * With cluster sessions (persistence.store: redis): a member that cannot renew its
+   * membership for two thirds of nodeTimeout disconnects its persistent clients (0x9C) and
+   * refuses CONNECTs until Redis answers again, so a netsplit cannot leave one client id
+   * connected twice (src/cluster/fence.ts). Default true.
+   */
+  readonly fence?: boolean;
+  /**
    * Called once for each node found dead (its membership key expired without a goodbye;
    * not for a node that left gracefully), on every member that sees it: where a program
    * hangs what survivors do for a dead node's clients (their wills). Each survivor is
@@ -67,6 +74,7 @@ export const CLUSTER_DEFAULTS = Object.freeze({
   inboxMaxWait: 5000,
   volatileWindow: 8 * 1024 * 1024,
   volatileMaxWait: 2000,
+  fence: true,
 });
 
 export type ResolvedClusterOptions = Required<Omit<ClusterOptions, 'onNodeDown'>>;
@@ -82,6 +90,7 @@ export function resolveClusterOptions(o: ClusterOptions): ResolvedClusterOptions
     inboxMaxWait: o.inboxMaxWait ?? CLUSTER_DEFAULTS.inboxMaxWait,
     volatileWindow: o.volatileWindow ?? CLUSTER_DEFAULTS.volatileWindow,
     volatileMaxWait: o.volatileMaxWait ?? CLUSTER_DEFAULTS.volatileMaxWait,
+    fence: o.fence ?? CLUSTER_DEFAULTS.fence,
   };
 }
 

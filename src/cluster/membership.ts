@@ -31,6 +31,12 @@ export class Membership extends EventEmitter<MembershipEvents> {
   readonly dead = new Set<string>();
   /** Round-trip time of the last heartbeat, ms (the cluster's Redis RTT gauge). */
   rttMs = 0;
+  /**
+   * When the last membership write Redis answered was sent (ms, this process's clock): the
+   * key lives at least nodeTimeout from then, so no other node can find this one dead
+   * earlier. Fencing (fence.ts) judges by it.
+   */
+  renewedAt = 0;
   private timer: NodeJS.Timeout | undefined;
   /** No node is declared down before this time: after Redis returns, give others time to re-announce. */
   private graceUntil = 0;
@@ -58,8 +64,10 @@ export class Membership extends EventEmitter<MembershipEvents> {
   /** Writes this node's membership (join, and again after Redis came back). */
   async announce(): Promise<void> {
     const t0 = performance.now();
+    const sentAt = Date.now();
     await Promise.all([this.redis.sadd(this.keys.nodes, this.self), this.redis.set(this.keys.node(this.self), this.info, 'PX', this.nodeTimeout)]);
     this.rttMs = performance.now() - t0;
+    this.renewedAt = Math.max(this.renewedAt, sentAt);
     this.alive.add(this.self);
     this.dead.delete(this.self);
   }
@@ -79,9 +87,11 @@ export class Membership extends EventEmitter<MembershipEvents> {
     if (this.redis.status !== 'ready') return;
     try {
       const t0 = performance.now();
+      const sentAt = Date.now();
       // SET, not PEXPIRE: a Redis restarted without our key gets it back at the next beat.
       await this.redis.set(this.keys.node(this.self), this.info, 'PX', this.nodeTimeout);
       this.rttMs = performance.now() - t0;
+      this.renewedAt = Math.max(this.renewedAt, sentAt);
       await this.check();
       this.onBeat?.();
     } catch {

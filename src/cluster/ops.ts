@@ -3,6 +3,7 @@
 
 import type { Broker } from '../broker/broker.js';
 import type { ClusterNode } from './node.js';
+import { clusterSessionMetrics, clusterSessionSys } from './session-ops.js';
 
 type Sample = readonly [Readonly<Record<string, string>> | undefined, number];
 interface Out {
@@ -28,6 +29,7 @@ export function clusterReadiness(broker: Broker): { cluster?: Record<string, unk
 }
 
 export function clusterMetrics(out: Out, broker: Broker): void {
+  clusterSessionMetrics(out, broker);
   const c = nodeOf(broker);
   if (c === undefined) return;
   const r = c.router.stats;
@@ -67,9 +69,10 @@ export function clusterMetrics(out: Out, broker: Broker): void {
 /** `$SYS/broker/cluster/...` values (names relative to `$SYS/broker/`). */
 export function clusterSys(broker: Broker): Record<string, string> {
   const c = nodeOf(broker);
-  if (c === undefined) return {};
+  if (c === undefined) return clusterSessionSys(broker);
   const r = c.router.stats;
   return {
+    ...clusterSessionSys(broker),
     'cluster/node': c.name,
     'cluster/state': c.state,
     'cluster/nodes': String(c.membership.alive.size),

@@ -30,6 +30,7 @@ import type { Message } from '../message.js';
 import { RedisStore } from '../store/redis/index.js';
 import { claimOwner, dropOwner, readOwner, type Owner } from '../store/redis/owner.js';
 import type { StoredDelivery, StoredSession } from '../store/types.js';
+import { installFence } from './fence.js';
 
 export interface ClusterSessionsOptions {
   /** Longest wait for another node to let a client id go, ms (default 5000). */
@@ -346,7 +347,8 @@ export class ClusterSessions {
     }
   }
 
-  private serial<T>(clientId: string, fn: () => Promise<T>): Promise<T> {
+  /** Runs `fn` after the operations on `clientId` queued before it (fence.ts uses it too). */
+  serial<T>(clientId: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.chains.get(clientId) ?? Promise.resolve();
     const run = prev.then(fn, fn);
     const tail = run.catch(() => {});
@@ -404,6 +406,11 @@ function capture(session: Session): { session: StoredSession; messages: Map<numb
   };
 }
 
+/** The cluster sessions' settings of the `persistence` config section. */
+export function clusterSessionsOptions(p: { takeoverTimeout: number; deadNodeCheck: number; willsLockTtl: number }): ClusterSessionsOptions {
+  return { takeoverTimeout: p.takeoverTimeout, deadNodeCheck: p.deadNodeCheck, willsLockTtl: p.willsLockTtl };
+}
+
 /**
  * Makes a broker whose store is a RedisStore a cluster member for sessions (call before
  * listen()); a broker with another store is left alone. Stopped when the broker closes.
@@ -421,5 +428,6 @@ export function attachClusterSessions(broker: Broker, options: ClusterSessionsOp
     if (!registry.has(session.clientId)) cs.ended(session.clientId);
   };
   store.beforeClose.push(() => cs.stop());
+  installFence(broker, cs);
   return cs;
 }

@@ -205,8 +205,8 @@ export function toBrokerOptions(config: StarlingConfig): BrokerSetup {
 }
 
 function toClusterOptions(c: NonNullable<StarlingConfig['cluster']>, redis: string): ClusterOptions {
-  const { node, prefix, heartbeatInterval, nodeTimeout, maxPendingForwards, inboxMaxWait, volatileWindow, volatileMaxWait } = c;
-  return { redis, prefix, heartbeatInterval, nodeTimeout, maxPendingForwards, inboxMaxWait, volatileWindow, volatileMaxWait, ...(node !== undefined && { node }) };
+  const { node, prefix, heartbeatInterval, nodeTimeout, maxPendingForwards, inboxMaxWait, volatileWindow, volatileMaxWait, fence } = c;
+  return { redis, prefix, heartbeatInterval, nodeTimeout, maxPendingForwards, inboxMaxWait, volatileWindow, volatileMaxWait, fence, ...(node !== undefined && { node }) };
 }
 
 /** The config keys naming auth files, and the FileAuthOptions field each one sets. */

@@ -789,6 +789,36 @@ export const SCHEMA = {
           description:
             'With `store: redis`: the longest a CONNECT waits for the node holding its client id to let it go (disconnect its client, write the session to Redis). One that waits longer is refused with 0x89 Server busy (3.1.1: 0x03), never let in beside the other connection.',
         },
+        deadNodeCheck: {
+          type: 'integer',
+          min: 0,
+          max: 3_600_000,
+          unit: 'ms',
+          default: 2000,
+          reload: 'restart',
+          description:
+            "With `store: redis`: how often a node looks for dead nodes (membership key gone) whose sessions and wills still wait for a survivor to adopt them. 0: never (another node must). Adoptions are counted in `starling_cluster_sessions_adopted_from_dead_total`.",
+        },
+        willsLockTtl: {
+          type: 'integer',
+          min: 1000,
+          max: 3_600_000,
+          unit: 'ms',
+          default: 30_000,
+          reload: 'restart',
+          description:
+            "With `store: redis`: expiry of the lock a survivor takes on a dead node's sessions and wills. Only its holder adopts them; one that dies midway leaves the rest to the next survivor once it expires. Keep it longer than adopting a dead node's sessions takes.",
+        },
+        runGrace: {
+          type: 'integer',
+          min: 1000,
+          max: 604_800_000,
+          unit: 'ms',
+          default: 600_000,
+          reload: 'restart',
+          description:
+            "With `store: redis`: how long the messages of this node's earlier runs stay in Redis after a restart retired them: another node that claimed one of its sessions while it was down may still be reading them. Far longer than a takeover takes.",
+        },
         dataDir: {
           type: 'string',
           default: './data',
@@ -1009,6 +1039,13 @@ export const SCHEMA = {
           reload: 'restart',
           description:
             'How long a QoS 0 publisher stays paused waiting for a node beyond `cluster.volatileWindow` to catch up, and how long a node holds QoS 0 forwards back for local clients that do not drain. A node still behind after it is not waited for: QoS 0 to it is dropped at the sender until it catches up, so a stalled member cannot stall the publishers of this node; clients that did not drain drop what they cannot take, as on a standalone broker. Counted in `starling_cluster_volatile_wait_timeouts_total` and `starling_cluster_volatile_read_wait_timeouts_total`.',
+        },
+        fence: {
+          type: 'boolean',
+          default: CLUSTER_DEFAULTS.fence,
+          reload: 'restart',
+          description:
+            'With `persistence.store: redis`: a member that has not renewed its membership for two thirds of `nodeTimeout` (judged on its own clock, before the others can find it dead and adopt its sessions) disconnects its clients with persistent sessions (5.0: DISCONNECT 0x9C Use another server) and refuses CONNECTs until Redis answers again; then it drops the sessions another member took meanwhile. So a netsplit cannot leave one client id connected twice. `false` keeps them connected through a split (the store still never writes a session another member owns). Counted in `starling_cluster_fences_total` (docs/clustering-sessions.md).',
         },
       },
     },

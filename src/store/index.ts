@@ -19,13 +19,15 @@ export type StoreSettings = Pick<PersistenceConfig, 'store' | 'dataDir' | 'durab
   readonly node?: string | undefined;
   /** Redis key prefix; a cluster member passes its `cluster.prefix`. */
   readonly prefix?: string | undefined;
+  /** `persistence.runGrace` (store `redis`). */
+  readonly runGrace?: number | undefined;
 };
 
 /** The store the `persistence` config section asks for (opened by the broker's listen()). */
 export function createStore(config: StoreSettings): Store {
   if (config.store === 'memory' || config.durability === 'none') return new MemoryStore();
   if (config.store === 'redis') {
-    return new RedisStore({ url: config.redis, node: config.node ?? hostname(), durability: config.durability, batchInterval: config.batchInterval, ...(config.prefix !== undefined && { prefix: config.prefix }) });
+    return new RedisStore({ url: config.redis, node: config.node ?? hostname(), durability: config.durability, batchInterval: config.batchInterval, ...(config.prefix !== undefined && { prefix: config.prefix }), ...(config.runGrace !== undefined && { runGrace: config.runGrace }) });
   }
   return new SqliteStore({ dir: config.dataDir, durability: config.durability, batchInterval: config.batchInterval });
 }

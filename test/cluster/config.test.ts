@@ -19,6 +19,7 @@ test('cluster 1: config: without cluster.redis the broker is standalone; with it
     inboxMaxWait: 5000,
     volatileWindow: 8 * 1024 * 1024,
     volatileMaxWait: 2000,
+    fence: true,
   });
   assert.doesNotMatch(JSON.stringify(redactSecrets(loaded.config)), /pw@/, 'the URL (it may hold a password) is a secret: the admin API shows it redacted');
 });

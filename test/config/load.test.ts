@@ -42,7 +42,7 @@ test('no file: one TCP listener on 127.0.0.1:1883 and every limit at its DEFAULT
   assert.deepEqual(config.limits, DEFAULT_LIMITS);
   assert.deepEqual(config.mqtt, { maximumQoS: 2, retainAvailable: true });
   assert.deepEqual(config.log, { level: 'info', pretty: false, flushInterval: 100 });
-  assert.deepEqual(config.persistence, { store: 'sqlite', dataDir: './data', durability: 'strict', batchInterval: 50, takeoverTimeout: 5000 });
+  assert.deepEqual(config.persistence, { store: 'sqlite', dataDir: './data', durability: 'strict', batchInterval: 50, takeoverTimeout: 5000, deadNodeCheck: 2000, willsLockTtl: 30_000, runGrace: 600_000 });
   assert.deepEqual(config.auth, {});
   assert.ok(Object.isFrozen(config.limits), 'the config is immutable');
 });

@@ -54,7 +54,7 @@ test('a plant broker: three listeners, TLS with client certificates, wss, auth f
   assert.equal(config.limits.maxPacketSize, 262_144);
   assert.equal(config.limits.maxKeepAlive, 300);
   assert.equal(config.mqtt.retainAvailable, true);
-  assert.deepEqual(config.persistence, { store: 'sqlite', dataDir: '/var/lib/mosquitto/', durability: 'strict', batchInterval: 50, takeoverTimeout: 5000 });
+  assert.deepEqual(config.persistence, { store: 'sqlite', dataDir: '/var/lib/mosquitto/', durability: 'strict', batchInterval: 50, takeoverTimeout: 5000, deadNodeCheck: 2000, willsLockTtl: 30_000, runGrace: 600_000 });
   assert.match(conversion.config, /certificateAsUsername: cn # mosquitto\.conf:38/);
 });
 

@@ -154,11 +154,12 @@ function accept(conn: Connection, assignedId: boolean, authData: Buffer | undefi
   const acquire = conn.broker.sessions.acquire;
   if (acquire === undefined) return open(conn, assignedId, authData);
   // A cluster takes the client id for this node first (src/cluster/sessions.ts); one it
-  // cannot get in time is refused: 0x89 Server busy (3.1.1: 0x03 Server unavailable).
+  // cannot get in time is refused: 0x89 Server busy (3.1.1: 0x03 Server unavailable), or
+  // with the code the cluster gives (a fenced member: 0x9C Use another server).
   const version = conn.connect!.protocolVersion;
   return acquire(conn.id, conn.connect!.clean, () => (conn.state === 'closed' ? undefined : open(conn, assignedId, authData))).then(() => {}, (err: unknown) => {
     conn.broker.log.warn({ clientId: conn.id, remote: conn.remoteAddress, err: (err as Error).message }, 'CONNECT refused: the cluster could not hand the client id over');
-    if (conn.state !== 'closed') conn.connackAndClose(0x89, version);
+    if (conn.state !== 'closed') conn.connackAndClose((err as { reasonCode?: number }).reasonCode ?? 0x89, version);
   });
 }
 

@@ -28,6 +28,7 @@ import { decodeMessage, encodeMessage } from '../../cluster/wire.js';
 import type { Snapshot, Store, StoredDelivery, StoredSession, StoredSessionState, StoredSubscription, StoredWill } from '../types.js';
 import { StoreKeys } from './keys.js';
 import { claimOwner, readOwner } from './owner.js';
+import { defineGuardedCommit, guardedCommit, type Op } from './guard.js';
 
 export { StoreKeys } from './keys.js';
 
@@ -91,7 +92,6 @@ interface Batch {
   reject: (err: Error) => void;
 }
 
-type Op = [string, ...Array<string | Buffer>];
 
 export class RedisStore implements Store {
   readonly kind = 'redis';
@@ -101,6 +101,8 @@ export class RedisStore implements Store {
   readonly ns: string;
   readonly redis: RedisClient;
   onCommit?: (durationMs: number, records: number) => void;
+  /** Owner keys whose clients' writes a commit refused: another node holds them now. */
+  onRefused?: (ownerKeys: string[]) => void;
   /** Run first by close(): what uses this store's connection stops (cluster sessions). */
   readonly beforeClose: Array<() => Promise<void>> = [];
 
@@ -108,6 +110,16 @@ export class RedisStore implements Store {
   private readonly batchInterval: number;
   private readonly ownsConnection: boolean;
   private ops: Op[] = [];
+  /** Per op, the owner key guarding it (a client's session or will), when guarded. */
+  private guards: Array<string | undefined> = [];
+  /**
+   * Set by cluster sessions (src/cluster/sessions.ts): a client's session and will are
+   * written only while its owner record names this node or nobody (guard.ts). Off, commits
+   * are plain MULTI/EXEC as on a standalone Redis store.
+   */
+  guardOwners = false;
+  /** Commits' writes of a client refused because another node owns it now (guard.ts). */
+  readonly stats = { refusedWrites: 0 };
   private records = 0;
   /** The batch the queued records will commit in. */
   private next: Batch | undefined;
@@ -190,7 +202,7 @@ export class RedisStore implements Store {
         this.willsHere.add(s.clientId);
       }
       if (s.state === undefined) {
-        this.op('del', keys.session(s.clientId));
+        this.cop(s.clientId, 'del', keys.session(s.clientId));
         if (s.will === undefined) this.op('srem', keys.nodeSessions(this.node), s.clientId);
         continue;
       }
@@ -207,8 +219,8 @@ export class RedisStore implements Store {
             snapshotMessages.set(id, m);
             this.op('hset', this.messagesKey, String(id), encodeMessage(m));
           }
-          this.op('hset', keys.session(s.clientId), `d:${d.record.packetId}`, JSON.stringify({ ...d.record, ns: this.ns, mid: id }));
-          if (d.inline !== undefined) this.op('hdel', keys.session(s.clientId), `dm:${d.record.packetId}`);
+          this.cop(s.clientId, 'hset', keys.session(s.clientId), `d:${d.record.packetId}`, JSON.stringify({ ...d.record, ns: this.ns, mid: id }));
+          if (d.inline !== undefined) this.cop(s.clientId, 'hdel', keys.session(s.clientId), `dm:${d.record.packetId}`);
         }
         deliveries.push(toDelivery(d.record, d.released, id));
       }
@@ -261,14 +273,14 @@ export class RedisStore implements Store {
   handOver(session: StoredSession, messages: ReadonlyMap<number, Message>): void {
     const key = this.keys.session(session.clientId);
     const { subscriptions, inboundQos2, deliveries, ...state } = session;
-    this.op('hset', key, 's', JSON.stringify(state));
-    for (const sub of subscriptions) this.op('hset', key, `sub:${sub.filter}`, JSON.stringify(sub));
-    for (const id of inboundQos2) this.op('hset', key, `in:${id}`, '1');
+    this.cop(session.clientId, 'hset', key, 's', JSON.stringify(state));
+    for (const sub of subscriptions) this.cop(session.clientId, 'hset', key, `sub:${sub.filter}`, JSON.stringify(sub));
+    for (const id of inboundQos2) this.cop(session.clientId, 'hset', key, `in:${id}`, '1');
     for (const d of deliveries) {
       const m = messages.get(d.messageId);
       if (m === undefined) continue;
-      this.op('hset', key, `d:${d.packetId}`, JSON.stringify(toRecord(d, '', 0)), `dm:${d.packetId}`, encodeMessage(m));
-      if (d.state === 'pubrel') this.op('hset', key, `r:${d.packetId}`, '1');
+      this.cop(session.clientId, 'hset', key, `d:${d.packetId}`, JSON.stringify(toRecord(d, '', 0)), `dm:${d.packetId}`, encodeMessage(m));
+      if (d.state === 'pubrel') this.cop(session.clientId, 'hset', key, `r:${d.packetId}`, '1');
     }
   }
 
@@ -311,28 +323,28 @@ export class RedisStore implements Store {
 
   putSession(state: StoredSessionState): void {
     this.index(state.clientId, this.sessionsHere);
-    this.op('hset', this.keys.session(state.clientId), 's', JSON.stringify(state));
+    this.cop(state.clientId, 'hset', this.keys.session(state.clientId), 's', JSON.stringify(state));
   }
 
   deleteSession(clientId: string): void {
-    this.op('del', this.keys.session(clientId));
+    this.cop(clientId, 'del', this.keys.session(clientId));
     this.unindexHere(clientId, this.sessionsHere, this.willsHere);
   }
 
   putSubscription(clientId: string, sub: StoredSubscription): void {
-    this.op('hset', this.keys.session(clientId), `sub:${sub.filter}`, JSON.stringify(sub));
+    this.cop(clientId, 'hset', this.keys.session(clientId), `sub:${sub.filter}`, JSON.stringify(sub));
   }
 
   deleteSubscription(clientId: string, filter: string): void {
-    this.op('hdel', this.keys.session(clientId), `sub:${filter}`);
+    this.cop(clientId, 'hdel', this.keys.session(clientId), `sub:${filter}`);
   }
 
   putInbound(clientId: string, packetId: number): void {
-    this.op('hset', this.keys.session(clientId), `in:${packetId}`, '1');
+    this.cop(clientId, 'hset', this.keys.session(clientId), `in:${packetId}`, '1');
   }
 
   deleteInbound(clientId: string, packetId: number): void {
-    this.op('hdel', this.keys.session(clientId), `in:${packetId}`);
+    this.cop(clientId, 'hdel', this.keys.session(clientId), `in:${packetId}`);
   }
 
   putMessage(id: number, message: Message): void {
@@ -345,17 +357,17 @@ export class RedisStore implements Store {
 
   putDelivery(clientId: string, delivery: StoredDelivery): void {
     const key = this.keys.session(clientId);
-    this.op('hset', key, `d:${delivery.packetId}`, JSON.stringify(toRecord(delivery, this.ns, delivery.messageId)));
-    if (delivery.state === 'pubrel') this.op('hset', key, `r:${delivery.packetId}`, '1');
-    else this.op('hdel', key, `r:${delivery.packetId}`, `dm:${delivery.packetId}`);
+    this.cop(clientId, 'hset', key, `d:${delivery.packetId}`, JSON.stringify(toRecord(delivery, this.ns, delivery.messageId)));
+    if (delivery.state === 'pubrel') this.cop(clientId, 'hset', key, `r:${delivery.packetId}`, '1');
+    else this.cop(clientId, 'hdel', key, `r:${delivery.packetId}`, `dm:${delivery.packetId}`);
   }
 
   releaseDelivery(clientId: string, packetId: number): void {
-    this.op('hset', this.keys.session(clientId), `r:${packetId}`, '1');
+    this.cop(clientId, 'hset', this.keys.session(clientId), `r:${packetId}`, '1');
   }
 
   deleteDelivery(clientId: string, packetId: number): void {
-    this.op('hdel', this.keys.session(clientId), `d:${packetId}`, `r:${packetId}`, `dm:${packetId}`);
+    this.cop(clientId, 'hdel', this.keys.session(clientId), `d:${packetId}`, `r:${packetId}`, `dm:${packetId}`);
   }
 
   putRetained(message: Message): void {
@@ -369,11 +381,11 @@ export class RedisStore implements Store {
   putWill(clientId: string, will: StoredWill): void {
     this.index(clientId, this.willsHere);
     const { message, ...rest } = will;
-    this.op('set', this.keys.will(clientId), JSON.stringify({ ...rest, m: encodeMessage(message).toString('base64') }));
+    this.cop(clientId, 'set', this.keys.will(clientId), JSON.stringify({ ...rest, m: encodeMessage(message).toString('base64') }));
   }
 
   deleteWill(clientId: string): void {
-    this.op('del', this.keys.will(clientId));
+    this.cop(clientId, 'del', this.keys.will(clientId));
     this.unindexHere(clientId, this.willsHere, this.sessionsHere);
   }
 
@@ -398,8 +410,15 @@ export class RedisStore implements Store {
     this.redis.disconnect();
   }
 
+  /** A write of `clientId`'s session or will: guarded by its owner record when guardOwners. */
+  private cop(clientId: string, ...args: Op): void {
+    this.op(...args);
+    if (this.guardOwners) this.guards[this.guards.length - 1] = this.keys.owner(clientId);
+  }
+
   private op(...args: Op): void {
     this.ops.push(args);
+    this.guards.push(undefined);
     this.records++;
     if (this.next === undefined) {
       let resolve!: () => void;
@@ -425,13 +444,15 @@ export class RedisStore implements Store {
     if (batch === undefined) return;
     this.next = undefined;
     const ops = this.ops;
+    const guards = this.guards;
     const records = this.records;
     this.ops = [];
+    this.guards = [];
     this.records = 0;
     this.sent = batch;
     const t0 = performance.now();
     Promise.resolve()
-      .then(() => this.send(ops))
+      .then(() => this.send(ops, guards))
       .then(() => {
         if (this.sent === batch) this.sent = undefined;
         this.onCommit?.(performance.now() - t0, records);
@@ -445,23 +466,38 @@ export class RedisStore implements Store {
   };
 
   /**
-   * One MULTI/EXEC; on a Redis Cluster one per slot (a client's records share its slot), all
-   * sent at once: each applies whole, but not all at one instant (docs/durability.md).
+   * One MULTI/EXEC (a guarded Lua script instead when guardOwners: guard.ts); on a Redis
+   * Cluster one per slot (a client's records share its slot), all sent at once: each
+   * applies whole, but not all at one instant (docs/durability.md).
    */
-  private async send(ops: Op[]): Promise<void> {
+  private async send(ops: Op[], guards: Array<string | undefined>): Promise<void> {
     const redis = this.redis;
-    const groups: Op[][] = [];
+    const groups: Array<{ ops: Op[]; guards: Array<string | undefined> }> = [];
     if (redis instanceof Cluster) {
-      const bySlot = new Map<number, Op[]>();
-      for (const op of ops) {
+      const bySlot = new Map<number, { ops: Op[]; guards: Array<string | undefined> }>();
+      ops.forEach((op, i) => {
         const slot = keySlot(op[1] as string);
         let g = bySlot.get(slot);
-        if (g === undefined) bySlot.set(slot, (g = []));
-        g.push(op);
-      }
+        if (g === undefined) bySlot.set(slot, (g = { ops: [], guards: [] }));
+        g.ops.push(op);
+        // An id whose hash tag is empty puts its owner record in another slot: unguarded.
+        const guard = guards[i];
+        g.guards.push(guard !== undefined && keySlot(guard) === slot ? guard : undefined);
+      });
       groups.push(...bySlot.values());
-    } else groups.push(ops);
-    const answers = await Promise.all(groups.map((g) => redis.multi(g).exec()));
+    } else groups.push({ ops, guards });
+    const answers = await Promise.all(
+      groups.map(async (g): Promise<Array<[Error | null, unknown]> | null> => {
+        if (!g.guards.some((k) => k !== undefined)) return redis.multi(g.ops).exec();
+        defineGuardedCommit(redis);
+        const refused = await guardedCommit(redis, this.node, g.ops, g.guards);
+        if (refused.length > 0) {
+          this.stats.refusedWrites += refused.length;
+          this.onRefused?.(refused);
+        }
+        return [];
+      }),
+    );
     for (const results of answers) {
       if (results === null) throw new Error('Redis aborted the store transaction');
       for (const [err] of results) if (err) throw err;
