@@ -120,7 +120,8 @@ export class Fence {
     this.stats.fences++;
     let disconnected = 0;
     for (const client of [...this.broker.sessions.clients.values()]) {
-      if (client instanceof InProcessClient) continue; // not taken over across nodes
+      // A bridge's local side: its bridge stops when the bridges lease lapses (lease.ts).
+      if (client instanceof InProcessClient) continue;
       const session = this.broker.sessions.get(client.id);
       if (session === undefined || session.expiryInterval === 0) continue;
       // The will stays in Redis as last committed: the adopter publishes it (a dead node's
@@ -146,7 +147,7 @@ export class Fence {
       const clientId = session.clientId;
       await this.sessions.serial(clientId, async () => {
         const owner = await readOwner(store.redis, store.keys.owner(clientId));
-        // No owner record: kept. In-process clients' sessions (a bridge's) claim none.
+        // No owner record (a session written before this member had cluster sessions): kept.
         if (owner.node === '' || owner.node === this.node.name || broker.sessions.get(clientId) !== session || session.peer !== undefined) return;
         // Its state in Redis is the new owner's: nothing of it is written from here (the
         // store's guard refuses), and a will waiting here is the new owner's to settle.
