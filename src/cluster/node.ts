@@ -16,6 +16,7 @@ import { Membership } from './membership.js';
 import { ClusterRouter, MAX_ENTRY_RECORDS, type ForwardSink } from './router.js';
 import type { Session } from '../broker/session.js';
 import { ReplicatedRetained } from './retained.js';
+import { RedisStore } from '../store/redis/index.js';
 
 const ROUTES_SCRIPT = `
 local add = cjson.decode(ARGV[4])
@@ -366,10 +367,7 @@ export class ClusterNode implements ForwardSink {
           }
           ids.push(id.toString());
         }
-        await this.broker?.persistence?.flush();
-        await this.cmd.xack(inbox, GROUP, ...ids);
-        await this.cmd.xdel(inbox, ...ids);
-        this.stats.inboxAcked += ids.length;
+        await this.acknowledge(inbox, ids);
       } catch (err) {
         if (this.stopped) return;
         const msg = String((err as Error).message);
@@ -378,6 +376,54 @@ export class ClusterNode implements ForwardSink {
         from = '0';
       }
     }
+  }
+
+  /**
+   * Takes delivered entries out of the inbox once what they delivered is durable. With the
+   * Redis store on the same server, XACK and XDEL go in the store's own commit: a crash
+   * cannot fall between the deliveries and the acknowledgement (which would deliver the
+   * entries again after a restart: a QoS 2 duplicate), and what is left in the stream is
+   * exactly what this node's sessions have not got (dead-inbox.ts relies on it).
+   */
+  private async acknowledge(inbox: string, ids: string[]): Promise<void> {
+    const persistence = this.broker?.persistence;
+    const store = persistence?.store;
+    if (store instanceof RedisStore && store.sharesServerWith(this.cmd)) {
+      store.commitWith([
+        ['xack', inbox, GROUP, ...ids],
+        ['xdel', inbox, ...ids],
+      ]);
+      await persistence!.flush();
+    } else {
+      await persistence?.flush();
+      await this.cmd.xack(inbox, GROUP, ...ids);
+      await this.cmd.xdel(inbox, ...ids);
+    }
+    this.stats.inboxAcked += ids.length;
+    const last = ids[ids.length - 1]!;
+    if (compareIds(last, this.inboxDone) > 0) this.inboxDone = last;
+  }
+
+  /** The highest inbox entry id whose deliveries are committed here ('0-0': none yet). */
+  private inboxDone = '0-0';
+
+  /**
+   * Resolves once every entry in this node's inbox now has been delivered and committed here
+   * (or after `timeoutMs`, false). A session handed to another node waits for it: messages
+   * forwarded here for it before the handover travel with it instead of arriving after it
+   * left (a restarted node hands sessions over before it has read its inbox otherwise).
+   */
+  async inboxCaughtUp(timeoutMs: number): Promise<boolean> {
+    if (!this.connected || this.stopped) return false;
+    const read = this.cmd as unknown as { xrevrange(...args: Array<string | number>): Promise<Array<[string, string[]]>> };
+    const [last] = await read.xrevrange(this.keys.inbox(this.name), '+', '-', 'COUNT', 1);
+    if (last === undefined) return true;
+    const until = Date.now() + timeoutMs;
+    while (compareIds(this.inboxDone, last[0]) < 0) {
+      if (Date.now() >= until || this.stopped) return false;
+      await sleep(5);
+    }
+    return true;
   }
 
   // ---- retained ----
@@ -540,6 +586,13 @@ class InboxFlow {
       if (this.node.state === 'left') return;
     }
   }
+}
+
+/** Orders two stream entry ids (`<ms>-<seq>`). */
+function compareIds(a: string, b: string): number {
+  const [am = '0', as = '0'] = a.split('-');
+  const [bm = '0', bs = '0'] = b.split('-');
+  return Number(am) - Number(bm) || Number(as) - Number(bs);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -30,6 +30,7 @@ import type { Message } from '../message.js';
 import { RedisStore } from '../store/redis/index.js';
 import { claimOwner, dropOwner, readOwner, type Owner } from '../store/redis/owner.js';
 import type { StoredDelivery, StoredSession } from '../store/types.js';
+import { deliverDeadInbox, type DeadInboxStats } from './dead-inbox.js';
 
 export interface ClusterSessionsOptions {
   /** Longest wait for another node to let a client id go, ms (default 5000). */
@@ -67,6 +68,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 export class ClusterSessions {
   readonly stats: ClusterSessionStats = { takenFromLive: 0, takenFromDead: 0, givenAway: 0, adoptedFromDead: 0, deadWillsPublished: 0, refused: 0, ownersDropped: 0 };
+  /** What dead nodes' inboxes gave the sessions that left them (dead-inbox.ts). */
+  readonly inboxStats: DeadInboxStats = { entriesRead: 0, messagesDelivered: 0, inboxesRetired: 0 };
   readonly node: string;
   private readonly redis: RedisClient;
   private readonly sub: RedisClient;
@@ -79,6 +82,8 @@ export class ClusterSessions {
   private readonly handing = new Set<string>();
   private readonly ready: Promise<void>;
   private timer: NodeJS.Timeout | undefined;
+  /** Waits (at most the given ms) until this member's inbox is delivered: set on a cluster member. */
+  beforeRelease: ((timeoutMs: number) => Promise<unknown>) | undefined;
   private sweeping = false;
   private stopped = false;
 
@@ -132,7 +137,8 @@ export class ClusterSessions {
           if (live) this.stats.takenFromLive++;
           else this.stats.takenFromDead++;
         }
-        await this.adopt(clientId, owner, clean);
+        // Taken from a dead node: what its inbox still holds for the session comes with it.
+        await this.adopt(clientId, owner, clean, owner.node !== '' && !live);
         return open();
       }
       this.stats.refused++;
@@ -163,11 +169,11 @@ export class ClusterSessions {
         const claim = await claimOwner(this.redis, key, owner, this.node);
         if (!claim.won) return 0;
         this.stats.adoptedFromDead++;
-        return this.adopt(clientId, owner, false);
+        return this.adopt(clientId, owner, false, owner.node === deadNode);
       });
     }
     await this.store.flush();
-    await this.store.dropNodeIfEmpty(deadNode);
+    if (await this.store.dropNodeIfEmpty(deadNode)) await this.retireInbox(deadNode);
     this.stats.deadWillsPublished += wills;
     if (wills > 0) this.broker.log.info({ node: deadNode, wills }, 'cluster sessions: published the wills of a dead node');
     return wills;
@@ -181,7 +187,7 @@ export class ClusterSessions {
    * router. A will left by a dead holder is settled as after a restart. Resolves to 1 when
    * a will went out at once.
    */
-  private async adopt(clientId: string, from: Owner, clean: boolean): Promise<number> {
+  private async adopt(clientId: string, from: Owner, clean: boolean, fromDead: boolean): Promise<number> {
     const broker = this.broker;
     const persistence = broker.persistence!;
     const stale = broker.sessions.get(clientId);
@@ -192,6 +198,7 @@ export class ClusterSessions {
     let session: Session | undefined;
     if (stored !== undefined && clean) this.store.deleteSession(clientId);
     else if (stored !== undefined) session = this.restore(stored, loaded.messages);
+    if (session !== undefined && fromDead) await deliverDeadInbox(this.redis, this.store.keys.inbox(from.node), session, broker.hooks, this.inboxStats);
     let published = 0;
     const will = loaded.will;
     if (will !== undefined) {
@@ -251,6 +258,8 @@ export class ClusterSessions {
           broker.persistence?.willSettled(clientId);
         }
       }
+      // What this node's inbox holds for the session goes with it (a no-op but on a cluster member).
+      await this.beforeRelease?.(this.takeoverTimeout / 2);
       if (broker.sessions.get(clientId) === session) {
         const handed = session.stored ? capture(session) : undefined;
         this.handing.add(clientId);
@@ -324,6 +333,15 @@ export class ClusterSessions {
 
   // Dead nodes.
 
+  /**
+   * Deletes a dead node's inbox once none of its sessions is left (each took what was there
+   * for it when it left). Not if the node came back meanwhile: it reads its inbox again.
+   */
+  private async retireInbox(node: string): Promise<void> {
+    if (await this.alive(node)) return;
+    if ((await this.redis.del(this.store.keys.inbox(node))) === 1) this.inboxStats.inboxesRetired++;
+  }
+
   private async alive(node: string): Promise<boolean> {
     return (await this.redis.exists(this.store.keys.node(node))) === 1;
   }
@@ -336,7 +354,11 @@ export class ClusterSessions {
       if (!(await this.alive(this.node))) return; // not a member (yet): leave it to those that are
       for (const node of await this.redis.smembers(this.store.keys.nodes)) {
         if (node === this.node || (await this.alive(node))) continue;
-        if ((await this.redis.scard(this.store.keys.nodeSessions(node))) === 0) continue;
+        if ((await this.redis.scard(this.store.keys.nodeSessions(node))) === 0) {
+          // Every session left it (taken by reconnecting clients): its inbox has nobody to serve.
+          if ((await this.redis.exists(this.store.keys.inbox(node))) === 1) await this.retireInbox(node);
+          continue;
+        }
         await this.publishWillsOf(node);
       }
     } catch (err) {
@@ -412,6 +434,8 @@ export function attachClusterSessions(broker: Broker, options: ClusterSessionsOp
   const store = broker.persistence?.store;
   if (!(store instanceof RedisStore)) return undefined;
   const cs = new ClusterSessions(broker, store, options);
+  const node = (broker as Broker & { cluster?: { inboxCaughtUp?: (ms: number) => Promise<boolean> } }).cluster;
+  if (typeof node?.inboxCaughtUp === 'function') cs.beforeRelease = (ms) => node.inboxCaughtUp!(ms);
   const registry = broker.sessions;
   registry.acquire = (clientId, clean, open) => cs.acquire(clientId, clean, open);
   // Every end of a session passes here (the registry has no event for it).

@@ -377,6 +377,22 @@ export class RedisStore implements Store {
     this.unindexHere(clientId, this.willsHere, this.sessionsHere);
   }
 
+  /**
+   * Queues raw commands into the next commit, so they apply in the same MULTI/EXEC as the
+   * records queued with them (the cluster's inbox acknowledgement, node.ts): both or neither.
+   */
+  commitWith(commands: ReadonlyArray<[string, ...Array<string | Buffer>]>): void {
+    for (const c of commands) this.op(...c);
+  }
+
+  /** Whether `other` talks to the same Redis server and database (one MULTI can hold both's keys). */
+  sharesServerWith(other: RedisClient): boolean {
+    if (this.redis instanceof Cluster || other instanceof Cluster) return false;
+    const a = this.redis.options;
+    const b = other.options;
+    return a.host === b.host && a.port === b.port && (a.db ?? 0) === (b.db ?? 0) && a.path === b.path && a.name === b.name;
+  }
+
   // Commits.
 
   flush(): Promise<void> | undefined {

@@ -1,0 +1,115 @@
+// A dead member's inbox, for the sessions that leave it.
+//
+// QoS 1/2 messages forwarded to member B are XADDed to B's inbox stream and acknowledged to
+// their publishers once Redis has them (router.ts, node.ts). B takes an entry out of the
+// stream (XACK + XDEL) only in the same commit as what it delivered from it
+// (node.ts readInbox, RedisStore.commitWith), so whatever is still in the stream is exactly
+// what B's sessions have not got. When B dies, its sessions leave it one by one: taken by a
+// client reconnecting to another member (ClusterSessions.acquire, owner B and B's heartbeat
+// gone) or adopted by the survivor that publishes B's wills (publishWillsOf). Each time a
+// session leaves a dead B, the member taking it delivers the entries still in B's inbox to
+// that session only (its own clients got their own copies through its own inbox), in the
+// stream's order, in the same store commit as the session becomes its own. A session leaves
+// B once (a compare-and-set on its owner), so each entry reaches it at most once this way.
+//
+// The entries stay for B's other sessions; the stream is deleted once B's index of sessions
+// is empty and B is still dead (RedisStore.dropNodeIfEmpty's caller). B restarted under its
+// name reads what is left for the sessions it still holds, as before.
+//
+// What remains (docs/clustering-sessions.md): an entry XADDed to B after the session left it
+// (a sender that had not yet seen B dead, nodeTimeout plus a heartbeat at most) reaches only
+// the sessions B still holds.
+
+import { LocalRouter } from '../broker/router.js';
+import type { Session } from '../broker/session.js';
+import type { Message } from '../message.js';
+import type { RedisClient } from '../store/redis/connect.js';
+import { decodeMessage } from './wire.js';
+
+/** The record kinds of a forward frame (router.ts). */
+const TO_SUBSCRIBERS = 0;
+const TO_GROUP = 1;
+const PAGE = 256;
+
+export interface DeadInboxStats {
+  /** Entries of dead members' inboxes read for sessions leaving them, and messages delivered from them. */
+  entriesRead: number;
+  messagesDelivered: number;
+  /** Dead members' inboxes deleted once none of their sessions was left. */
+  inboxesRetired: number;
+}
+
+/** The messages of one forward frame: `group` set for a shared group's (its `$share/g/f` filter). */
+export function* frameMessages(data: Buffer): Generator<{ group: string | undefined; message: Message }> {
+  const originLen = data.readUInt16BE(0);
+  let o = 2 + originLen;
+  while (o < data.length) {
+    const kind = data[o]!;
+    const keyLen = data.readUInt16BE(o + 1);
+    const key = data.toString('utf8', o + 3, o + 3 + keyLen);
+    o += 3 + keyLen;
+    const len = data.readUInt32BE(o);
+    o += 4;
+    const body = data.subarray(o, o + len);
+    o += len;
+    if (kind === TO_SUBSCRIBERS) yield { group: undefined, message: decodeMessage(body) };
+    else if (kind === TO_GROUP) yield { group: key, message: decodeMessage(body) };
+    // Pings and pongs travel over pub/sub only.
+  }
+}
+
+/**
+ * Delivers every message still in `inbox` (a dead member's) that `session`'s subscriptions
+ * match, to `session` alone. Bad entries are counted and skipped, never thrown. Resolves to
+ * the messages delivered; the caller commits the session's store records.
+ */
+export async function deliverDeadInbox(
+  redis: RedisClient,
+  inbox: string,
+  session: Session,
+  access: { readonly deliveryCheck?: ((session: Session, message: Message) => boolean) | undefined },
+  stats: DeadInboxStats,
+): Promise<number> {
+  if (session.subscriptions.size === 0) return 0;
+  // The session's own subscriptions in a router of their own, groups apart: a "to group g"
+  // entry reaches g only, as in ClusterRouter.receive.
+  const plain = new LocalRouter(access);
+  const groups = new Map<string, LocalRouter>();
+  for (const s of session.subscriptions.values()) {
+    const sub = {
+      filter: s.topicFilter,
+      qos: s.qos,
+      noLocal: s.noLocal === true,
+      retainAsPublished: s.retainAsPublished === true,
+      retainHandling: s.retainHandling ?? 0,
+      ...(s.subscriptionId !== undefined && { subscriptionId: s.subscriptionId }),
+    };
+    if (s.topicFilter.startsWith('$share/')) {
+      let r = groups.get(s.topicFilter);
+      if (r === undefined) groups.set(s.topicFilter, (r = new LocalRouter(access)));
+      r.subscribe(session, sub);
+    } else plain.subscribe(session, sub);
+  }
+  let delivered = 0;
+  let from = '-';
+  const read = redis as unknown as { xrangeBuffer(...args: Array<string | number>): Promise<Array<[Buffer, Buffer[] | null]>> };
+  for (;;) {
+    const entries = await read.xrangeBuffer(inbox, from, '+', 'COUNT', PAGE);
+    for (const [id, fields] of entries) {
+      stats.entriesRead++;
+      if (fields === null || fields.length < 2) continue;
+      try {
+        for (const { group, message } of frameMessages(fields[1]!)) {
+          const n = group === undefined ? plain.publish(message) : (groups.get(group)?.publish(message) ?? 0);
+          delivered += n;
+        }
+      } catch {
+        // An entry this member cannot read (another version): left in the stream.
+      }
+      from = `(${id.toString()}`;
+    }
+    if (entries.length < PAGE) break;
+  }
+  stats.messagesDelivered += delivered;
+  return delivered;
+}
