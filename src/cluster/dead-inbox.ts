@@ -37,10 +37,12 @@ export interface DeadInboxStats {
   messagesDelivered: number;
   /** Dead members' inboxes deleted once none of their sessions was left. */
   inboxesRetired: number;
+  /** Entries' messages not delivered: the session had its copy through this node already. */
+  duplicatesSkipped: number;
 }
 
 /** The messages of one forward frame: `group` set for a shared group's (its `$share/g/f` filter). */
-export function* frameMessages(data: Buffer): Generator<{ group: string | undefined; message: Message }> {
+export function* frameMessages(data: Buffer): Generator<{ group: string | undefined; id: string; message: Message }> {
   const originLen = data.readUInt16BE(0);
   let o = 2 + originLen;
   while (o < data.length) {
@@ -52,8 +54,8 @@ export function* frameMessages(data: Buffer): Generator<{ group: string | undefi
     o += 4;
     const body = data.subarray(o, o + len);
     o += len;
-    if (kind === TO_SUBSCRIBERS) yield { group: undefined, message: decodeMessage(body) };
-    else if (kind === TO_GROUP) yield { group: key, message: decodeMessage(body) };
+    if (kind === TO_SUBSCRIBERS) yield { group: undefined, id: key, message: decodeMessage(body) };
+    else if (kind === TO_GROUP) yield { group: key, id: '', message: decodeMessage(body) };
     // Pings and pongs travel over pub/sub only.
   }
 }
@@ -69,8 +71,12 @@ export async function deliverDeadInbox(
   session: Session,
   access: { readonly deliveryCheck?: ((session: Session, message: Message) => boolean) | undefined },
   stats: DeadInboxStats,
-): Promise<number> {
-  if (session.subscriptions.size === 0) return 0;
+  /** Read only entries after this id ('-': all); the result says how far it read. */
+  after: string,
+  /** A message this node saw forwarded since then reached the session here already. */
+  seen: (id: string) => boolean,
+): Promise<{ delivered: number; last: string }> {
+  if (session.subscriptions.size === 0) return { delivered: 0, last: after };
   // The session's own subscriptions in a router of their own, groups apart: a "to group g"
   // entry reaches g only, as in ClusterRouter.receive.
   const plain = new LocalRouter(access);
@@ -91,7 +97,8 @@ export async function deliverDeadInbox(
     } else plain.subscribe(session, sub);
   }
   let delivered = 0;
-  let from = '-';
+  let from = after === '-' ? '-' : `(${after}`;
+  let last = after;
   const read = redis as unknown as { xrangeBuffer(...args: Array<string | number>): Promise<Array<[Buffer, Buffer[] | null]>> };
   for (;;) {
     const entries = await read.xrangeBuffer(inbox, from, '+', 'COUNT', PAGE);
@@ -99,17 +106,59 @@ export async function deliverDeadInbox(
       stats.entriesRead++;
       if (fields === null || fields.length < 2) continue;
       try {
-        for (const { group, message } of frameMessages(fields[1]!)) {
+        for (const { group, id: mid, message } of frameMessages(fields[1]!)) {
+          if (mid !== '' && seen(mid)) {
+            stats.duplicatesSkipped++;
+            continue;
+          }
           const n = group === undefined ? plain.publish(message) : (groups.get(group)?.publish(message) ?? 0);
           delivered += n;
         }
       } catch {
         // An entry this member cannot read (another version): left in the stream.
       }
-      from = `(${id.toString()}`;
+      last = id.toString();
+      from = `(${last}`;
     }
     if (entries.length < PAGE) break;
   }
   stats.messagesDelivered += delivered;
-  return delivered;
+  return { delivered, last };
+}
+
+/**
+ * The ids of the QoS 1/2 messages this node forwarded or received, each with when it was
+ * seen (a counter), while some session taken from a dead node may still get entries of that
+ * node's inbox: one of them is a duplicate for that session if the node saw its id after
+ * the session was subscribed here (its own router delivered it). Kept only while a window is
+ * open, and at most `max` ids (the oldest go first).
+ */
+export class SeenForwards {
+  private readonly ids = new Map<string, number>();
+  private clock = 0;
+  private until = 0;
+
+  constructor(private readonly max: number) {}
+
+  /** Starts (or extends) a window of `ms`; resolves to the mark a session's drains compare with. */
+  open(ms: number): number {
+    this.until = Math.max(this.until, Date.now() + ms);
+    return ++this.clock;
+  }
+
+  readonly note = (id: string): void => {
+    if (this.until === 0) return;
+    if (Date.now() > this.until) {
+      this.until = 0;
+      this.ids.clear();
+      return;
+    }
+    this.ids.set(id, ++this.clock);
+    if (this.ids.size > this.max) this.ids.delete(this.ids.keys().next().value!);
+  };
+
+  /** Whether `id` was seen at or after `mark`. */
+  since(id: string, mark: number): boolean {
+    return (this.ids.get(id) ?? 0) >= mark;
+  }
 }

@@ -30,6 +30,7 @@
 // otherwise re-reads the set, so a lost or reordered broadcast costs one read, never a
 // wrong table for long.
 
+import { randomBytes } from 'node:crypto';
 import { LocalRouter, type Router, type SubscriptionEntry } from '../broker/router.js';
 import type { Session } from '../broker/session.js';
 import type { Message } from '../message.js';
@@ -142,6 +143,16 @@ export class ClusterRouter implements Router {
   /** Whether the last message routed queued a QoS 1/2 forward (durable()'s exact answer). */
   private lastForwarded = false;
   sink: ForwardSink | undefined;
+  /** Sees the id of each QoS 1/2 message this node forwards or receives (dead-inbox.ts, SeenForwards). */
+  onForwardId: ((id: string) => void) | undefined;
+  private readonly run = `${randomBytes(6).toString('base64url')}.`;
+  private forwardSeq = 0;
+
+  private forwardId(): string {
+    const id = this.run + (++this.forwardSeq).toString(36);
+    this.onForwardId?.(id);
+    return id;
+  }
 
   constructor(
     readonly local: Router,
@@ -266,7 +277,8 @@ export class ClusterRouter implements Router {
       if (node === this.self || seen.has(node)) continue;
       seen.add(node);
       encoded ??= encodeMessage(message);
-      plain ??= frameRecord(TO_SUBSCRIBERS, '', encoded);
+      // QoS 1/2: an id of its own (key), so a member can tell a copy it already delivered (dead-inbox.ts).
+      plain ??= frameRecord(TO_SUBSCRIBERS, message.qos > 0 ? this.forwardId() : '', encoded);
       if (this.queue(node, plain, message.qos)) count++;
     }
     seen.clear();
@@ -471,6 +483,7 @@ export class ClusterRouter implements Router {
         o += len;
         this.stats.receivedMessages++;
         this.stats.receivedBytes += len;
+        if (keyLen > 0 && kind === TO_SUBSCRIBERS) this.onForwardId?.(key);
         const n = kind === TO_GROUP ? (this.shared.get(key)?.publish(message) ?? 0) : this.local.publish(message);
         if (n === 0) this.stats.undeliverable++;
         delivered += n;

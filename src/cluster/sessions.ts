@@ -28,9 +28,10 @@ import type { ClientInfo } from '../broker/types.js';
 import { cancelWill, publishWill } from '../broker/will.js';
 import type { Message } from '../message.js';
 import { RedisStore } from '../store/redis/index.js';
+import { ClusterBroker } from './broker.js';
 import { claimOwner, dropOwner, readOwner, type Owner } from '../store/redis/owner.js';
 import type { StoredDelivery, StoredSession } from '../store/types.js';
-import { deliverDeadInbox, type DeadInboxStats } from './dead-inbox.js';
+import { deliverDeadInbox, SeenForwards, type DeadInboxStats } from './dead-inbox.js';
 
 export interface ClusterSessionsOptions {
   /** Longest wait for another node to let a client id go, ms (default 5000). */
@@ -39,6 +40,12 @@ export interface ClusterSessionsOptions {
   readonly deadNodeCheck?: number;
   /** How long the survivor's lock on a dead node's wills holds, ms (default 30000). */
   readonly willsLockTtl?: number;
+  /**
+   * How long after a session left a dead node its inbox is read again for it, ms: by then
+   * every member has seen the node dead and forwards nothing more to it (default 5000; a
+   * cluster member's is its cluster.nodeTimeout).
+   */
+  readonly deadInboxGrace?: number;
 }
 
 export interface ClusterSessionStats {
@@ -69,7 +76,10 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export class ClusterSessions {
   readonly stats: ClusterSessionStats = { takenFromLive: 0, takenFromDead: 0, givenAway: 0, adoptedFromDead: 0, deadWillsPublished: 0, refused: 0, ownersDropped: 0 };
   /** What dead nodes' inboxes gave the sessions that left them (dead-inbox.ts). */
-  readonly inboxStats: DeadInboxStats = { entriesRead: 0, messagesDelivered: 0, inboxesRetired: 0 };
+  readonly inboxStats: DeadInboxStats = { entriesRead: 0, messagesDelivered: 0, inboxesRetired: 0, duplicatesSkipped: 0 };
+  /** Forward ids seen while a session taken from a dead node may get more of its inbox (ClusterRouter.onForwardId). */
+  readonly seen = new SeenForwards(1_000_000);
+  private readonly deadInboxGrace: number;
   readonly node: string;
   private readonly redis: RedisClient;
   private readonly sub: RedisClient;
@@ -98,6 +108,7 @@ export class ClusterSessions {
     this.sub = r instanceof Cluster ? r.duplicate() : r.duplicate({ lazyConnect: false });
     this.takeoverTimeout = options.takeoverTimeout ?? 5000;
     this.willsLockTtl = options.willsLockTtl ?? 30_000;
+    this.deadInboxGrace = options.deadInboxGrace ?? 5000;
     this.sub.on('messageBuffer', (_channel: Buffer, data: Buffer) => this.onControl(data));
     this.sub.on('error', (err: Error) => broker.log.warn({ err: err.message }, 'cluster sessions: Redis subscriber error'));
     this.ready = this.sub.subscribe(store.keys.sessionChannel(this.node)).then(() => undefined);
@@ -197,8 +208,10 @@ export class ClusterSessions {
     const stored = loaded.session;
     let session: Session | undefined;
     if (stored !== undefined && clean) this.store.deleteSession(clientId);
-    else if (stored !== undefined) session = this.restore(stored, loaded.messages);
-    if (session !== undefined && fromDead) await deliverDeadInbox(this.redis, this.store.keys.inbox(from.node), session, broker.hooks, this.inboxStats);
+    // From here on, a message this node sees forwarded reaches the session through its router.
+    const mark = fromDead ? this.seen.open(3 * this.deadInboxGrace) : 0;
+    if (stored !== undefined && !clean) session = this.restore(stored, loaded.messages);
+    if (session !== undefined && fromDead) await this.takeDeadInbox(clientId, session, from.node, '-', mark);
     let published = 0;
     const will = loaded.will;
     if (will !== undefined) {
@@ -210,6 +223,26 @@ export class ClusterSessions {
     }
     await this.store.flush();
     return published;
+  }
+
+  /**
+   * What a dead node's inbox holds for a session that left it: now, and once more after
+   * deadInboxGrace (a sender that had not yet seen the node dead may have added to it), each
+   * entry once, a message this node's router already gave the session skipped.
+   */
+  private async takeDeadInbox(clientId: string, session: Session, dead: string, after: string, mark: number): Promise<void> {
+    const inbox = this.store.keys.inbox(dead);
+    const { last } = await deliverDeadInbox(this.redis, inbox, session, this.broker.hooks, this.inboxStats, after, (id) => this.seen.since(id, mark));
+    if (after !== '-') return;
+    const timer = setTimeout(() => {
+      void this.serial(clientId, async () => {
+        // Gone from here meanwhile (taken over, ended): what came later is lost for it (docs).
+        if (this.stopped || this.broker.sessions.get(clientId) !== session) return;
+        await this.takeDeadInbox(clientId, session, dead, last, mark);
+        await this.store.flush();
+      }).catch((err: unknown) => this.broker.log.warn({ err: (err as Error).message, clientId }, 'cluster sessions: reading a dead node\'s inbox again failed'));
+    }, this.deadInboxGrace);
+    timer.unref();
   }
 
   /** One session read from Redis, as Persistence.restore() rebuilds one at start-up. */
@@ -433,9 +466,13 @@ function capture(session: Session): { session: StoredSession; messages: Map<numb
 export function attachClusterSessions(broker: Broker, options: ClusterSessionsOptions = {}): ClusterSessions | undefined {
   const store = broker.persistence?.store;
   if (!(store instanceof RedisStore)) return undefined;
-  const cs = new ClusterSessions(broker, store, options);
-  const node = (broker as Broker & { cluster?: { inboxCaughtUp?: (ms: number) => Promise<boolean> } }).cluster;
-  if (typeof node?.inboxCaughtUp === 'function') cs.beforeRelease = (ms) => node.inboxCaughtUp!(ms);
+  // On a cluster member: its inbox and forwards take part (dead-inbox.ts), its nodeTimeout is the grace.
+  const node = broker instanceof ClusterBroker ? broker.cluster : undefined;
+  const cs = new ClusterSessions(broker, store, { ...(node !== undefined && { deadInboxGrace: node.options.nodeTimeout }), ...options });
+  if (node !== undefined) {
+    cs.beforeRelease = (ms) => node.inboxCaughtUp(ms);
+    node.router.onForwardId = cs.seen.note;
+  }
   const registry = broker.sessions;
   registry.acquire = (clientId, clean, open) => cs.acquire(clientId, clean, open);
   // Every end of a session passes here (the registry has no event for it).

@@ -104,7 +104,10 @@ export class RedisStore implements Store {
   /** Run first by close(): what uses this store's connection stops (cluster sessions). */
   readonly beforeClose: Array<() => Promise<void>> = [];
 
-  private readonly strict: boolean;
+  /** 'strict' durability: flush() waits for Redis (commitWith's commands are then acknowledged with the records). */
+  readonly strict: boolean;
+  /** Called as a commit starts: last-moment commitWith() calls join it. */
+  beforeCommit: (() => void) | undefined;
   private readonly batchInterval: number;
   private readonly ownsConnection: boolean;
   private ops: Op[] = [];
@@ -436,6 +439,8 @@ export class RedisStore implements Store {
   }
 
   private readonly commit = (): void => {
+    // Writes that must land in this commit with the records (the cluster's forwards) come now.
+    this.beforeCommit?.();
     this.scheduled = false;
     const batch = this.next;
     if (batch === undefined) return;
