@@ -77,25 +77,7 @@ export async function deliverDeadInbox(
   seen: (id: string) => boolean,
 ): Promise<{ delivered: number; last: string }> {
   if (session.subscriptions.size === 0) return { delivered: 0, last: after };
-  // The session's own subscriptions in a router of their own, groups apart: a "to group g"
-  // entry reaches g only, as in ClusterRouter.receive.
-  const plain = new LocalRouter(access);
-  const groups = new Map<string, LocalRouter>();
-  for (const s of session.subscriptions.values()) {
-    const sub = {
-      filter: s.topicFilter,
-      qos: s.qos,
-      noLocal: s.noLocal === true,
-      retainAsPublished: s.retainAsPublished === true,
-      retainHandling: s.retainHandling ?? 0,
-      ...(s.subscriptionId !== undefined && { subscriptionId: s.subscriptionId }),
-    };
-    if (s.topicFilter.startsWith('$share/')) {
-      let r = groups.get(s.topicFilter);
-      if (r === undefined) groups.set(s.topicFilter, (r = new LocalRouter(access)));
-      r.subscribe(session, sub);
-    } else plain.subscribe(session, sub);
-  }
+  const { plain, groups } = sessionRouter(session, access);
   let delivered = 0;
   let from = after === '-' ? '-' : `(${after}`;
   let last = after;
@@ -157,8 +139,47 @@ export class SeenForwards {
     if (this.ids.size > this.max) this.ids.delete(this.ids.keys().next().value!);
   };
 
+  /** When `id` was seen (0: not, or forgotten). */
+  at(id: string): number {
+    return this.ids.get(id) ?? 0;
+  }
+
+  /** The counter now: the end of a session's stay here. */
+  get now(): number {
+    return this.clock;
+  }
+
   /** Whether `id` was seen at or after `mark`. */
   since(id: string, mark: number): boolean {
     return (this.ids.get(id) ?? 0) >= mark;
   }
+}
+
+type Access = { readonly deliveryCheck?: ((session: Session, message: Message) => boolean) | undefined };
+
+/** The session's own subscriptions in a router of their own, groups apart: a "to group g" entry reaches g only, as in ClusterRouter.receive. */
+function sessionRouter(session: Session, access: Access): { plain: LocalRouter; groups: Map<string, LocalRouter> } {
+  const plain = new LocalRouter(access);
+  const groups = new Map<string, LocalRouter>();
+  for (const s of session.subscriptions.values()) {
+    const sub = {
+      filter: s.topicFilter,
+      qos: s.qos,
+      noLocal: s.noLocal === true,
+      retainAsPublished: s.retainAsPublished === true,
+      retainHandling: s.retainHandling ?? 0,
+      ...(s.subscriptionId !== undefined && { subscriptionId: s.subscriptionId }),
+    };
+    if (s.topicFilter.startsWith('$share/')) {
+      let r = groups.get(s.topicFilter);
+      if (r === undefined) groups.set(s.topicFilter, (r = new LocalRouter(access)));
+      r.subscribe(session, sub);
+    } else plain.subscribe(session, sub);
+  }
+  return { plain, groups };
+}
+
+/** Delivers `message` to `session` alone, as its subscriptions match it (a handover's passed-on copy). */
+export function deliverTo(session: Session, message: Message, access: Access): number {
+  return sessionRouter(session, access).plain.publish(message);
 }

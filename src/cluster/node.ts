@@ -451,6 +451,8 @@ export class ClusterNode implements ForwardSink {
       await persistence!.flush();
     } else {
       await persistence?.flush();
+      // Messages passed on to a node that took a session (handover.ts) are in Redis first.
+      await this.router.durable(false);
       await this.cmd.xack(inbox, GROUP, ...ids);
       await this.cmd.xdel(inbox, ...ids);
     }

@@ -37,6 +37,7 @@ import type { Message } from '../message.js';
 import type { StoredSubscription } from '../store/types.js';
 import { MatchResult, SubscriptionIndex, SHARE_PREFIX, type SharedGroup } from '../topics/index.js';
 import { encodeMessage, decodeMessage } from './wire.js';
+import { Ghosts } from './handover.js';
 
 /** The frame kinds of a forward batch. */
 const TO_SUBSCRIBERS = 0;
@@ -44,6 +45,8 @@ const TO_GROUP = 1;
 /** QoS 0 flow control: "tell me when you got this far" (key: a sequence number), last in a frame; and its answer. */
 const PING = 2;
 const PONG = 3;
+/** A message for one session only (key: client id and forward id), passed on after a handover. */
+const TO_CLIENT = 4;
 
 /**
  * Messages in one inbox entry at most: the receiving node's flow control reads an entry only
@@ -147,6 +150,31 @@ export class ClusterRouter implements Router {
   onForwardId: ((id: string) => void) | undefined;
   private readonly run = `${randomBytes(6).toString('base64url')}.`;
   private forwardSeq = 0;
+
+  /** Sessions handed to another node lately, still routed here and passed on (handover.ts). */
+  readonly ghosts = new Ghosts();
+  /** A message for one session handed to this node (a TO_CLIENT record): the session side delivers it. */
+  onClientRecord: ((clientId: string, id: string, message: Message) => void) | undefined;
+
+  /** Passes a QoS 1/2 message on to the nodes that lately took sessions it matches, one record each. */
+  private toGhosts(message: Message, id: string): void {
+    for (const g of this.ghosts.match(message.topic)) {
+      if (g.node === this.self) continue;
+      this.queue(g.node, frameRecord(TO_CLIENT, `${g.clientId}\n${id}`, encodeMessage(message)), message.qos);
+    }
+  }
+
+  /** A record for a session that moved on from here too: after it, to the node this one gave it to. */
+  passOn(clientId: string, id: string, message: Message): boolean {
+    const node = this.ghosts.nodeOf(clientId);
+    if (node === undefined || node === this.self) return false;
+    return this.queue(node, frameRecord(TO_CLIENT, `${clientId}\n${id}`, encodeMessage(message)), message.qos);
+  }
+
+  /** Keeps a filter announced (+1) or lets it go (-1) without a subscription: a ghost's routes. */
+  holdRoute(filter: string, delta: 1 | -1): void {
+    this.hold(filter, delta);
+  }
 
   private forwardId(): string {
     const id = this.run + (++this.forwardSeq).toString(36);
@@ -263,6 +291,14 @@ export class ClusterRouter implements Router {
     // and `lastForwarded` must end up describing this one.
     let count = this.local.publish(message);
     this.lastForwarded = false;
+    // Sessions this node just handed to another keep getting what reaches here for a while (handover.ts).
+    let fid: string | undefined;
+    if (this.ghosts.size > 0 && message.qos > 0 && message.topic.charCodeAt(0) !== 0x24) {
+      fid = this.forwardId();
+      const before = this.stats.pendingForwards;
+      this.toGhosts(message, fid);
+      this.lastForwarded = this.stats.pendingForwards > before;
+    }
     // `$` topics are the server's own ($SYS): each member has its own under the same names.
     if (this.table.size === 0 || message.topic.charCodeAt(0) === 0x24) return count;
     const pendingBefore = this.stats.pendingForwards;
@@ -278,7 +314,7 @@ export class ClusterRouter implements Router {
       seen.add(node);
       encoded ??= encodeMessage(message);
       // QoS 1/2: an id of its own (key), so a member can tell a copy it already delivered (dead-inbox.ts).
-      plain ??= frameRecord(TO_SUBSCRIBERS, message.qos > 0 ? this.forwardId() : '', encoded);
+      plain ??= frameRecord(TO_SUBSCRIBERS, message.qos > 0 ? (fid ??= this.forwardId()) : '', encoded);
       if (this.queue(node, plain, message.qos)) count++;
     }
     seen.clear();
@@ -295,7 +331,7 @@ export class ClusterRouter implements Router {
         }
       }
     }
-    this.lastForwarded = this.stats.pendingForwards > pendingBefore;
+    this.lastForwarded ||= this.stats.pendingForwards > pendingBefore;
     return count;
   }
 
@@ -483,7 +519,17 @@ export class ClusterRouter implements Router {
         o += len;
         this.stats.receivedMessages++;
         this.stats.receivedBytes += len;
-        if (keyLen > 0 && kind === TO_SUBSCRIBERS) this.onForwardId?.(key);
+        if (kind === TO_CLIENT) {
+          // For one session that was handed to this node (handover.ts): "<client id>\n<forward id>".
+          const cut = key.indexOf('\n');
+          this.onClientRecord?.(key.slice(0, cut), key.slice(cut + 1), message);
+          delivered++;
+          continue;
+        }
+        if (keyLen > 0 && kind === TO_SUBSCRIBERS) {
+          this.onForwardId?.(key);
+          if (this.ghosts.size > 0) this.toGhosts(message, key);
+        }
         const n = kind === TO_GROUP ? (this.shared.get(key)?.publish(message) ?? 0) : this.local.publish(message);
         if (n === 0) this.stats.undeliverable++;
         delivered += n;

@@ -31,7 +31,8 @@ import { RedisStore } from '../store/redis/index.js';
 import { ClusterBroker } from './broker.js';
 import { claimOwner, dropOwner, readOwner, type Owner } from '../store/redis/owner.js';
 import type { StoredDelivery, StoredSession } from '../store/types.js';
-import { deliverDeadInbox, SeenForwards, type DeadInboxStats } from './dead-inbox.js';
+import { deliverDeadInbox, deliverTo, SeenForwards, type DeadInboxStats } from './dead-inbox.js';
+import type { ClusterRouter } from './router.js';
 
 export interface ClusterSessionsOptions {
   /** Longest wait for another node to let a client id go, ms (default 5000). */
@@ -92,6 +93,18 @@ export class ClusterSessions {
   private readonly handing = new Set<string>();
   private readonly ready: Promise<void>;
   private timer: NodeJS.Timeout | undefined;
+  /** The cluster member's router (handover.ts: ghosts of sessions handed away, records for one session). */
+  router: ClusterRouter | undefined;
+  /** Handover counters: messages for a session that came here passed on by its old node: delivered, dropped as copies, passed on again (it moved on), or finding no session. */
+  readonly handoverStats = { received: 0, delivered: 0, duplicates: 0, passedOn: 0, unclaimed: 0 };
+  /** Client ids being taken here now, with what their old node passed on before the session was loaded. */
+  private readonly arriving = new Map<string, Array<{ id: string; message: Message }>>();
+  /**
+   * Per client id held here lately, its stays: SeenForwards marks from when its subscriptions
+   * entered the router to when it left (Infinity: still here). A message seen within one
+   * reached the session here.
+   */
+  private readonly stays = new Map<string, Array<{ from: number; to: number }>>();
   /** Waits (at most the given ms) until this member's inbox is delivered: set on a cluster member. */
   beforeRelease: ((timeoutMs: number) => Promise<unknown>) | undefined;
   private sweeping = false;
@@ -136,25 +149,86 @@ export class ClusterSessions {
   acquire<T>(clientId: string, clean: boolean, open: () => T): Promise<T> {
     return this.serial(clientId, async () => {
       await this.ready;
-      const key = this.store.keys.owner(clientId);
-      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-        const owner = await readOwner(this.redis, key);
-        if (owner.node === this.node) return open();
-        const live = owner.node !== '' && (await this.alive(owner.node));
-        if (live && !(await this.askRelease(owner.node, clientId, clean))) break;
-        const claim = await claimOwner(this.redis, key, owner, this.node);
-        if (!claim.won) continue;
-        if (owner.node !== '') {
-          if (live) this.stats.takenFromLive++;
-          else this.stats.takenFromDead++;
-        }
-        // Taken from a dead node: what its inbox still holds for the session comes with it.
-        await this.adopt(clientId, owner, clean, owner.node !== '' && !live);
-        return open();
+      if (!this.arriving.has(clientId)) this.arriving.set(clientId, []);
+      try {
+        return await this.take(clientId, clean, open);
+      } finally {
+        this.arriving.delete(clientId);
       }
-      this.stats.refused++;
-      throw new Error(`client id ${clientId} could not be taken over in time`);
     });
+  }
+
+  private async take<T>(clientId: string, clean: boolean, open: () => T): Promise<T> {
+    const key = this.store.keys.owner(clientId);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const owner = await readOwner(this.redis, key);
+      if (owner.node === this.node) return open();
+      const live = owner.node !== '' && (await this.alive(owner.node));
+      if (live && !(await this.askRelease(owner.node, clientId, clean))) break;
+      const claim = await claimOwner(this.redis, key, owner, this.node);
+      if (!claim.won) continue;
+      if (owner.node !== '') {
+        if (live) this.stats.takenFromLive++;
+        else this.stats.takenFromDead++;
+      }
+      // Taken from a dead node: what its inbox still holds for the session comes with it.
+      await this.adopt(clientId, owner, clean, owner.node !== '' && !live);
+      return open();
+    }
+    this.stats.refused++;
+    throw new Error(`client id ${clientId} could not be taken over in time`);
+  }
+
+  /**
+   * A message the old node of a session taken here passed on for it (handover.ts): to that
+   * session alone, unless this node's router gave it the same message already.
+   */
+  clientRecord(clientId: string, id: string, message: Message): void {
+    this.handoverStats.received++;
+    const session = this.broker.sessions.get(clientId);
+    const pending = this.arriving.get(clientId);
+    if (this.deliveredHere(clientId, id)) {
+      this.handoverStats.duplicates++;
+      return;
+    }
+    if (session === undefined || (pending !== undefined && this.stays.get(clientId)?.at(-1)?.to !== Infinity)) {
+      if (pending !== undefined) pending.push({ id, message });
+      else if (this.router?.passOn(clientId, id, message) === true) this.handoverStats.passedOn++;
+      else this.handoverStats.unclaimed++;
+      return;
+    }
+    if (deliverTo(session, message, this.broker.hooks) > 0) this.handoverStats.delivered++;
+    // The same message passed on along another way is a copy now.
+    this.seen.note(`${clientId}\n${id}`);
+  }
+
+  /** Whether the message with forward id `id` reached `clientId`'s session on this node already. */
+  private deliveredHere(clientId: string, id: string): boolean {
+    const stays = this.stays.get(clientId);
+    if (stays === undefined) return false;
+    if (this.seen.at(`${clientId}\n${id}`) > 0) return true;
+    const at = this.seen.at(id);
+    return at > 0 && stays.some((s) => at >= s.from && at <= s.to);
+  }
+
+  /** The session of `clientId` is in this node's router from now on (`from`) or left it (Infinity -> now). */
+  private stay(clientId: string, from: number | undefined): void {
+    let stays = this.stays.get(clientId);
+    if (from === undefined) {
+      const last = stays?.at(-1);
+      if (last !== undefined && last.to === Infinity) last.to = this.seen.now;
+      return;
+    }
+    if (stays === undefined) this.stays.set(clientId, (stays = []));
+    const entry = { from, to: Infinity };
+    stays.push(entry);
+    setTimeout(() => {
+      const list = this.stays.get(clientId);
+      if (list === undefined) return;
+      const i = list.indexOf(entry);
+      if (i !== -1 && entry.to !== Infinity) list.splice(i, 1);
+      if (list.length === 0) this.stays.delete(clientId);
+    }, 4 * this.deadInboxGrace).unref();
   }
 
   /**
@@ -209,8 +283,14 @@ export class ClusterSessions {
     let session: Session | undefined;
     if (stored !== undefined && clean) this.store.deleteSession(clientId);
     // From here on, a message this node sees forwarded reaches the session through its router.
-    const mark = fromDead ? this.seen.open(3 * this.deadInboxGrace) : 0;
+    const mark = this.seen.open(3 * this.deadInboxGrace);
+    this.router?.ghosts.remove(clientId, this.hold);
     if (stored !== undefined && !clean) session = this.restore(stored, loaded.messages);
+    if (session !== undefined) {
+      this.stay(clientId, mark);
+      // What its old node passed on before it was loaded here.
+      for (const p of this.arriving.get(clientId)?.splice(0) ?? []) this.clientRecord(clientId, p.id, p.message);
+    }
     if (session !== undefined && fromDead) await this.takeDeadInbox(clientId, session, from.node, '-', mark);
     let published = 0;
     const will = loaded.will;
@@ -276,7 +356,9 @@ export class ClusterSessions {
   // Giving a session away.
 
   /** Another node takes `clientId`: disconnect its client, write its session, drop it. */
-  private async release(clientId: string, clean: boolean): Promise<void> {
+  private readonly hold = (filter: string, delta: 1 | -1): void => this.router?.holdRoute(filter, delta);
+
+  private async release(clientId: string, clean: boolean, to?: string): Promise<void> {
     const broker = this.broker;
     // Still starting: the sessions read back from Redis are not in the registry yet.
     for (let waited = 0; !broker.ready && !this.stopped && waited < this.takeoverTimeout; waited += 20) await sleep(20);
@@ -295,6 +377,11 @@ export class ClusterSessions {
       await this.beforeRelease?.(this.takeoverTimeout / 2);
       if (broker.sessions.get(clientId) === session) {
         const handed = session.stored ? capture(session) : undefined;
+        // Still routed here for a while, passed on to the new node (handover.ts).
+        if (to !== undefined && handed !== undefined && this.router !== undefined) {
+          this.router.ghosts.add(clientId, to, handed.session.subscriptions.map((sub) => sub.filter), this.deadInboxGrace, this.hold);
+        }
+        this.stay(clientId, undefined);
         this.handing.add(clientId);
         try {
           broker.sessions.end(session);
@@ -356,7 +443,7 @@ export class ClusterSessions {
       return;
     }
     if (msg.t !== 'release' || typeof msg.cid !== 'string' || typeof msg.from !== 'string') return;
-    void this.serial(msg.cid, () => this.release(msg.cid, msg.clean === true))
+    void this.serial(msg.cid, () => this.release(msg.cid, msg.clean === true, msg.from))
       .then(() => {
         const reply: Control = { t: 'released', id: msg.id, cid: msg.cid, from: this.node };
         return this.redis.publish(this.store.keys.sessionChannel(msg.from), JSON.stringify(reply));
@@ -472,6 +559,8 @@ export function attachClusterSessions(broker: Broker, options: ClusterSessionsOp
   if (node !== undefined) {
     cs.beforeRelease = (ms) => node.inboxCaughtUp(ms);
     node.router.onForwardId = cs.seen.note;
+    cs.router = node.router;
+    node.router.onClientRecord = (clientId, id, message) => cs.clientRecord(clientId, id, message);
   }
   const registry = broker.sessions;
   registry.acquire = (clientId, clean, open) => cs.acquire(clientId, clean, open);
