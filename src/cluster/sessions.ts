@@ -191,7 +191,7 @@ export class ClusterSessions {
       this.handoverStats.duplicates++;
       return;
     }
-    if (session === undefined || (pending !== undefined && this.stays.get(clientId)?.at(-1)?.to !== Infinity)) {
+    if (session === undefined) {
       if (pending !== undefined) pending.push({ id, message });
       else if (this.router?.passOn(clientId, id, message) === true) this.handoverStats.passedOn++;
       else this.handoverStats.unclaimed++;
@@ -282,11 +282,13 @@ export class ClusterSessions {
     const stored = loaded.session;
     let session: Session | undefined;
     if (stored !== undefined && clean) this.store.deleteSession(clientId);
-    // From here on, a message this node sees forwarded reaches the session through its router.
-    const mark = this.seen.open(3 * this.deadInboxGrace);
+    // From here on, a message this node sees forwarded reaches the session through its router
+    // (remembered only for a session that comes from another node: its copies may follow it).
+    const moved = from.node !== '';
+    const mark = moved ? this.seen.open(3 * this.deadInboxGrace) : 0;
     this.router?.ghosts.remove(clientId, this.hold);
     if (stored !== undefined && !clean) session = this.restore(stored, loaded.messages);
-    if (session !== undefined) {
+    if (session !== undefined && moved) {
       this.stay(clientId, mark);
       // What its old node passed on before it was loaded here.
       for (const p of this.arriving.get(clientId)?.splice(0) ?? []) this.clientRecord(clientId, p.id, p.message);
