@@ -17,6 +17,8 @@ import { ClusterRouter, MAX_ENTRY_RECORDS, isAnswerFrame, type ForwardSink } fro
 import type { Session } from '../broker/session.js';
 import { ReplicatedRetained } from './retained.js';
 import { VolatileFlow } from './volatile-flow.js';
+import { RedisStore } from '../store/redis/index.js';
+import { StoreKeys } from '../store/redis/keys.js';
 
 const ROUTES_SCRIPT = `
 local add = cjson.decode(ARGV[4])
@@ -60,6 +62,8 @@ export interface NodeCounters {
 export class ClusterNode implements ForwardSink {
   readonly options: ResolvedClusterOptions;
   readonly keys: ClusterKeys;
+  /** The Redis store's names under the same prefix (a dead node's index of sessions). */
+  private readonly storeKeys: StoreKeys;
   readonly cmd: RedisClient;
   readonly sub: RedisClient;
   readonly reader: RedisClient;
@@ -87,6 +91,7 @@ export class ClusterNode implements ForwardSink {
     this.options = resolveClusterOptions(options);
     const target = parseRedisUrl(this.options.redis);
     this.keys = new ClusterKeys(this.options.prefix);
+    this.storeKeys = new StoreKeys(this.options.prefix);
     const name = `starling:${this.options.node}`;
     this.cmd = connectRedis(target, name);
     this.sub = connectRedis(target, `${name}:sub`);
@@ -96,12 +101,13 @@ export class ClusterNode implements ForwardSink {
     this.channel = this.keys.channel(this.options.node);
     this.volatileFlow = new VolatileFlow(() => this.broker, (frame) => this.router.receive(frame), isAnswerFrame, this.options.volatileMaxWait);
     this.membership = new Membership(this.cmd, this.keys, this.options.node, this.options.heartbeatInterval, this.options.nodeTimeout, options.onNodeDown);
-    this.membership.on('down', (n) => this.router?.dropNode(n));
+    this.membership.on('down', (n) => this.nodeDown(n));
     this.membership.on('up', (n) => void this.fetchRoutes(n));
     this.membership.onBeat = () => {
       this.exchangeCounters().catch(() => undefined);
       // A lost broadcast with no change after it would leave a table stale: compare versions now and then.
       if (++this.beats % 5 === 0) this.verifyRoutes().catch(() => undefined);
+      for (const n of this.lingering) this.nodeDown(n);
     };
     this.retained.onLocalChange = (m) => this.retainedChanged(m);
   }
@@ -164,6 +170,7 @@ export class ClusterNode implements ForwardSink {
 
   /** Waits for Redis up to `nodeTimeout`; without it the node starts degraded and joins when Redis comes. */
   async join(): Promise<void> {
+    this.bindStore();
     this.cmd.on('ready', () => {
       if (this.joined) void this.resync();
     });
@@ -255,7 +262,28 @@ export class ClusterNode implements ForwardSink {
   }
 
   sendDurable(node: string, frame: Buffer): Promise<unknown> {
+    const store = this.sharedStore;
+    if (store !== undefined) {
+      // In the store's commit: the publisher's records (a QoS 2 packet id above all) and its
+      // forwards are in Redis together or not at all. Otherwise a crash between them leaves
+      // the id without the forward, and the publisher's resend, taken for a duplicate, is
+      // acknowledged and never forwarded.
+      store.commitWith([['xadd', this.keys.inbox(node), '*', 'm', frame]]);
+      return store.flush()!;
+    }
     return this.cmd.xadd(this.keys.inbox(node), '*', 'm', frame);
+  }
+
+  /** The broker's Redis store when one MULTI can hold its records and this node's stream commands. */
+  private sharedStore: RedisStore | undefined;
+
+  /** Joins the store's commits when they share the Redis server (join()). */
+  private bindStore(): void {
+    const store = this.broker?.persistence?.store;
+    if (!(store instanceof RedisStore) || !store.strict || !store.sharesServerWith(this.cmd)) return;
+    this.sharedStore = store;
+    // A commit about to go takes the forwards routed so far with it.
+    store.beforeCommit = () => this.router.flush();
   }
 
   announce(add: string[], del: string[], full: boolean): void {
@@ -304,6 +332,34 @@ export class ClusterNode implements ForwardSink {
     } catch {
       // Bytes this node cannot read (another version, garbage on the channel): ignored.
     }
+  }
+
+  /** Dead nodes still routed to: their inbox holds messages for sessions not yet taken from them. */
+  private readonly lingering = new Set<string>();
+
+  /**
+   * A node is gone. With the Redis store its persistent sessions stay in its index until a
+   * client or a survivor takes them (sessions.ts), and what is forwarded to its inbox
+   * meanwhile goes with each (dead-inbox.ts): dropping its routes at once would lose those
+   * messages, where a standalone broker queues them for an offline session. So it keeps
+   * being routed to until its index is empty (looked at each heartbeat).
+   */
+  private nodeDown(node: string): void {
+    if (!this.membership.dead.has(node)) {
+      this.lingering.delete(node);
+      return;
+    }
+    this.cmd.scard(this.storeKeys.nodeSessions(node)).then(
+      (n) => {
+        if (!this.membership.dead.has(node)) return void this.lingering.delete(node);
+        if (n > 0) this.lingering.add(node);
+        else {
+          this.lingering.delete(node);
+          this.router?.dropNode(node);
+        }
+      },
+      () => this.lingering.add(node), // Redis away: looked at again next beat
+    );
   }
 
   /** Re-reads the route set of every live node whose version is not the one applied here. */
@@ -370,10 +426,7 @@ export class ClusterNode implements ForwardSink {
           }
           ids.push(id.toString());
         }
-        await this.broker?.persistence?.flush();
-        await this.cmd.xack(inbox, GROUP, ...ids);
-        await this.cmd.xdel(inbox, ...ids);
-        this.stats.inboxAcked += ids.length;
+        await this.acknowledge(inbox, ids);
       } catch (err) {
         if (this.stopped) return;
         const msg = String((err as Error).message);
@@ -382,6 +435,56 @@ export class ClusterNode implements ForwardSink {
         from = '0';
       }
     }
+  }
+
+  /**
+   * Takes delivered entries out of the inbox once what they delivered is durable. With the
+   * Redis store on the same server, XACK and XDEL go in the store's own commit: a crash
+   * cannot fall between the deliveries and the acknowledgement (which would deliver the
+   * entries again after a restart: a QoS 2 duplicate), and what is left in the stream is
+   * exactly what this node's sessions have not got (dead-inbox.ts relies on it).
+   */
+  private async acknowledge(inbox: string, ids: string[]): Promise<void> {
+    const persistence = this.broker?.persistence;
+    const store = this.sharedStore;
+    if (store !== undefined) {
+      store.commitWith([
+        ['xack', inbox, GROUP, ...ids],
+        ['xdel', inbox, ...ids],
+      ]);
+      await persistence!.flush();
+    } else {
+      await persistence?.flush();
+      // Messages passed on to a node that took a session (handover.ts) are in Redis first.
+      await this.router.durable(false);
+      await this.cmd.xack(inbox, GROUP, ...ids);
+      await this.cmd.xdel(inbox, ...ids);
+    }
+    this.stats.inboxAcked += ids.length;
+    const last = ids[ids.length - 1]!;
+    if (compareIds(last, this.inboxDone) > 0) this.inboxDone = last;
+  }
+
+  /** The highest inbox entry id whose deliveries are committed here ('0-0': none yet). */
+  private inboxDone = '0-0';
+
+  /**
+   * Resolves once every entry in this node's inbox now has been delivered and committed here
+   * (or after `timeoutMs`, false). A session handed to another node waits for it: messages
+   * forwarded here for it before the handover travel with it instead of arriving after it
+   * left (a restarted node hands sessions over before it has read its inbox otherwise).
+   */
+  async inboxCaughtUp(timeoutMs: number): Promise<boolean> {
+    if (!this.connected || this.stopped) return false;
+    const read = this.cmd as unknown as { xrevrange(...args: Array<string | number>): Promise<Array<[string, string[]]>> };
+    const [last] = await read.xrevrange(this.keys.inbox(this.name), '+', '-', 'COUNT', 1);
+    if (last === undefined) return true;
+    const until = Date.now() + timeoutMs;
+    while (compareIds(this.inboxDone, last[0]) < 0) {
+      if (Date.now() >= until || this.stopped) return false;
+      await sleep(5);
+    }
+    return true;
   }
 
   // ---- retained ----
@@ -545,6 +648,13 @@ class InboxFlow {
       if (this.node.state === 'left') return;
     }
   }
+}
+
+/** Orders two stream entry ids (`<ms>-<seq>`). */
+function compareIds(a: string, b: string): number {
+  const [am = '0', as = '0'] = a.split('-');
+  const [bm = '0', bs = '0'] = b.split('-');
+  return Number(am) - Number(bm) || Number(as) - Number(bs);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -33,12 +33,14 @@
 // otherwise re-reads the set, so a lost or reordered broadcast costs one read, never a
 // wrong table for long.
 
+import { randomBytes } from 'node:crypto';
 import { LocalRouter, type Router, type SubscriptionEntry } from '../broker/router.js';
 import type { Session } from '../broker/session.js';
 import type { Message } from '../message.js';
 import type { StoredSubscription } from '../store/types.js';
 import { MatchResult, SubscriptionIndex, SHARE_PREFIX, type SharedGroup } from '../topics/index.js';
 import { encodeMessage, decodeMessage, hasProperties, messageBound, writeMessage } from './wire.js';
+import { Ghosts } from './handover.js';
 
 /** The frame kinds of a forward batch. */
 const TO_SUBSCRIBERS = 0;
@@ -46,6 +48,8 @@ const TO_GROUP = 1;
 /** QoS 0 flow control: "tell me when you got this far" (key: a sequence number), last in a frame; and its answer. */
 const PING = 2;
 const PONG = 3;
+/** A message for one session only (key: client id and forward id), passed on after a handover. */
+const TO_CLIENT = 4;
 
 /**
  * Messages in one inbox entry at most: the receiving node's flow control reads an entry only
@@ -187,6 +191,41 @@ export class ClusterRouter implements Router {
   /** Whether the last message routed queued a QoS 1/2 forward (durable()'s exact answer). */
   private lastForwarded = false;
   sink: ForwardSink | undefined;
+  /** Sees the id of each QoS 1/2 message this node forwards or receives (dead-inbox.ts, SeenForwards). */
+  onForwardId: ((id: string) => void) | undefined;
+  private readonly run = `${randomBytes(6).toString('base64url')}.`;
+  private forwardSeq = 0;
+
+  /** Sessions handed to another node lately, still routed here and passed on (handover.ts). */
+  readonly ghosts = new Ghosts();
+  /** A message for one session handed to this node (a TO_CLIENT record): the session side delivers it. */
+  onClientRecord: ((clientId: string, id: string, message: Message) => void) | undefined;
+
+  /** Passes a QoS 1/2 message on to the nodes that lately took sessions it matches, one record each. */
+  private toGhosts(message: Message, id: string): void {
+    for (const g of this.ghosts.match(message.topic)) {
+      if (g.node === this.self) continue;
+      this.queue(g.node, TO_CLIENT, Buffer.from(`${g.clientId}\n${id}`, 'utf8'), message);
+    }
+  }
+
+  /** A record for a session that moved on from here too: after it, to the node this one gave it to. */
+  passOn(clientId: string, id: string, message: Message): boolean {
+    const node = this.ghosts.nodeOf(clientId);
+    if (node === undefined || node === this.self) return false;
+    return this.queue(node, TO_CLIENT, Buffer.from(`${clientId}\n${id}`, 'utf8'), message);
+  }
+
+  /** Keeps a filter announced (+1) or lets it go (-1) without a subscription: a ghost's routes. */
+  holdRoute(filter: string, delta: 1 | -1): void {
+    this.hold(filter, delta);
+  }
+
+  private forwardId(): string {
+    const id = this.run + (++this.forwardSeq).toString(36);
+    this.onForwardId?.(id);
+    return id;
+  }
 
   constructor(
     readonly local: Router,
@@ -306,6 +345,14 @@ export class ClusterRouter implements Router {
     let count = this.local.size === 0 && this.local instanceof LocalRouter ? 0 : this.local.publish(message);
     this.lastForwarded = false;
     this.gate = undefined;
+    // Sessions this node just handed to another keep getting what reaches here for a while (handover.ts).
+    let fid: string | undefined;
+    if (this.ghosts.size > 0 && message.qos > 0 && message.topic.charCodeAt(0) !== 0x24) {
+      fid = this.forwardId();
+      const before = this.stats.pendingForwards;
+      this.toGhosts(message, fid);
+      this.lastForwarded = this.stats.pendingForwards > before;
+    }
     // `$` topics are the server's own ($SYS): each member has its own under the same names.
     if (this.table.size === 0 || message.topic.charCodeAt(0) === 0x24) return count;
     const pendingBefore = this.stats.pendingForwards;
@@ -314,11 +361,15 @@ export class ClusterRouter implements Router {
     // A node holding several matching filters gets one copy. Nothing below routes again
     // (queue() only appends to a batch), so the set is not reused under itself.
     const seen = this.seen;
+    let subscribersKey: Buffer | undefined;
     for (const sub of result.subscriptions) {
       const node = sub.value;
       if (node === this.self || seen.has(node)) continue;
       seen.add(node);
-      if (this.queue(node, TO_SUBSCRIBERS, EMPTY, message)) count++;
+      // QoS 1/2: an id of its own (the record's key), so a member can tell a copy it already
+      // delivered (dead-inbox.ts, handover.ts).
+      subscribersKey ??= message.qos > 0 ? Buffer.from((fid ??= this.forwardId()), 'latin1') : EMPTY;
+      if (this.queue(node, TO_SUBSCRIBERS, subscribersKey, message)) count++;
     }
     seen.clear();
     const groups = result.groups.length > 0 ? result.groups.slice() : undefined;
@@ -331,7 +382,7 @@ export class ClusterRouter implements Router {
         else if (this.queue(node, TO_GROUP, turn.keyBytes, message)) count++;
       }
     }
-    this.lastForwarded = this.stats.pendingForwards > pendingBefore;
+    this.lastForwarded ||= this.stats.pendingForwards > pendingBefore;
     this.recordOf = undefined;
     return count;
   }
@@ -633,6 +684,17 @@ export class ClusterRouter implements Router {
         o += len;
         this.stats.receivedMessages++;
         this.stats.receivedBytes += len;
+        if (kind === TO_CLIENT) {
+          // For one session that was handed to this node (handover.ts): "<client id>\n<forward id>".
+          const cut = key.indexOf('\n');
+          this.onClientRecord?.(key.slice(0, cut), key.slice(cut + 1), message);
+          delivered++;
+          continue;
+        }
+        if (keyLen > 0 && kind === TO_SUBSCRIBERS) {
+          this.onForwardId?.(key);
+          if (this.ghosts.size > 0) this.toGhosts(message, key);
+        }
         const n = kind === TO_GROUP ? (this.shared.get(key)?.publish(message) ?? 0) : this.local.publish(message);
         if (n === 0) this.stats.undeliverable++;
         delivered += n;

@@ -28,9 +28,12 @@ import type { ClientInfo } from '../broker/types.js';
 import { cancelWill, publishWill } from '../broker/will.js';
 import type { Message } from '../message.js';
 import { RedisStore } from '../store/redis/index.js';
+import { ClusterBroker } from './broker.js';
 import { claimOwner, dropOwner, readOwner, type Owner } from '../store/redis/owner.js';
 import type { StoredDelivery, StoredSession } from '../store/types.js';
 import { installFence } from './fence.js';
+import { deliverDeadInbox, deliverTo, SeenForwards, type DeadInboxStats } from './dead-inbox.js';
+import type { ClusterRouter } from './router.js';
 
 export interface ClusterSessionsOptions {
   /** Longest wait for another node to let a client id go, ms (default 5000). */
@@ -39,6 +42,12 @@ export interface ClusterSessionsOptions {
   readonly deadNodeCheck?: number;
   /** How long the survivor's lock on a dead node's wills holds, ms (default 30000). */
   readonly willsLockTtl?: number;
+  /**
+   * How long after a session left a dead node its inbox is read again for it, ms: by then
+   * every member has seen the node dead and forwards nothing more to it (default 5000; a
+   * cluster member's is its cluster.nodeTimeout).
+   */
+  readonly deadInboxGrace?: number;
 }
 
 export interface ClusterSessionStats {
@@ -68,6 +77,11 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 export class ClusterSessions {
   readonly stats: ClusterSessionStats = { takenFromLive: 0, takenFromDead: 0, givenAway: 0, adoptedFromDead: 0, deadWillsPublished: 0, refused: 0, ownersDropped: 0 };
+  /** What dead nodes' inboxes gave the sessions that left them (dead-inbox.ts). */
+  readonly inboxStats: DeadInboxStats = { entriesRead: 0, messagesDelivered: 0, inboxesRetired: 0, duplicatesSkipped: 0 };
+  /** Forward ids seen while a session taken from a dead node may get more of its inbox (ClusterRouter.onForwardId). */
+  readonly seen = new SeenForwards(1_000_000);
+  private readonly deadInboxGrace: number;
   readonly node: string;
   private readonly redis: RedisClient;
   private readonly sub: RedisClient;
@@ -80,6 +94,20 @@ export class ClusterSessions {
   private readonly handing = new Set<string>();
   private readonly ready: Promise<void>;
   private timer: NodeJS.Timeout | undefined;
+  /** The cluster member's router (handover.ts: ghosts of sessions handed away, records for one session). */
+  router: ClusterRouter | undefined;
+  /** Handover counters: messages for a session that came here passed on by its old node: delivered, dropped as copies, passed on again (it moved on), or finding no session. */
+  readonly handoverStats = { received: 0, delivered: 0, duplicates: 0, passedOn: 0, unclaimed: 0 };
+  /** Client ids being taken here now, with what their old node passed on before the session was loaded. */
+  private readonly arriving = new Map<string, Array<{ id: string; message: Message }>>();
+  /**
+   * Per client id held here lately, its stays: SeenForwards marks from when its subscriptions
+   * entered the router to when it left (Infinity: still here). A message seen within one
+   * reached the session here.
+   */
+  private readonly stays = new Map<string, Array<{ from: number; to: number }>>();
+  /** Waits (at most the given ms) until this member's inbox is delivered: set on a cluster member. */
+  beforeRelease: ((timeoutMs: number) => Promise<unknown>) | undefined;
   private sweeping = false;
   private stopped = false;
 
@@ -94,6 +122,7 @@ export class ClusterSessions {
     this.sub = r instanceof Cluster ? r.duplicate() : r.duplicate({ lazyConnect: false });
     this.takeoverTimeout = options.takeoverTimeout ?? 5000;
     this.willsLockTtl = options.willsLockTtl ?? 30_000;
+    this.deadInboxGrace = options.deadInboxGrace ?? 5000;
     this.sub.on('messageBuffer', (_channel: Buffer, data: Buffer) => this.onControl(data));
     this.sub.on('error', (err: Error) => broker.log.warn({ err: err.message }, 'cluster sessions: Redis subscriber error'));
     this.ready = this.sub.subscribe(store.keys.sessionChannel(this.node)).then(() => undefined);
@@ -121,24 +150,86 @@ export class ClusterSessions {
   acquire<T>(clientId: string, clean: boolean, open: () => T): Promise<T> {
     return this.serial(clientId, async () => {
       await this.ready;
-      const key = this.store.keys.owner(clientId);
-      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-        const owner = await readOwner(this.redis, key);
-        if (owner.node === this.node) return open();
-        const live = owner.node !== '' && (await this.alive(owner.node));
-        if (live && !(await this.askRelease(owner.node, clientId, clean))) break;
-        const claim = await claimOwner(this.redis, key, owner, this.node);
-        if (!claim.won) continue;
-        if (owner.node !== '') {
-          if (live) this.stats.takenFromLive++;
-          else this.stats.takenFromDead++;
-        }
-        await this.adopt(clientId, owner, clean);
-        return open();
+      if (!this.arriving.has(clientId)) this.arriving.set(clientId, []);
+      try {
+        return await this.take(clientId, clean, open);
+      } finally {
+        this.arriving.delete(clientId);
       }
-      this.stats.refused++;
-      throw new Error(`client id ${clientId} could not be taken over in time`);
     });
+  }
+
+  private async take<T>(clientId: string, clean: boolean, open: () => T): Promise<T> {
+    const key = this.store.keys.owner(clientId);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const owner = await readOwner(this.redis, key);
+      if (owner.node === this.node) return open();
+      const live = owner.node !== '' && (await this.alive(owner.node));
+      if (live && !(await this.askRelease(owner.node, clientId, clean))) break;
+      const claim = await claimOwner(this.redis, key, owner, this.node);
+      if (!claim.won) continue;
+      if (owner.node !== '') {
+        if (live) this.stats.takenFromLive++;
+        else this.stats.takenFromDead++;
+      }
+      // Taken from a dead node: what its inbox still holds for the session comes with it.
+      await this.adopt(clientId, owner, clean, owner.node !== '' && !live);
+      return open();
+    }
+    this.stats.refused++;
+    throw new Error(`client id ${clientId} could not be taken over in time`);
+  }
+
+  /**
+   * A message the old node of a session taken here passed on for it (handover.ts): to that
+   * session alone, unless this node's router gave it the same message already.
+   */
+  clientRecord(clientId: string, id: string, message: Message): void {
+    this.handoverStats.received++;
+    const session = this.broker.sessions.get(clientId);
+    const pending = this.arriving.get(clientId);
+    if (this.deliveredHere(clientId, id)) {
+      this.handoverStats.duplicates++;
+      return;
+    }
+    if (session === undefined) {
+      if (pending !== undefined) pending.push({ id, message });
+      else if (this.router?.passOn(clientId, id, message) === true) this.handoverStats.passedOn++;
+      else this.handoverStats.unclaimed++;
+      return;
+    }
+    if (deliverTo(session, message, this.broker.hooks) > 0) this.handoverStats.delivered++;
+    // The same message passed on along another way is a copy now.
+    this.seen.note(`${clientId}\n${id}`);
+  }
+
+  /** Whether the message with forward id `id` reached `clientId`'s session on this node already. */
+  private deliveredHere(clientId: string, id: string): boolean {
+    const stays = this.stays.get(clientId);
+    if (stays === undefined) return false;
+    if (this.seen.at(`${clientId}\n${id}`) > 0) return true;
+    const at = this.seen.at(id);
+    return at > 0 && stays.some((s) => at >= s.from && at <= s.to);
+  }
+
+  /** The session of `clientId` is in this node's router from now on (`from`) or left it (Infinity -> now). */
+  private stay(clientId: string, from: number | undefined): void {
+    let stays = this.stays.get(clientId);
+    if (from === undefined) {
+      const last = stays?.at(-1);
+      if (last !== undefined && last.to === Infinity) last.to = this.seen.now;
+      return;
+    }
+    if (stays === undefined) this.stays.set(clientId, (stays = []));
+    const entry = { from, to: Infinity };
+    stays.push(entry);
+    setTimeout(() => {
+      const list = this.stays.get(clientId);
+      if (list === undefined) return;
+      const i = list.indexOf(entry);
+      if (i !== -1 && entry.to !== Infinity) list.splice(i, 1);
+      if (list.length === 0) this.stays.delete(clientId);
+    }, 4 * this.deadInboxGrace).unref();
   }
 
   /**
@@ -164,11 +255,11 @@ export class ClusterSessions {
         const claim = await claimOwner(this.redis, key, owner, this.node);
         if (!claim.won) return 0;
         this.stats.adoptedFromDead++;
-        return this.adopt(clientId, owner, false);
+        return this.adopt(clientId, owner, false, owner.node === deadNode);
       });
     }
     await this.store.flush();
-    await this.store.dropNodeIfEmpty(deadNode);
+    if (await this.store.dropNodeIfEmpty(deadNode)) await this.retireInbox(deadNode);
     this.stats.deadWillsPublished += wills;
     if (wills > 0) this.broker.log.info({ node: deadNode, wills }, 'cluster sessions: published the wills of a dead node');
     return wills;
@@ -182,7 +273,7 @@ export class ClusterSessions {
    * router. A will left by a dead holder is settled as after a restart. Resolves to 1 when
    * a will went out at once.
    */
-  private async adopt(clientId: string, from: Owner, clean: boolean): Promise<number> {
+  private async adopt(clientId: string, from: Owner, clean: boolean, fromDead: boolean): Promise<number> {
     const broker = this.broker;
     const persistence = broker.persistence!;
     const stale = broker.sessions.get(clientId);
@@ -192,7 +283,18 @@ export class ClusterSessions {
     const stored = loaded.session;
     let session: Session | undefined;
     if (stored !== undefined && clean) this.store.deleteSession(clientId);
-    else if (stored !== undefined) session = this.restore(stored, loaded.messages);
+    // From here on, a message this node sees forwarded reaches the session through its router
+    // (remembered only for a session that comes from another node: its copies may follow it).
+    const moved = from.node !== '';
+    const mark = moved ? this.seen.open(3 * this.deadInboxGrace) : 0;
+    this.router?.ghosts.remove(clientId, this.hold);
+    if (stored !== undefined && !clean) session = this.restore(stored, loaded.messages);
+    if (session !== undefined && moved) {
+      this.stay(clientId, mark);
+      // What its old node passed on before it was loaded here.
+      for (const p of this.arriving.get(clientId)?.splice(0) ?? []) this.clientRecord(clientId, p.id, p.message);
+    }
+    if (session !== undefined && fromDead) await this.takeDeadInbox(clientId, session, from.node, '-', mark);
     let published = 0;
     const will = loaded.will;
     if (will !== undefined) {
@@ -204,6 +306,26 @@ export class ClusterSessions {
     }
     await this.store.flush();
     return published;
+  }
+
+  /**
+   * What a dead node's inbox holds for a session that left it: now, and once more after
+   * deadInboxGrace (a sender that had not yet seen the node dead may have added to it), each
+   * entry once, a message this node's router already gave the session skipped.
+   */
+  private async takeDeadInbox(clientId: string, session: Session, dead: string, after: string, mark: number): Promise<void> {
+    const inbox = this.store.keys.inbox(dead);
+    const { last } = await deliverDeadInbox(this.redis, inbox, session, this.broker.hooks, this.inboxStats, after, (id) => this.seen.since(id, mark));
+    if (after !== '-') return;
+    const timer = setTimeout(() => {
+      void this.serial(clientId, async () => {
+        // Gone from here meanwhile (taken over, ended): what came later is lost for it (docs).
+        if (this.stopped || this.broker.sessions.get(clientId) !== session) return;
+        await this.takeDeadInbox(clientId, session, dead, last, mark);
+        await this.store.flush();
+      }).catch((err: unknown) => this.broker.log.warn({ err: (err as Error).message, clientId }, 'cluster sessions: reading a dead node\'s inbox again failed'));
+    }, this.deadInboxGrace);
+    timer.unref();
   }
 
   /** One session read from Redis, as Persistence.restore() rebuilds one at start-up. */
@@ -237,7 +359,9 @@ export class ClusterSessions {
   // Giving a session away.
 
   /** Another node takes `clientId`: disconnect its client, write its session, drop it. */
-  private async release(clientId: string, clean: boolean): Promise<void> {
+  private readonly hold = (filter: string, delta: 1 | -1): void => this.router?.holdRoute(filter, delta);
+
+  private async release(clientId: string, clean: boolean, to?: string): Promise<void> {
     const broker = this.broker;
     // Still starting: the sessions read back from Redis are not in the registry yet.
     for (let waited = 0; !broker.ready && !this.stopped && waited < this.takeoverTimeout; waited += 20) await sleep(20);
@@ -252,8 +376,15 @@ export class ClusterSessions {
           broker.persistence?.willSettled(clientId);
         }
       }
+      // What this node's inbox holds for the session goes with it (a no-op but on a cluster member).
+      await this.beforeRelease?.(this.takeoverTimeout / 2);
       if (broker.sessions.get(clientId) === session) {
         const handed = session.stored ? capture(session) : undefined;
+        // Still routed here for a while, passed on to the new node (handover.ts).
+        if (to !== undefined && handed !== undefined && this.router !== undefined) {
+          this.router.ghosts.add(clientId, to, handed.session.subscriptions.map((sub) => sub.filter), this.deadInboxGrace, this.hold);
+        }
+        this.stay(clientId, undefined);
         this.handing.add(clientId);
         try {
           broker.sessions.end(session);
@@ -315,7 +446,7 @@ export class ClusterSessions {
       return;
     }
     if (msg.t !== 'release' || typeof msg.cid !== 'string' || typeof msg.from !== 'string') return;
-    void this.serial(msg.cid, () => this.release(msg.cid, msg.clean === true))
+    void this.serial(msg.cid, () => this.release(msg.cid, msg.clean === true, msg.from))
       .then(() => {
         const reply: Control = { t: 'released', id: msg.id, cid: msg.cid, from: this.node };
         return this.redis.publish(this.store.keys.sessionChannel(msg.from), JSON.stringify(reply));
@@ -324,6 +455,15 @@ export class ClusterSessions {
   }
 
   // Dead nodes.
+
+  /**
+   * Deletes a dead node's inbox once none of its sessions is left (each took what was there
+   * for it when it left). Not if the node came back meanwhile: it reads its inbox again.
+   */
+  private async retireInbox(node: string): Promise<void> {
+    if (await this.alive(node)) return;
+    if ((await this.redis.del(this.store.keys.inbox(node))) === 1) this.inboxStats.inboxesRetired++;
+  }
 
   private async alive(node: string): Promise<boolean> {
     return (await this.redis.exists(this.store.keys.node(node))) === 1;
@@ -337,7 +477,11 @@ export class ClusterSessions {
       if (!(await this.alive(this.node))) return; // not a member (yet): leave it to those that are
       for (const node of await this.redis.smembers(this.store.keys.nodes)) {
         if (node === this.node || (await this.alive(node))) continue;
-        if ((await this.redis.scard(this.store.keys.nodeSessions(node))) === 0) continue;
+        if ((await this.redis.scard(this.store.keys.nodeSessions(node))) === 0) {
+          // Every session left it (taken by reconnecting clients): its inbox has nobody to serve.
+          if ((await this.redis.exists(this.store.keys.inbox(node))) === 1) await this.retireInbox(node);
+          continue;
+        }
         await this.publishWillsOf(node);
       }
     } catch (err) {
@@ -418,7 +562,15 @@ export function clusterSessionsOptions(p: { takeoverTimeout: number; deadNodeChe
 export function attachClusterSessions(broker: Broker, options: ClusterSessionsOptions = {}): ClusterSessions | undefined {
   const store = broker.persistence?.store;
   if (!(store instanceof RedisStore)) return undefined;
-  const cs = new ClusterSessions(broker, store, options);
+  // On a cluster member: its inbox and forwards take part (dead-inbox.ts), its nodeTimeout is the grace.
+  const node = broker instanceof ClusterBroker ? broker.cluster : undefined;
+  const cs = new ClusterSessions(broker, store, { ...(node !== undefined && { deadInboxGrace: node.options.nodeTimeout }), ...options });
+  if (node !== undefined) {
+    cs.beforeRelease = (ms) => node.inboxCaughtUp(ms);
+    node.router.onForwardId = cs.seen.note;
+    cs.router = node.router;
+    node.router.onClientRecord = (clientId, id, message) => cs.clientRecord(clientId, id, message);
+  }
   const registry = broker.sessions;
   registry.acquire = (clientId, clean, open) => cs.acquire(clientId, clean, open);
   // Every end of a session passes here (the registry has no event for it).

@@ -106,7 +106,10 @@ export class RedisStore implements Store {
   /** Run first by close(): what uses this store's connection stops (cluster sessions). */
   readonly beforeClose: Array<() => Promise<void>> = [];
 
-  private readonly strict: boolean;
+  /** 'strict' durability: flush() waits for Redis (commitWith's commands are then acknowledged with the records). */
+  readonly strict: boolean;
+  /** Called as a commit starts: last-moment commitWith() calls join it. */
+  beforeCommit: (() => void) | undefined;
   private readonly batchInterval: number;
   private readonly ownsConnection: boolean;
   private ops: Op[] = [];
@@ -389,6 +392,22 @@ export class RedisStore implements Store {
     this.unindexHere(clientId, this.willsHere, this.sessionsHere);
   }
 
+  /**
+   * Queues raw commands into the next commit, so they apply in the same MULTI/EXEC as the
+   * records queued with them (the cluster's inbox acknowledgement, node.ts): both or neither.
+   */
+  commitWith(commands: ReadonlyArray<[string, ...Array<string | Buffer>]>): void {
+    for (const c of commands) this.op(...c);
+  }
+
+  /** Whether `other` talks to the same Redis server and database (one MULTI can hold both's keys). */
+  sharesServerWith(other: RedisClient): boolean {
+    if (this.redis instanceof Cluster || other instanceof Cluster) return false;
+    const a = this.redis.options;
+    const b = other.options;
+    return a.host === b.host && a.port === b.port && (a.db ?? 0) === (b.db ?? 0) && a.path === b.path && a.name === b.name;
+  }
+
   // Commits.
 
   flush(): Promise<void> | undefined {
@@ -439,6 +458,8 @@ export class RedisStore implements Store {
   }
 
   private readonly commit = (): void => {
+    // Writes that must land in this commit with the records (the cluster's forwards) come now.
+    this.beforeCommit?.();
     this.scheduled = false;
     const batch = this.next;
     if (batch === undefined) return;

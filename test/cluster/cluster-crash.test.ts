@@ -1,0 +1,294 @@
+// The real cluster's crash test: three `starling` processes (members A, B, C), each with a
+// `cluster` section and `persistence.store: redis` on one redis-server (appendonly,
+// appendfsync always: Redis itself is not what loses). Persistent QoS 1 and QoS 2
+// subscribers and two publishers of numbered QoS 1/2 messages are spread over the members,
+// so most messages cross members through the inboxes. One member at a time is SIGKILLed;
+// its clients reconnect to ANOTHER member, which takes their sessions. By default a killed member comes back only once the survivors saw it
+// dead and its sessions (with what its inbox held for them) were taken, every other kill
+// one round later. No message acknowledged to a publisher may be missing at any
+// subscriber, no QoS 2 message delivered twice, nothing invented.
+//
+// 4 kills in `npm test`; CLUSTER_KILLS for a longer run (.ci/run does 12).
+
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Packet } from '../../src/codec/index.js';
+import { startRedis } from '../helpers/redis.js';
+import { Peer, settle, Subscriber, type Sent, type Target } from '../helpers/crash-peer.js';
+import { freePort, start, type Proc } from '../helpers/tools.js';
+import { until } from '../helpers/wait.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const KILLS = Number(process.env.CLUSTER_KILLS ?? 4);
+/**
+ * CLUSTER_RESTART_AT_ONCE=1: every killed member starts again at once, before the others see
+ * it dead; its clients then take their sessions from it alive. NOT in npm test: it loses
+ * messages on the takeover route gap (docs/clustering-sessions.md, "What is lost").
+ */
+const AT_ONCE = process.env.CLUSTER_RESTART_AT_ONCE === '1';
+/** Unacknowledged publishes each publisher allows itself. */
+const WINDOW = 8;
+const HEARTBEAT = 250;
+const NODE_TIMEOUT = 1500;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** One member: a `starling` process under a fixed node name. */
+class Member {
+  proc: Proc | undefined;
+  port = 0;
+  starts = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly redisUrl: string,
+    private readonly procs: Set<Proc>,
+  ) {}
+
+  get up(): boolean {
+    return this.proc !== undefined;
+  }
+
+  async start(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.port === 0 || attempt > 0) this.port = await freePort();
+      const args = [
+        CLI,
+        '--port', String(this.port),
+        '--set', `cluster.redis=${this.redisUrl}`,
+        '--set', `cluster.node=${this.name}`,
+        '--set', `cluster.heartbeatInterval=${HEARTBEAT}`,
+        '--set', `cluster.nodeTimeout=${NODE_TIMEOUT}`,
+        '--set', 'persistence.store=redis',
+        '--set', 'persistence.takeoverTimeout=2000',
+      ];
+      const proc = start(process.execPath, args, { timeoutMs: 600_000 });
+      this.procs.add(proc);
+      try {
+        await proc.line(/"msg":"listening on /, 30_000);
+        this.proc = proc;
+        this.starts++;
+        return;
+      } catch (err) {
+        proc.kill();
+        await proc.exited;
+        this.procs.delete(proc);
+        if (attempt >= 3 || !/cannot listen|EADDRINUSE/.test(proc.stderr + proc.stdout)) throw err;
+      }
+    }
+  }
+
+  async kill(): Promise<void> {
+    const proc = this.proc!;
+    this.proc = undefined;
+    proc.kill('SIGKILL');
+    const exit = await proc.exited;
+    this.procs.delete(proc);
+    assert.equal(exit.signal, 'SIGKILL', `member ${this.name} exited by itself before it was killed: ${exit.stderr}`);
+  }
+
+  async stop(): Promise<void> {
+    const proc = this.proc!;
+    this.proc = undefined;
+    proc.kill('SIGTERM');
+    await proc.exited;
+    this.procs.delete(proc);
+  }
+}
+
+const published = new Map<number, Sent>();
+/** Messages a member acknowledged: PUBACK for QoS 1, PUBREC for QoS 2. */
+const acknowledged = new Set<number>();
+const violations: string[] = [];
+const ledger = { published, acknowledged, violations };
+
+/** A publisher of numbered messages (its own range), QoS 1 and 2 at random, at most WINDOW unacknowledged. */
+class Publisher {
+  readonly peer: Peer;
+  readonly inflight = new Map<number, { sent: Sent; state: 'publish' | 'pubrel' }>();
+  next: number;
+  publishing = true;
+  private owed = false;
+
+  constructor(name: string, base: number, broker: Target) {
+    this.next = base;
+    this.peer = new Peer(name, 5, broker, (p) => this.onPacket(p), () => (this.owed = true));
+  }
+
+  /** After a reconnect (to any member): every unfinished exchange again, in order [MQTT-4.4.0-1]. */
+  private resend(): void {
+    this.owed = false;
+    for (const [packetId, { sent, state }] of this.inflight) {
+      if (state === 'pubrel') this.peer.send({ type: 'pubrel', packetId });
+      else this.peer.send(this.publish(sent, packetId, true));
+    }
+  }
+
+  private publish(sent: Sent, packetId: number, dup: boolean): Packet {
+    return { type: 'publish', topic: sent.topic, payload: Buffer.from(sent.payload), qos: sent.qos, retain: false, dup, packetId };
+  }
+
+  private onPacket(p: Packet): void {
+    if (p.type === 'puback' || p.type === 'pubrec') {
+      const entry = this.inflight.get(p.packetId);
+      if (entry === undefined || entry.state !== 'publish' || entry.sent.qos !== (p.type === 'puback' ? 1 : 2)) {
+        violations.push(`${this.peer.clientId}: unexpected ${p.type} for packet id ${p.packetId}`);
+        return;
+      }
+      if ((p.reasonCode ?? 0) >= 0x80) {
+        violations.push(`${this.peer.clientId}: ${p.type} refused message ${entry.sent.n} with 0x${p.reasonCode!.toString(16)}`);
+        return;
+      }
+      acknowledged.add(entry.sent.n);
+      if (p.type === 'puback') this.inflight.delete(p.packetId);
+      else {
+        entry.state = 'pubrel';
+        this.peer.send({ type: 'pubrel', packetId: p.packetId });
+      }
+    } else if (p.type === 'pubcomp') {
+      if (this.inflight.get(p.packetId)?.state === 'pubrel') this.inflight.delete(p.packetId);
+    } else if (p.type !== 'pingresp') {
+      violations.push(`${this.peer.clientId}: unexpected ${p.type}`);
+    }
+  }
+
+  pump(): void {
+    if (!this.peer.connected) return;
+    if (this.owed) this.resend();
+    if (!this.publishing) return;
+    for (let packetId = 1; packetId <= WINDOW && this.inflight.size < WINDOW; packetId++) {
+      if (this.inflight.has(packetId)) continue;
+      const n = this.next++;
+      const qos: 1 | 2 = Math.random() < 0.5 ? 1 : 2;
+      const sent: Sent = { n, qos, topic: `crash/${n % 4}`, payload: `message ${n} at QoS ${qos}` };
+      published.set(n, sent);
+      this.inflight.set(packetId, { sent, state: 'publish' });
+      this.peer.send(this.publish(sent, packetId, false));
+    }
+  }
+}
+
+/** A client's place: the member it uses now. */
+interface Placed {
+  readonly target: Target;
+  member: number;
+}
+
+/** 1,2,3,7 -> "1-3 7" (the missing numbers say when they were published). */
+const ranges = (ns: number[]): string => {
+  const out: string[] = [];
+  const sorted = [...ns].sort((a, b) => a - b);
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    out.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  return out.length > 12 ? `${out.slice(0, 12).join(' ')} ...` : out.join(' ');
+};
+
+const first = <T>(items: T[]): string => `${items.length}: ${JSON.stringify(items.slice(0, 10))}${items.length > 10 ? ' ...' : ''}`;
+
+test(
+  'cluster durability 1: members SIGKILLed under QoS 1/2 load (restarted under their names after their sessions moved, or left down); clients resume on another member with every acknowledged message, no QoS 2 duplicate',
+  { timeout: 90_000 + KILLS * 20_000 },
+  async (t) => {
+    const redis = await startRedis(t, { appendonly: true });
+    if (redis === undefined) return;
+    const procs = new Set<Proc>();
+    const members = ['A', 'B', 'C'].map((n) => new Member(n, redis.url, procs));
+    const placed: Placed[] = [];
+    const place = (member: number): Target => {
+      const p: Placed = { target: { port: 0 }, member };
+      placed.push(p);
+      return p.target;
+    };
+    const subscribers = [
+      new Subscriber('cc-sub-v5-qos2', 5, 2, place(0), ledger),
+      new Subscriber('cc-sub-v311-qos2', 4, 2, place(1), ledger),
+      new Subscriber('cc-sub-v5-qos1', 5, 1, place(2), ledger),
+      new Subscriber('cc-sub-v5-qos2-b', 5, 2, place(2), ledger),
+    ];
+    const publishers = [new Publisher('cc-pub-1', 1, place(1)), new Publisher('cc-pub-2', 10_000_000, place(0))];
+    const peers = [...subscribers.map((s) => s.peer), ...publishers.map((p) => p.peer)];
+    let running: Array<Promise<void>> = [];
+    let pump: NodeJS.Timeout | undefined;
+    // Whatever happens, nothing this test started outlives it.
+    t.after(() => {
+      if (pump) clearInterval(pump);
+      for (const p of peers) p.stop();
+      for (const p of procs) p.kill('SIGKILL');
+    });
+    const aim = (): void => {
+      for (const p of placed) p.target.port = members[p.member]!.port;
+    };
+    try {
+      await Promise.all(members.map((m) => m.start()));
+      aim();
+      running = peers.map((p) => p.run());
+      await until('the subscriptions to be acknowledged', () => subscribers.every((s) => s.subscribed), 20_000);
+      pump = setInterval(() => {
+        for (const p of publishers) p.pump();
+      }, 1);
+      let down: Member | undefined;
+      for (let kill = 0; kill < KILLS; kill++) {
+        await until('the clients to be connected', () => peers.every((p) => p.connected), 30_000);
+        const before = acknowledged.size;
+        await sleep(500 + Math.random() * 700);
+        const live = members.map((_, i) => i).filter((i) => members[i]!.up);
+        // Each member in turn, skipping one that is down.
+        const victim = [0, 1, 2].map((k) => (kill + k) % members.length).find((i) => members[i]!.up)!;
+        const dead = members[victim]!;
+        await dead.kill();
+        // Its clients go to another live member.
+        const refuge = live.find((i) => i !== victim)!;
+        for (const p of placed) if (p.member === victim) p.member = refuge;
+        aim();
+        const mode = AT_ONCE ? 'restarted at once' : kill % 2 === 0 ? 'restarted after its sessions were taken' : 'left down for a round';
+        t.diagnostic(`kill ${kill + 1} (member ${dead.name}, ${mode}): ${acknowledged.size} acknowledged (${acknowledged.size - before} in this round), next numbers ${publishers.map((p) => p.next).join(', ')}`);
+        if (AT_ONCE) {
+          await dead.start();
+          continue;
+        }
+        // The survivors see it dead (nodeTimeout); its sessions are taken by the clients
+        // reconnecting, or adopted with its wills (a sweep every 2 s).
+        await sleep(NODE_TIMEOUT + 3000);
+        if (down !== undefined) {
+          await down.start();
+          down = undefined;
+        }
+        if (kill % 2 === 0) await dead.start();
+        else down = dead;
+      }
+      if (down !== undefined) await down.start();
+      await until('the clients to reconnect', () => peers.every((p) => p.connected), 30_000);
+      await sleep(500);
+      for (const p of publishers) p.publishing = false;
+      await until('the publishers to have nothing unfinished', () => publishers.every((p) => p.inflight.size === 0), 30_000);
+      await settle(() => subscribers.every((s) => s.complete()), () => subscribers.reduce((sum, s) => sum + s.received.size, 0));
+      await sleep(300);
+    } finally {
+      if (pump) clearInterval(pump);
+      for (const p of peers) p.stop();
+      await Promise.all(running);
+      for (const m of members) if (m.up) await m.stop().catch(() => {});
+    }
+
+    assert.equal(violations.length, 0, `protocol violations ${first(violations)}`);
+    assert.ok(acknowledged.size >= 100, `only ${acknowledged.size} messages were acknowledged: too little traffic to mean anything`);
+    assert.equal(acknowledged.size, published.size, 'every message published was acknowledged in the end');
+    const report = subscribers.map((s) => {
+      const missing = [...acknowledged].filter((n) => !s.received.has(n));
+      const twice = [...s.received].filter(([n, count]) => count > 1 && s.qos === 2 && published.get(n)!.qos === 2);
+      const duplicates = [...s.received.values()].filter((c) => c > 1).length;
+      t.diagnostic(`${s.peer.clientId}: ${s.received.size} messages, ${missing.length} missing ${ranges(missing)}, ${twice.length} QoS 2 twice, ${duplicates} duplicates, ${s.peer.connects} connects`);
+      return { s, missing, twice };
+    });
+    for (const { s, missing, twice } of report) {
+      assert.equal(missing.length, 0, `${s.peer.clientId} misses acknowledged messages ${first(missing)}`);
+      assert.equal(twice.length, 0, `${s.peer.clientId} received QoS 2 messages more than once ${first(twice)}`);
+    }
+    t.diagnostic(`${published.size} published, ${acknowledged.size} acknowledged, starts ${members.map((m) => `${m.name}: ${m.starts}`).join(', ')}`);
+  },
+);
