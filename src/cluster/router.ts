@@ -195,6 +195,8 @@ export class ClusterRouter implements Router {
   onForwardId: ((id: string) => void) | undefined;
   private readonly run = `${randomBytes(6).toString('base64url')}.`;
   private forwardSeq = 0;
+  /** The forward id of the QoS 1/2 message being routed, made when first needed. */
+  private fid: string | undefined;
 
   /** Sessions handed to another node lately, still routed here and passed on (handover.ts). */
   readonly ghosts = new Ghosts();
@@ -345,17 +347,22 @@ export class ClusterRouter implements Router {
     let count = this.local.size === 0 && this.local instanceof LocalRouter ? 0 : this.local.publish(message);
     this.lastForwarded = false;
     this.gate = undefined;
-    // Sessions this node just handed to another keep getting what reaches here for a while (handover.ts).
-    let fid: string | undefined;
-    if (this.ghosts.size > 0 && message.qos > 0 && message.topic.charCodeAt(0) !== 0x24) {
-      fid = this.forwardId();
-      const before = this.stats.pendingForwards;
-      this.toGhosts(message, fid);
-      this.lastForwarded = this.stats.pendingForwards > before;
-    }
     // `$` topics are the server's own ($SYS): each member has its own under the same names.
-    if (this.table.size === 0 || message.topic.charCodeAt(0) === 0x24) return count;
+    if (message.topic.charCodeAt(0) === 0x24) return count;
     const pendingBefore = this.stats.pendingForwards;
+    this.fid = undefined;
+    if (this.table.size > 0) count += this.toMembers(message);
+    // Sessions this node just handed to another keep getting what reaches here for a while
+    // (handover.ts). After the direct copies: a member that gets both reads the direct one
+    // first (one frame, in order) and drops the passed-on one by its forward id.
+    if (this.ghosts.size > 0 && message.qos > 0) this.toGhosts(message, (this.fid ??= this.forwardId()));
+    this.lastForwarded = this.stats.pendingForwards > pendingBefore;
+    return count;
+  }
+
+  /** Queues `message` for the other members with matching routes. */
+  private toMembers(message: Message): number {
+    let count = 0;
     const result = this.table.match(message.topic, this.result);
     this.recordOf = undefined;
     // A node holding several matching filters gets one copy. Nothing below routes again
@@ -368,7 +375,7 @@ export class ClusterRouter implements Router {
       seen.add(node);
       // QoS 1/2: an id of its own (the record's key), so a member can tell a copy it already
       // delivered (dead-inbox.ts, handover.ts).
-      subscribersKey ??= message.qos > 0 ? Buffer.from((fid ??= this.forwardId()), 'latin1') : EMPTY;
+      subscribersKey ??= message.qos > 0 ? Buffer.from((this.fid ??= this.forwardId()), 'latin1') : EMPTY;
       if (this.queue(node, TO_SUBSCRIBERS, subscribersKey, message)) count++;
     }
     seen.clear();
@@ -382,7 +389,6 @@ export class ClusterRouter implements Router {
         else if (this.queue(node, TO_GROUP, turn.keyBytes, message)) count++;
       }
     }
-    this.lastForwarded ||= this.stats.pendingForwards > pendingBefore;
     this.recordOf = undefined;
     return count;
   }
