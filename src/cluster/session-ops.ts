@@ -24,6 +24,18 @@ export function clusterSessionMetrics(out: Out, broker: Broker): void {
   out.counter('starling_cluster_connects_refused_total', 'CONNECTs refused (0x89) because their client id could not be had from another node within persistence.takeoverTimeout.', s.refused);
   out.counter('starling_cluster_owner_records_dropped_total', "Client ids' owner records deleted as their sessions ended on this node.", s.ownersDropped);
   out.counter('starling_cluster_session_writes_refused_total', "Store commits' writes of a client's session or will refused because another node owns the client id now (a fenced node's stale writes).", cs.sessions.store.stats.refusedWrites);
+  const d = cs.sessions.inboxStats;
+  out.counter('starling_cluster_dead_inbox_entries_read_total', "Entries of dead members' inboxes read for the sessions leaving them (docs/clustering-sessions.md).", d.entriesRead);
+  out.counter('starling_cluster_dead_inbox_delivered_total', "Messages of dead members' inboxes delivered to the sessions leaving them.", d.messagesDelivered);
+  out.counter('starling_cluster_dead_inbox_duplicates_total', "Messages of dead members' inboxes not delivered: the session had its copy through this node already.", d.duplicatesSkipped);
+  out.counter('starling_cluster_dead_inboxes_retired_total', "Dead members' inboxes deleted once none of their sessions was left.", d.inboxesRetired);
+  const h = cs.sessions.handoverStats;
+  out.counter('starling_cluster_handover_records_total', 'Messages the old member of a session taken here passed on for it (handover.ts), by outcome: delivered, duplicate (it had its copy here already), passed_on (the session moved on again), unclaimed (no session for it here).', [
+    [{ outcome: 'delivered' }, h.delivered],
+    [{ outcome: 'duplicate' }, h.duplicates],
+    [{ outcome: 'passed_on' }, h.passedOn],
+    [{ outcome: 'unclaimed' }, h.unclaimed],
+  ]);
   const f = cs.fence;
   if (f === undefined) return;
   out.gauge('starling_cluster_fenced', '1 while this member is fenced: cut off from Redis too long, it refuses CONNECTs (cluster.fence).', f.fenced ? 1 : 0);
@@ -47,6 +59,11 @@ export function clusterSessionSys(broker: Broker): Record<string, string> {
     'cluster/sessions/refused': String(s.refused),
     'cluster/sessions/owners/dropped': String(s.ownersDropped),
     'cluster/sessions/writes/refused': String(cs.sessions.store.stats.refusedWrites),
+    'cluster/sessions/dead-inbox/delivered': String(cs.sessions.inboxStats.messagesDelivered),
+    'cluster/sessions/dead-inbox/duplicates': String(cs.sessions.inboxStats.duplicatesSkipped),
+    'cluster/sessions/handover/delivered': String(cs.sessions.handoverStats.delivered),
+    'cluster/sessions/handover/duplicates': String(cs.sessions.handoverStats.duplicates),
+    'cluster/sessions/handover/unclaimed': String(cs.sessions.handoverStats.unclaimed),
   };
   const f = cs.fence;
   if (f !== undefined) {

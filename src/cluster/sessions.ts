@@ -259,7 +259,7 @@ export class ClusterSessions {
       });
     }
     await this.store.flush();
-    if (await this.store.dropNodeIfEmpty(deadNode)) await this.retireInbox(deadNode);
+    if (await this.store.dropNodeIfEmpty(deadNode)) this.retireInboxLater(deadNode);
     this.stats.deadWillsPublished += wills;
     if (wills > 0) this.broker.log.info({ node: deadNode, wills }, 'cluster sessions: published the wills of a dead node');
     return wills;
@@ -457,8 +457,22 @@ export class ClusterSessions {
   // Dead nodes.
 
   /**
-   * Deletes a dead node's inbox once none of its sessions is left (each took what was there
-   * for it when it left). Not if the node came back meanwhile: it reads its inbox again.
+   * Deletes a dead node's inbox once none of its sessions is left, after the members that took
+   * them have read it a second time (deadInboxGrace after taking each) and a margin. Not at
+   * once: a sender that has not yet seen the node's index empty still routes to it, and what
+   * it adds between the first read and the second would be deleted unread (the crash test
+   * lost such messages when the inbox went right after the first read).
+   */
+  private retireInboxLater(node: string): void {
+    const timer = setTimeout(() => {
+      if (!this.stopped) void this.retireInbox(node).catch(() => {});
+    }, 2 * this.deadInboxGrace + 1000);
+    timer.unref();
+  }
+
+  /**
+   * Deletes a dead node's inbox (each of its sessions took what was there for it).
+   * Not if the node came back meanwhile: it reads its inbox again.
    */
   private async retireInbox(node: string): Promise<void> {
     if (await this.alive(node)) return;

@@ -10,29 +10,18 @@ import { attachClusterSessions, clusterSessionsOptions } from '../../src/cluster
 import { clusterSessionsOf } from '../../src/cluster/fence.js';
 import { createBroker, createOpsServer, type BrokerOptions } from '../../src/index.js';
 import { SysTopics } from '../../src/ops/index.js';
-import { createStore, RedisStore, StoreKeys } from '../../src/store/index.js';
+import { createStore, StoreKeys } from '../../src/store/index.js';
 import { loadConfig, toBrokerOptions } from '../../src/config/index.js';
 import type { ClusterBroker } from '../../src/cluster/index.js';
 import { startRedis } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
-
-async function storeMember(redisUrl: string, name: string): Promise<{ broker: ClusterBroker; url: string }> {
-  const broker = createBroker({
-    logLevel: false,
-    listeners: [{ port: 0, host: '127.0.0.1' }],
-    cluster: { redis: redisUrl, node: name, heartbeatInterval: 200, nodeTimeout: 1500 },
-    store: new RedisStore({ url: redisUrl, node: name }),
-  }) as ClusterBroker;
-  attachClusterSessions(broker, { takeoverTimeout: 3000 });
-  const [info] = await broker.listen();
-  return { broker, url: `mqtt://127.0.0.1:${info!.port}` };
-}
+import { storeMember } from './nodes.js';
 
 test('cluster sessions metrics: after a takeover from A to B, /metrics and $SYS count it on both', { timeout: 60_000 }, async (t) => {
   const redis = await startRedis(t);
   if (redis === undefined) return;
-  const a = await storeMember(redis.url, 'ma');
-  const b = await storeMember(redis.url, 'mb');
+  const a = await storeMember(t, redis.url, 'ma');
+  const b = await storeMember(t, redis.url, 'mb');
   const ops = createOpsServer(b.broker, { sysInterval: 0, http: { port: 0 } });
   try {
     await ops.start();
@@ -64,9 +53,38 @@ test('cluster sessions metrics: after a takeover from A to B, /metrics and $SYS 
     assert.equal(sysA['$SYS/broker/cluster/sessions/taken/live'], '0');
   } finally {
     await ops.close();
-    await a.broker.close();
-    await b.broker.close();
   }
+});
+
+test('cluster sessions metrics: a QoS 1 message published on the old member after a takeover reaches the moved session once; the copy its ghost passed on is counted as a duplicate', { timeout: 60_000 }, async (t) => {
+  const redis = await startRedis(t);
+  if (redis === undefined) return;
+  const a = await storeMember(t, redis.url, 'ga');
+  const b = await storeMember(t, redis.url, 'gb');
+  const options = { clientId: 'g-mover', reconnectPeriod: 0, protocolVersion: 5 as const, clean: false, properties: { sessionExpiryInterval: 300 } };
+  const first = await mqtt.connectAsync(a.url, options);
+  await first.subscribeAsync('g/#', { qos: 1 });
+  const second = await mqtt.connectAsync(b.url, options);
+  t.after(() => second.endAsync(true));
+  const got: string[] = [];
+  second.on('message', (_topic, payload) => got.push(String(payload)));
+  await until('the old connection closed', () => !first.connected);
+  first.end(true);
+  await until('A has B\'s route', () => a.broker.cluster.router.remoteRoutes >= 1);
+  const pub = await mqtt.connectAsync(a.url, { clientId: 'g-pub', reconnectPeriod: 0 });
+  t.after(() => pub.endAsync(true));
+  await pub.publishAsync('g/1', 'once', { qos: 1 });
+  const handover = clusterSessionsOf(b.broker)!.sessions.handoverStats;
+  await until('the passed-on copy seen on B', () => handover.received === 1);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(got, ['once']);
+  const ops = createOpsServer(b.broker, { sysInterval: 0, http: { port: 0 } });
+  await ops.start();
+  t.after(() => ops.close());
+  const metrics = await (await fetch(`http://127.0.0.1:${ops.address!.port}/metrics`)).text();
+  assert.match(metrics, /^starling_cluster_handover_records_total\{outcome="duplicate"\} 1$/m);
+  assert.match(metrics, /^starling_cluster_handover_records_total\{outcome="delivered"\} 0$/m);
+  assert.equal(new SysTopics(b.broker, 0, 'test').values()['$SYS/broker/cluster/sessions/handover/duplicates'], '1');
 });
 
 test('cluster sessions config keys: persistence.willsLockTtl, deadNodeCheck and runGrace, and cluster.fence, take effect', { timeout: 60_000 }, async (t) => {
