@@ -541,12 +541,15 @@ export class ClusterNode implements ForwardSink {
     this.stopped = true;
     this.membership.stop();
     if (this.connected) {
-      try {
+      // Bounded: Redis may have gone a moment ago without this node having seen it yet, and a
+      // command queued for a reconnection would wait for ever (a broker's close hung on it).
+      const goodbye = (async () => {
         await this.cmd.publish(this.keys.broadcast, Buffer.concat([Buffer.from('L'), Buffer.from(this.name)]));
         await this.membership.leave();
-      } catch {
+      })().catch(() => {
         // Gone anyway: its key expires within nodeTimeout.
-      }
+      });
+      await Promise.race([goodbye, sleep(2000)]);
     }
     this.state = 'left';
     this.volatileFlow.stop();

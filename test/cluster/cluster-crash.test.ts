@@ -19,9 +19,8 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Packet } from '../../src/codec/index.js';
 import { startRedis } from '../helpers/redis.js';
-import { Peer, settle, Subscriber, type Sent, type Target } from '../helpers/crash-peer.js';
+import { CrashPublisher, settle, Subscriber, type Sent, type Target } from '../helpers/crash-peer.js';
 import { freePort, start, type Proc } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
 
@@ -109,72 +108,6 @@ const acknowledged = new Set<number>();
 const violations: string[] = [];
 const ledger = { published, acknowledged, violations };
 
-/** A publisher of numbered messages (its own range), QoS 1 and 2 at random, at most WINDOW unacknowledged. */
-class Publisher {
-  readonly peer: Peer;
-  readonly inflight = new Map<number, { sent: Sent; state: 'publish' | 'pubrel' }>();
-  next: number;
-  publishing = true;
-  private owed = false;
-
-  constructor(name: string, base: number, broker: Target) {
-    this.next = base;
-    this.peer = new Peer(name, 5, broker, (p) => this.onPacket(p), () => (this.owed = true));
-  }
-
-  /** After a reconnect (to any member): every unfinished exchange again, in order [MQTT-4.4.0-1]. */
-  private resend(): void {
-    this.owed = false;
-    for (const [packetId, { sent, state }] of this.inflight) {
-      if (state === 'pubrel') this.peer.send({ type: 'pubrel', packetId });
-      else this.peer.send(this.publish(sent, packetId, true));
-    }
-  }
-
-  private publish(sent: Sent, packetId: number, dup: boolean): Packet {
-    return { type: 'publish', topic: sent.topic, payload: Buffer.from(sent.payload), qos: sent.qos, retain: false, dup, packetId };
-  }
-
-  private onPacket(p: Packet): void {
-    if (p.type === 'puback' || p.type === 'pubrec') {
-      const entry = this.inflight.get(p.packetId);
-      if (entry === undefined || entry.state !== 'publish' || entry.sent.qos !== (p.type === 'puback' ? 1 : 2)) {
-        violations.push(`${this.peer.clientId}: unexpected ${p.type} for packet id ${p.packetId}`);
-        return;
-      }
-      if ((p.reasonCode ?? 0) >= 0x80) {
-        violations.push(`${this.peer.clientId}: ${p.type} refused message ${entry.sent.n} with 0x${p.reasonCode!.toString(16)}`);
-        return;
-      }
-      acknowledged.add(entry.sent.n);
-      if (p.type === 'puback') this.inflight.delete(p.packetId);
-      else {
-        entry.state = 'pubrel';
-        this.peer.send({ type: 'pubrel', packetId: p.packetId });
-      }
-    } else if (p.type === 'pubcomp') {
-      if (this.inflight.get(p.packetId)?.state === 'pubrel') this.inflight.delete(p.packetId);
-    } else if (p.type !== 'pingresp') {
-      violations.push(`${this.peer.clientId}: unexpected ${p.type}`);
-    }
-  }
-
-  pump(): void {
-    if (!this.peer.connected) return;
-    if (this.owed) this.resend();
-    if (!this.publishing) return;
-    for (let packetId = 1; packetId <= WINDOW && this.inflight.size < WINDOW; packetId++) {
-      if (this.inflight.has(packetId)) continue;
-      const n = this.next++;
-      const qos: 1 | 2 = Math.random() < 0.5 ? 1 : 2;
-      const sent: Sent = { n, qos, topic: `crash/${n % 4}`, payload: `message ${n} at QoS ${qos}` };
-      published.set(n, sent);
-      this.inflight.set(packetId, { sent, state: 'publish' });
-      this.peer.send(this.publish(sent, packetId, false));
-    }
-  }
-}
-
 /** A client's place: the member it uses now. */
 interface Placed {
   readonly target: Target;
@@ -216,7 +149,7 @@ test(
       new Subscriber('cc-sub-v5-qos1', 5, 1, place(2), ledger),
       new Subscriber('cc-sub-v5-qos2-b', 5, 2, place(2), ledger),
     ];
-    const publishers = [new Publisher('cc-pub-1', 1, place(1)), new Publisher('cc-pub-2', 10_000_000, place(0))];
+    const publishers = [new CrashPublisher(place(1), ledger, WINDOW, 'cc-pub-1', 1), new CrashPublisher(place(0), ledger, WINDOW, 'cc-pub-2', 10_000_000)];
     const peers = [...subscribers.map((s) => s.peer), ...publishers.map((p) => p.peer)];
     let running: Array<Promise<void>> = [];
     let pump: NodeJS.Timeout | undefined;

@@ -12,10 +12,9 @@ import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import type { Packet } from '../../src/codec/index.js';
 import { StoreKeys } from '../../src/store/index.js';
 import { startRedis } from '../helpers/redis.js';
-import { Peer, settle, Subscriber, type Sent, type Target } from '../helpers/crash-peer.js';
+import { CrashPublisher, settle, Subscriber, type Sent, type Target } from '../helpers/crash-peer.js';
 import { freePort, start, type Proc } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
 
@@ -111,88 +110,6 @@ const acknowledged = new Set<number>();
 const violations: string[] = [];
 const ledger = { published, acknowledged, violations };
 
-/** The publisher: numbered messages, QoS 1 and 2 at random, at most WINDOW unacknowledged. */
-class Publisher {
-  readonly peer: Peer;
-  /** Packet id -> what is owed on it: the PUBLISH (until PUBACK/PUBREC) or the PUBREL (until PUBCOMP). */
-  readonly inflight = new Map<number, { sent: Sent; state: 'publish' | 'pubrel' }>();
-  next = 1;
-  publishing = true;
-  /**
-   * Published only while this is true: every subscriber is connected to the publisher's node.
-   * These nodes share their sessions but route nothing between them (no `cluster` section), so
-   * a message published on one node reaches only the sessions held there. A killed node's
-   * clients reach the other one at different moments, and the killed node, restarted at
-   * once, takes back the sessions nobody took yet; a subscriber's session may sit there for
-   * a takeoverTimeout before it moves.
-   */
-  gate: () => boolean = () => true;
-  /** Reconnected: the unfinished exchanges are owed, before anything new. */
-  private owed = false;
-
-  constructor(broker: Target) {
-    this.peer = new Peer('cluster-crash-pub', 5, broker, (p) => this.onPacket(p), () => (this.owed = true));
-  }
-
-  /**
-   * After a reconnect: every unfinished exchange is taken up again, in order [MQTT-4.4.0-1],
-   * once the gate is open: a PUBLISH resent while a subscriber's session is still on the
-   * other node is acknowledged here and never reaches it (it did, 1 run in 2 under load).
-   */
-  private resend(): void {
-    this.owed = false;
-    for (const [packetId, { sent, state }] of this.inflight) {
-      if (state === 'pubrel') this.peer.send({ type: 'pubrel', packetId });
-      else this.peer.send(this.publish(sent, packetId, true));
-    }
-  }
-
-  private publish(sent: Sent, packetId: number, dup: boolean): Packet {
-    return { type: 'publish', topic: sent.topic, payload: Buffer.from(sent.payload), qos: sent.qos, retain: false, dup, packetId };
-  }
-
-  private onPacket(p: Packet): void {
-    if (p.type === 'puback' || p.type === 'pubrec') {
-      const entry = this.inflight.get(p.packetId);
-      if (entry === undefined || entry.state !== 'publish' || entry.sent.qos !== (p.type === 'puback' ? 1 : 2)) {
-        violations.push(`publisher: unexpected ${p.type} for packet id ${p.packetId}`);
-        return;
-      }
-      if ((p.reasonCode ?? 0) >= 0x80) {
-        violations.push(`publisher: ${p.type} refused message ${entry.sent.n} with 0x${p.reasonCode!.toString(16)}`);
-        return;
-      }
-      acknowledged.add(entry.sent.n);
-      if (p.type === 'puback') this.inflight.delete(p.packetId);
-      else {
-        entry.state = 'pubrel';
-        this.peer.send({ type: 'pubrel', packetId: p.packetId });
-      }
-    } else if (p.type === 'pubcomp') {
-      // A PUBCOMP for an id already complete can come after a reconnect: ignored.
-      if (this.inflight.get(p.packetId)?.state === 'pubrel') this.inflight.delete(p.packetId);
-    } else if (p.type !== 'pingresp') {
-      violations.push(`publisher: unexpected ${p.type}`);
-    }
-  }
-
-  /** Sends new messages while the window has room. */
-  pump(): void {
-    if (!this.peer.connected || !this.gate()) return;
-    if (this.owed) this.resend();
-    if (!this.publishing) return;
-    for (let packetId = 1; packetId <= WINDOW && this.inflight.size < WINDOW; packetId++) {
-      if (this.inflight.has(packetId)) continue;
-      const n = this.next++;
-      const qos: 1 | 2 = Math.random() < 0.5 ? 1 : 2;
-      const sent: Sent = { n, qos, topic: `crash/${n % 4}`, payload: `message ${n} at QoS ${qos}` };
-      published.set(n, sent);
-      this.inflight.set(packetId, { sent, state: 'publish' });
-      this.peer.send(this.publish(sent, packetId, false));
-    }
-  }
-}
-
 const first = <T>(items: T[]): string => `${items.length}: ${JSON.stringify(items.slice(0, 10))}${items.length > 10 ? ' ...' : ''}`;
 
 test(
@@ -211,7 +128,7 @@ test(
       new Subscriber('cluster-crash-sub-v311-qos2', 4, 2, target, ledger),
       new Subscriber('cluster-crash-sub-v5-qos1', 5, 1, target, ledger),
     ];
-    const publisher = new Publisher(target);
+    const publisher = new CrashPublisher(target, ledger, WINDOW, 'cluster-crash-pub');
     publisher.gate = () => subscribers.every((s) => s.peer.connected);
     const peers = [...subscribers.map((s) => s.peer), publisher.peer];
     let running: Array<Promise<void>> = [];

@@ -1,5 +1,6 @@
-// A raw MQTT client for the crash tests (test/store/crash.test.ts, the single-node one, and
-// test/cluster/cluster-sessions-crash.test.ts): a persistent session that reconnects on its
+// A raw MQTT client for the crash tests (test/store/crash.test.ts, the single-node one,
+// test/cluster/cluster-sessions-crash.test.ts and test/cluster/cluster-crash.test.ts), and
+// their publisher and subscriber: a persistent session that reconnects on its
 // own while the broker is down, with its session state kept in the object, as a real client
 // keeps it in memory.
 
@@ -106,6 +107,101 @@ export interface CrashLedger {
   readonly published: ReadonlyMap<number, Sent>;
   readonly acknowledged: ReadonlySet<number>;
   readonly violations: string[];
+}
+
+/** The ledger a publisher writes: what it published and what was acknowledged. */
+export interface PublisherLedger {
+  readonly published: Map<number, Sent>;
+  readonly acknowledged: Set<number>;
+  readonly violations: string[];
+}
+
+/**
+ * The crash tests' publisher: numbered messages from `base` on (each publisher its own range),
+ * QoS 1 and 2 at random on crash/0 to crash/3, at most `window` unacknowledged. A message
+ * counts as acknowledged at PUBACK (QoS 1) or PUBREC (QoS 2).
+ */
+export class CrashPublisher {
+  readonly peer: Peer;
+  /** Packet id -> what is owed on it: the PUBLISH (until PUBACK/PUBREC) or the PUBREL (until PUBCOMP). */
+  readonly inflight = new Map<number, { sent: Sent; state: 'publish' | 'pubrel' }>();
+  next: number;
+  publishing = true;
+  /**
+   * Published, and resent after a reconnect, only while this is true (e.g. every subscriber
+   * connected: where brokers share sessions but route nothing between them, a message
+   * published while a subscriber's session is elsewhere never reaches it).
+   */
+  gate: () => boolean = () => true;
+  /** Reconnected: the unfinished exchanges are owed, before anything new. */
+  private owed = false;
+
+  constructor(
+    target: Target,
+    private readonly ledger: PublisherLedger,
+    private readonly window: number,
+    clientId = 'crash-pub',
+    base = 1,
+  ) {
+    this.next = base;
+    this.peer = new Peer(clientId, 5, target, (p) => this.onPacket(p), () => (this.owed = true));
+  }
+
+  /** Sends what is owed after a reconnect, then new messages while the window has room. */
+  pump(): void {
+    if (!this.peer.connected || !this.gate()) return;
+    if (this.owed) this.resend();
+    if (!this.publishing) return;
+    for (let packetId = 1; packetId <= this.window && this.inflight.size < this.window; packetId++) {
+      if (this.inflight.has(packetId)) continue;
+      const n = this.next++;
+      const qos: 1 | 2 = Math.random() < 0.5 ? 1 : 2;
+      const sent: Sent = { n, qos, topic: `crash/${n % 4}`, payload: `message ${n} at QoS ${qos}` };
+      this.ledger.published.set(n, sent);
+      this.inflight.set(packetId, { sent, state: 'publish' });
+      this.peer.send(this.publish(sent, packetId, false));
+    }
+  }
+
+  /** After a reconnect: every unfinished exchange is taken up again, in order [MQTT-4.4.0-1]. */
+  private resend(): void {
+    this.owed = false;
+    for (const [packetId, { sent, state }] of this.inflight) {
+      if (state === 'pubrel') this.peer.send({ type: 'pubrel', packetId });
+      else this.peer.send(this.publish(sent, packetId, true));
+    }
+  }
+
+  private publish(sent: Sent, packetId: number, dup: boolean): Packet {
+    return { type: 'publish', topic: sent.topic, payload: Buffer.from(sent.payload), qos: sent.qos, retain: false, dup, packetId };
+  }
+
+  private onPacket(p: Packet): void {
+    const { acknowledged, violations } = this.ledger;
+    const me = this.peer.clientId;
+    if (p.type === 'puback' || p.type === 'pubrec') {
+      const entry = this.inflight.get(p.packetId);
+      if (entry === undefined || entry.state !== 'publish' || entry.sent.qos !== (p.type === 'puback' ? 1 : 2)) {
+        violations.push(`${me}: unexpected ${p.type} for packet id ${p.packetId}`);
+        return;
+      }
+      if ((p.reasonCode ?? 0) >= 0x80) {
+        violations.push(`${me}: ${p.type} refused message ${entry.sent.n} with 0x${p.reasonCode!.toString(16)}`);
+        return;
+      }
+      acknowledged.add(entry.sent.n);
+      if (p.type === 'puback') this.inflight.delete(p.packetId);
+      else {
+        entry.state = 'pubrel';
+        this.peer.send({ type: 'pubrel', packetId: p.packetId });
+      }
+    } else if (p.type === 'pubcomp') {
+      // A PUBCOMP for an id already complete can come after a reconnect: ignored.
+      if (this.inflight.get(p.packetId)?.state === 'pubrel') this.inflight.delete(p.packetId);
+    } else if (p.type !== 'pingresp') {
+      violations.push(`${me}: unexpected ${p.type}`);
+    }
+  }
 }
 
 /** A persistent subscriber to crash/# at `qos`: counts what it receives, per message number. */

@@ -12,8 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Packet } from '../../src/codec/index.js';
-import { Peer, settle, Subscriber, type Sent } from '../helpers/crash-peer.js';
+import { CrashPublisher, settle, Subscriber, type Sent } from '../helpers/crash-peer.js';
 import { freePort, start, type Proc } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
 
@@ -84,72 +83,6 @@ const acknowledged = new Set<number>();
 const violations: string[] = [];
 const ledger = { published, acknowledged, violations };
 
-/** The publisher: numbered messages, QoS 1 and 2 at random, at most WINDOW unacknowledged. */
-class Publisher {
-  readonly peer: Peer;
-  /** Packet id -> what is owed on it: the PUBLISH (until PUBACK/PUBREC) or the PUBREL (until PUBCOMP). */
-  readonly inflight = new Map<number, { sent: Sent; state: 'publish' | 'pubrel' }>();
-  next = 1;
-  publishing = true;
-  /** Published only while this is true: the subscribers are connected (see below). */
-  gate: () => boolean = () => true;
-
-  constructor(broker: BrokerProcess) {
-    this.peer = new Peer('crash-pub', 5, broker, (p) => this.onPacket(p), () => this.resend());
-  }
-
-  /** After a reconnect: every unfinished exchange is taken up again, in order [MQTT-4.4.0-1]. */
-  private resend(): void {
-    for (const [packetId, { sent, state }] of this.inflight) {
-      if (state === 'pubrel') this.peer.send({ type: 'pubrel', packetId });
-      else this.peer.send(this.publish(sent, packetId, true));
-    }
-  }
-
-  private publish(sent: Sent, packetId: number, dup: boolean): Packet {
-    return { type: 'publish', topic: sent.topic, payload: Buffer.from(sent.payload), qos: sent.qos, retain: false, dup, packetId };
-  }
-
-  private onPacket(p: Packet): void {
-    if (p.type === 'puback' || p.type === 'pubrec') {
-      const entry = this.inflight.get(p.packetId);
-      if (entry === undefined || entry.state !== 'publish' || entry.sent.qos !== (p.type === 'puback' ? 1 : 2)) {
-        violations.push(`publisher: unexpected ${p.type} for packet id ${p.packetId}`);
-        return;
-      }
-      if ((p.reasonCode ?? 0) >= 0x80) {
-        violations.push(`publisher: ${p.type} refused message ${entry.sent.n} with 0x${p.reasonCode!.toString(16)}`);
-        return;
-      }
-      acknowledged.add(entry.sent.n);
-      if (p.type === 'puback') this.inflight.delete(p.packetId);
-      else {
-        entry.state = 'pubrel';
-        this.peer.send({ type: 'pubrel', packetId: p.packetId });
-      }
-    } else if (p.type === 'pubcomp') {
-      // A PUBCOMP for an id already complete can come after a reconnect: ignored.
-      if (this.inflight.get(p.packetId)?.state === 'pubrel') this.inflight.delete(p.packetId);
-    } else if (p.type !== 'pingresp') {
-      violations.push(`publisher: unexpected ${p.type}`);
-    }
-  }
-
-  /** Sends new messages while the window has room. */
-  pump(): void {
-    if (!this.publishing || !this.peer.connected || !this.gate()) return;
-    for (let packetId = 1; packetId <= WINDOW && this.inflight.size < WINDOW; packetId++) {
-      if (this.inflight.has(packetId)) continue;
-      const n = this.next++;
-      const qos: 1 | 2 = Math.random() < 0.5 ? 1 : 2;
-      const sent: Sent = { n, qos, topic: `crash/${n % 4}`, payload: `message ${n} at QoS ${qos}` };
-      published.set(n, sent);
-      this.inflight.set(packetId, { sent, state: 'publish' });
-      this.peer.send(this.publish(sent, packetId, false));
-    }
-  }
-}
-
 const first = <T>(items: T[]): string => `${items.length}: ${JSON.stringify(items.slice(0, 10))}${items.length > 10 ? ' ...' : ''}`;
 
 test(
@@ -163,7 +96,7 @@ test(
       new Subscriber('crash-sub-v311-qos2', 4, 2, broker, ledger),
       new Subscriber('crash-sub-v5-qos1', 5, 1, broker, ledger),
     ];
-    const publisher = new Publisher(broker);
+    const publisher = new CrashPublisher(broker, ledger, WINDOW);
     // Messages are published only while every subscriber is connected: the offline queues stay
     // far below their bound (a full queue drops messages by design, which is not what this tests).
     publisher.gate = () => subscribers.every((s) => s.peer.connected);
