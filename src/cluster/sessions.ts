@@ -464,11 +464,17 @@ export class ClusterSessions {
    * lost such messages when the inbox went right after the first read).
    */
   private retireInboxLater(node: string): void {
+    if (this.retiring.has(node)) return;
+    this.retiring.add(node);
     const timer = setTimeout(() => {
+      this.retiring.delete(node);
       if (!this.stopped) void this.retireInbox(node).catch(() => {});
     }, 2 * this.deadInboxGrace + 1000);
     timer.unref();
   }
+
+  /** Dead nodes whose inbox is to be deleted once the grace above has passed. */
+  private readonly retiring = new Set<string>();
 
   /**
    * Deletes a dead node's inbox (each of its sessions took what was there for it).
@@ -493,7 +499,7 @@ export class ClusterSessions {
         if (node === this.node || (await this.alive(node))) continue;
         if ((await this.redis.scard(this.store.keys.nodeSessions(node))) === 0) {
           // Every session left it (taken by reconnecting clients): its inbox has nobody to serve.
-          if ((await this.redis.exists(this.store.keys.inbox(node))) === 1) await this.retireInbox(node);
+          if ((await this.redis.exists(this.store.keys.inbox(node))) === 1) this.retireInboxLater(node);
           continue;
         }
         await this.publishWillsOf(node);
