@@ -20,8 +20,8 @@ import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startRedis } from '../helpers/redis.js';
-import { CrashPublisher, settle, Subscriber, type Sent, type Target } from '../helpers/crash-peer.js';
-import { freePort, start, type Proc } from '../helpers/tools.js';
+import { CrashProcess, CrashPublisher, settle, Subscriber, type Sent, type Target } from '../helpers/crash-peer.js';
+import type { Proc } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -39,67 +39,21 @@ const NODE_TIMEOUT = 1500;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+type Member = CrashProcess & { readonly name: string };
+
 /** One member: a `starling` process under a fixed node name. */
-class Member {
-  proc: Proc | undefined;
-  port = 0;
-  starts = 0;
-
-  constructor(
-    readonly name: string,
-    private readonly redisUrl: string,
-    private readonly procs: Set<Proc>,
-  ) {}
-
-  get up(): boolean {
-    return this.proc !== undefined;
-  }
-
-  async start(): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      if (this.port === 0 || attempt > 0) this.port = await freePort();
-      const args = [
-        CLI,
-        '--port', String(this.port),
-        '--set', `cluster.redis=${this.redisUrl}`,
-        '--set', `cluster.node=${this.name}`,
-        '--set', `cluster.heartbeatInterval=${HEARTBEAT}`,
-        '--set', `cluster.nodeTimeout=${NODE_TIMEOUT}`,
-        '--set', 'persistence.store=redis',
-        '--set', 'persistence.takeoverTimeout=2000',
-      ];
-      const proc = start(process.execPath, args, { timeoutMs: 600_000 });
-      this.procs.add(proc);
-      try {
-        await proc.line(/"msg":"listening on /, 30_000);
-        this.proc = proc;
-        this.starts++;
-        return;
-      } catch (err) {
-        proc.kill();
-        await proc.exited;
-        this.procs.delete(proc);
-        if (attempt >= 3 || !/cannot listen|EADDRINUSE/.test(proc.stderr + proc.stdout)) throw err;
-      }
-    }
-  }
-
-  async kill(): Promise<void> {
-    const proc = this.proc!;
-    this.proc = undefined;
-    proc.kill('SIGKILL');
-    const exit = await proc.exited;
-    this.procs.delete(proc);
-    assert.equal(exit.signal, 'SIGKILL', `member ${this.name} exited by itself before it was killed: ${exit.stderr}`);
-  }
-
-  async stop(): Promise<void> {
-    const proc = this.proc!;
-    this.proc = undefined;
-    proc.kill('SIGTERM');
-    await proc.exited;
-    this.procs.delete(proc);
-  }
+function member(name: string, redisUrl: string, procs: Set<Proc>): Member {
+  const args = (port: number): string[] => [
+    CLI,
+    '--port', String(port),
+    '--set', `cluster.redis=${redisUrl}`,
+    '--set', `cluster.node=${name}`,
+    '--set', `cluster.heartbeatInterval=${HEARTBEAT}`,
+    '--set', `cluster.nodeTimeout=${NODE_TIMEOUT}`,
+    '--set', 'persistence.store=redis',
+    '--set', 'persistence.takeoverTimeout=2000',
+  ];
+  return Object.assign(new CrashProcess(`member ${name}`, args, procs, 600_000), { name });
 }
 
 const published = new Map<number, Sent>();
@@ -136,7 +90,7 @@ test(
     const redis = await startRedis(t, { appendonly: true });
     if (redis === undefined) return;
     const procs = new Set<Proc>();
-    const members = ['A', 'B', 'C'].map((n) => new Member(n, redis.url, procs));
+    const members = ['A', 'B', 'C'].map((n) => member(n, redis.url, procs));
     const placed: Placed[] = [];
     const place = (member: number): Target => {
       const p: Placed = { target: { port: 0 }, member };
@@ -211,7 +165,7 @@ test(
       if (pump) clearInterval(pump);
       for (const p of peers) p.stop();
       await Promise.all(running);
-      for (const m of members) if (m.up) await m.stop().catch(() => {});
+      for (const m of members) if (m.up) await m.stop(false).catch(() => {});
     }
 
     assert.equal(violations.length, 0, `protocol violations ${first(violations)}`);

@@ -14,8 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { StoreKeys } from '../../src/store/index.js';
 import { startRedis } from '../helpers/redis.js';
-import { CrashPublisher, settle, Subscriber, type Sent, type Target } from '../helpers/crash-peer.js';
-import { freePort, start, type Proc } from '../helpers/tools.js';
+import { CrashProcess, CrashPublisher, settle, Subscriber, type Sent, type Target } from '../helpers/crash-peer.js';
+import type { Proc } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
 
 // dist/test/cluster/ -> dist/src/cli/main.js
@@ -35,72 +35,42 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * heartbeat key, which the test keeps alive while the process runs (the cluster membership
  * does in production).
  */
-class NodeProcess implements Target {
-  proc: Proc | undefined;
-  port = 0;
-  starts = 0;
+class NodeProcess extends CrashProcess {
   private beat: NodeJS.Timeout | undefined;
 
   constructor(
     readonly name: string,
-    private readonly redisUrl: string,
+    redisUrl: string,
     private readonly admin: Redis,
-    private readonly procs: Set<Proc>,
-  ) {}
-
-  async start(): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      if (this.port === 0 || attempt > 0) this.port = await freePort();
-      const args = [CLI, '--port', String(this.port), '--set', 'persistence.store=redis', '--set', `persistence.redis=${this.redisUrl}`, '--set', `persistence.node=${this.name}`];
-      const proc = start(process.execPath, args, { timeoutMs: 180_000});
-      this.procs.add(proc);
-      try {
-        await this.heartbeat();
-        await proc.line(/"msg":"listening on /, 30_000);
-        this.proc = proc;
-        this.starts++;
-        return;
-      } catch (err) {
-        this.stopHeartbeat();
-        proc.kill();
-        await proc.exited;
-        this.procs.delete(proc);
-        if (attempt >= 3 || !/cannot listen|EADDRINUSE/.test(proc.stderr + proc.stdout)) throw err;
-      }
-    }
+    procs: Set<Proc>,
+  ) {
+    super(`node ${name}`, (port) => [CLI, '--port', String(port), '--set', 'persistence.store=redis', '--set', `persistence.redis=${redisUrl}`, '--set', `persistence.node=${name}`], procs);
   }
 
-  private async heartbeat(): Promise<void> {
+  protected override async spawned(): Promise<void> {
     await this.admin.set(keys.node(this.name), '1', 'PX', 1500);
     await this.admin.sadd(keys.nodes, this.name);
     this.beat = setInterval(() => void this.admin.set(keys.node(this.name), '1', 'PX', 1500).catch(() => {}), 250);
   }
 
-  private stopHeartbeat(): void {
+  protected override failed(): void {
     if (this.beat) clearInterval(this.beat);
     this.beat = undefined;
   }
 
   /** SIGKILL; its heartbeat key goes with it (as the membership's TTL would let it lapse). */
-  async kill(): Promise<void> {
-    const proc = this.proc!;
-    this.proc = undefined;
-    this.stopHeartbeat();
-    proc.kill('SIGKILL');
-    const exit = await proc.exited;
-    assert.equal(exit.signal, 'SIGKILL', `node ${this.name} exited by itself before it was killed: ${exit.stderr}`);
-    this.procs.delete(proc);
+  override async kill(): Promise<void> {
+    this.failed();
+    await super.kill();
     await this.admin.del(keys.node(this.name));
   }
 
-  async stop(): Promise<void> {
-    const proc = this.proc!;
-    this.proc = undefined;
-    proc.kill('SIGTERM');
-    const exit = await proc.exited;
-    this.stopHeartbeat();
-    this.procs.delete(proc);
-    assert.equal(exit.code, 0, exit.stderr);
+  override async stop(): Promise<void> {
+    try {
+      await super.stop();
+    } finally {
+      this.failed();
+    }
   }
 }
 

@@ -7,26 +7,20 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
-import { attachClusterSessions } from '../../src/cluster/sessions.js';
 import { clusterSessionsOf, type Fence } from '../../src/cluster/fence.js';
-import { createBroker } from '../../src/index.js';
 import { RedisStore, StoreKeys } from '../../src/store/index.js';
 import type { ClusterBroker } from '../../src/cluster/index.js';
 import type { ConnectPacket, Packet } from '../../src/codec/index.js';
 import { RawClient } from '../helpers/broker.js';
 import { startRedis } from '../helpers/redis.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { openStoreMember, type StoreMember } from './nodes.js';
 import { until } from '../helpers/wait.js';
 
 const HOUR = { sessionExpiryInterval: 3600 };
 const keys = new StoreKeys();
 
-interface StoreMember {
-  broker: ClusterBroker;
-  port: number;
-  store: RedisStore;
-  fence: Fence | undefined;
-}
+type FenceMember = StoreMember & { readonly fence: Fence | undefined };
 
 /** Members and raw clients of the running test: closed by it before its Redis stops (a store's close waits for Redis). */
 const open: ClusterBroker[] = [];
@@ -35,19 +29,11 @@ async function closeAll(): Promise<void> {
   await Promise.all(open.splice(0).map((b) => b.close()));
 }
 
-/** A member as `starling` makes one with persistence.store: redis, on `redisUrl` (maybe a proxy). */
-async function storeMember(redisUrl: string, name: string, deadNodeCheck: number): Promise<StoreMember> {
-  const store = new RedisStore({ url: redisUrl, node: name });
-  const broker = createBroker({
-    logLevel: false,
-    listeners: [{ port: 0, host: '127.0.0.1' }],
-    cluster: { redis: redisUrl, node: name, heartbeatInterval: 200, nodeTimeout: 1500 },
-    store,
-  }) as ClusterBroker;
-  attachClusterSessions(broker, { takeoverTimeout: 1000, deadNodeCheck });
-  const [info] = await broker.listen();
-  open.push(broker);
-  return { broker, port: info!.port, store, fence: clusterSessionsOf(broker)?.fence };
+/** A member on `redisUrl` (maybe a proxy), closed by the test before its Redis stops. */
+async function storeMember(redisUrl: string, name: string, deadNodeCheck: number): Promise<FenceMember> {
+  const m = await openStoreMember(redisUrl, name, { takeoverTimeout: 1000, deadNodeCheck });
+  open.push(m.broker);
+  return { ...m, fence: clusterSessionsOf(m.broker)?.fence };
 }
 
 const raws: RawClient[] = [];

@@ -3,7 +3,7 @@
 
 import type { TestContext } from 'node:test';
 import { createBroker, type BrokerOptions } from '../../src/index.js';
-import { attachClusterSessions, type ClusterSessions } from '../../src/cluster/sessions.js';
+import { attachClusterSessions, type ClusterSessions, type ClusterSessionsOptions } from '../../src/cluster/sessions.js';
 import { RedisStore } from '../../src/store/index.js';
 import type { ClusterBroker } from '../../src/cluster/index.js';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
@@ -21,19 +21,35 @@ export async function member(t: TestContext, redisUrl: string, name = `n${++seq}
   return { ...b, broker: b.broker as ClusterBroker, name };
 }
 
+/** A member as the `starling` command makes one with `persistence.store: redis`. */
+export interface StoreMember {
+  readonly broker: ClusterBroker;
+  readonly sessions: ClusterSessions;
+  readonly store: RedisStore;
+  readonly url: string;
+  readonly port: number;
+}
+
 /**
- * A member as the `starling` command makes one with `persistence.store: redis`: the Redis
- * store (sharing the cluster's node name) and cluster sessions, closed when the test ends.
+ * A member with the Redis store (sharing the cluster's node name and Redis, `redisUrl`, which
+ * may be a proxy) and cluster sessions; the caller closes it.
  */
-export async function storeMember(t: TestContext, redisUrl: string, name: string): Promise<{ broker: ClusterBroker; sessions: ClusterSessions; url: string; port: number }> {
+export async function openStoreMember(redisUrl: string, name: string, sessions: ClusterSessionsOptions = { takeoverTimeout: 3000 }): Promise<StoreMember> {
+  const store = new RedisStore({ url: redisUrl, node: name });
   const broker = createBroker({
     logLevel: false,
     listeners: [{ port: 0, host: '127.0.0.1' }],
     cluster: { redis: redisUrl, node: name, heartbeatInterval: 200, nodeTimeout: 1500 },
-    store: new RedisStore({ url: redisUrl, node: name }),
+    store,
   }) as ClusterBroker;
-  const sessions = attachClusterSessions(broker, { takeoverTimeout: 3000 })!;
+  const cs = attachClusterSessions(broker, sessions)!;
   const [info] = await broker.listen();
-  t.after(() => broker.close());
-  return { broker, sessions, url: `mqtt://127.0.0.1:${info!.port}`, port: info!.port };
+  return { broker, sessions: cs, store, url: `mqtt://127.0.0.1:${info!.port}`, port: info!.port };
+}
+
+/** openStoreMember, closed when the test ends. */
+export async function storeMember(t: TestContext, redisUrl: string, name: string, sessions?: ClusterSessionsOptions): Promise<StoreMember> {
+  const m = await openStoreMember(redisUrl, name, sessions);
+  t.after(() => m.broker.close());
+  return m;
 }

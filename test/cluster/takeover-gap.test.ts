@@ -7,34 +7,17 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import mqtt from 'mqtt';
-import { attachClusterSessions } from '../../src/cluster/sessions.js';
-import type { ClusterBroker } from '../../src/cluster/index.js';
-import { createBroker } from '../../src/index.js';
-import { RedisStore } from '../../src/store/index.js';
 import { startRedis } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 import { settle, Subscriber, type Sent, type Target } from '../helpers/crash-peer.js';
+import { storeMember } from './nodes.js';
 
 const HOPS = Number(process.env.TAKEOVER_HOPS ?? 12);
-
-const stats = new Map<ClusterBroker, object>();
-
-async function storeMember(redisUrl: string, name: string): Promise<{ broker: ClusterBroker; url: string; port: number }> {
-  const broker = createBroker({
-    logLevel: false,
-    listeners: [{ port: 0, host: '127.0.0.1' }],
-    cluster: { redis: redisUrl, node: name, heartbeatInterval: 200, nodeTimeout: 1500 },
-    store: new RedisStore({ url: redisUrl, node: name }),
-  }) as ClusterBroker;
-  stats.set(broker, attachClusterSessions(broker, { takeoverTimeout: 3000 })!.handoverStats);
-  const [info] = await broker.listen();
-  return { broker, url: `mqtt://127.0.0.1:${info!.port}`, port: info!.port };
-}
 
 test('cluster durability 3: a persistent subscriber hopping between live members misses no acknowledged message published on a third, QoS 2 never twice', { timeout: 120_000 }, async (t) => {
   const redis = await startRedis(t, { appendonly: true });
   if (redis === undefined) return;
-  const members = [await storeMember(redis.url, 'tg-a'), await storeMember(redis.url, 'tg-b'), await storeMember(redis.url, 'tg-c')];
+  const members = [await storeMember(t, redis.url, 'tg-a'), await storeMember(t, redis.url, 'tg-b'), await storeMember(t, redis.url, 'tg-c')];
   const [a, , c] = members;
   const published = new Map<number, Sent>();
   const acknowledged = new Set<number>();
@@ -92,7 +75,7 @@ test('cluster durability 3: a persistent subscriber hopping between live members
   const missing = [...acknowledged].filter((n) => !sub.received.has(n));
   const twice = [...acknowledged].filter((n) => published.get(n)!.qos === 2 && (sub.received.get(n) ?? 0) > 1);
   t.diagnostic(`${acknowledged.size} acknowledged over ${HOPS} hops, ${missing.length} missing ${JSON.stringify(missing.slice(0, 10))}, ${twice.length} QoS 2 twice`);
-  for (const m of members) t.diagnostic(`${m.broker.cluster.name}: ${JSON.stringify(stats.get(m.broker))}`);
+  for (const m of members) t.diagnostic(`${m.broker.cluster.name}: ${JSON.stringify(m.sessions.handoverStats)}`);
   assert.deepEqual(missing, [], 'acknowledged messages that never arrived');
   assert.deepEqual(twice, [], 'QoS 2 messages delivered twice');
 });

@@ -3,19 +3,17 @@
 // Redis, each with its dashboard; the page is A's. Photographed into artifacts/screenshots/.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { attachClusterSessions } from '../../src/cluster/sessions.js';
 import { RedisStore } from '../../src/store/index.js';
 import { startRedis } from '../helpers/redis.js';
-import { have, type Tool } from '../helpers/tools.js';
-import { startDashboard, TOKEN } from './helpers.js';
+import { have } from '../helpers/tools.js';
+import { chromiumTool, launchChromium, startDashboard, TOKEN } from './helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const chromiumTool: Tool = { name: 'chromium', path: existsSync(CHROMIUM) ? CHROMIUM : undefined, hint: 'apt-get install chromium' };
 const SHOTS = fileURLToPath(new URL('../../../artifacts/screenshots/', import.meta.url));
 /** A functional deadline for what the page shows, with room for a loaded 2-core machine. */
 const SEEN = 15_000;
@@ -62,12 +60,7 @@ async function run(cleanups: Array<() => Promise<unknown> | unknown>, redisUrl: 
   const onA = await mqtt.connectAsync(`mqtt://127.0.0.1:${a.mqttPort}`, { clientId: 'on-a', reconnectPeriod: 0 });
   t.after(() => onA.endAsync());
 
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: 20_000,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-proxy-server', '--disable-dev-shm-usage'],
-  });
+  const browser = await launchChromium();
   t.after(() => browser.close());
   const errors: string[] = [];
   const open = async (base: string): Promise<Page> => {

@@ -3,22 +3,20 @@
 // 100,000 in-process clients). Each page is photographed into artifacts/screenshots/.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { InProcessClient } from '../../src/broker/in-process.js';
 import { bridgesFromConfig, type BridgeManager } from '../../src/bridge/index.js';
 import { loadConfig, redactSecrets } from '../../src/config/index.js';
 import { startMosquitto } from '../bridge/mosquitto.js';
 import { SnClient } from '../gateway/mqtt-sn/sn-client.js';
-import { have, mosquittoSub, start, type Tool } from '../helpers/tools.js';
+import { have, mosquittoSub, start } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
-import { startDashboard, TOKEN, type DashboardBroker } from './helpers.js';
+import { chromiumTool, launchChromium, startDashboard, TOKEN, type DashboardBroker } from './helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const chromiumTool: Tool = { name: 'chromium', path: existsSync(CHROMIUM) ? CHROMIUM : undefined, hint: 'apt-get install chromium' };
 const SHOTS = fileURLToPath(new URL('../../../artifacts/screenshots/', import.meta.url));
 /** A functional deadline for what the page shows, with room for a loaded 2-core machine. */
 const SEEN = 15_000;
@@ -44,13 +42,7 @@ before(async () => {
   );
   mkdirSync(SHOTS, { recursive: true });
   if (chromiumTool.path === undefined) return;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: 20_000,
-    // launch() gives the browser a fresh temporary --user-data-dir of its own.
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-proxy-server', '--disable-dev-shm-usage'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

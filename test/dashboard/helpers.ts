@@ -1,5 +1,8 @@
 // A broker with the ops HTTP server and its dashboard on free loopback ports, and a login.
 
+import { existsSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
+import type { Tool } from '../helpers/tools.js';
 import { createBroker, createOpsServer, type Broker, type ClusterOptions, type OpsServer } from '../../src/index.js';
 import type { BridgeStatus } from '../../src/bridge/index.js';
 import type { Store } from '../../src/store/index.js';
@@ -7,6 +10,19 @@ import type { DashboardOptions } from '../../src/ops/dashboard/index.js';
 import type { ListenerOptions } from '../../src/transport/types.js';
 
 export const TOKEN = 'dashboard-test-token';
+
+/** Debian's headless Chromium, driven by playwright-core (skipped loudly where missing, a failure under CI). */
+export const chromiumTool: Tool = { name: 'chromium', path: existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined, hint: 'apt-get install chromium' };
+
+/** Chromium as the dashboard tests run it: headless, quiet, a fresh temporary profile each launch. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: chromiumTool.path!,
+    headless: true,
+    timeout: 20_000,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-proxy-server', '--disable-dev-shm-usage'],
+  });
+}
 
 export interface DashboardBroker {
   broker: Broker;

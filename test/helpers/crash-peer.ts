@@ -4,8 +4,10 @@
 // own while the broker is down, with its session state kept in the object, as a real client
 // keeps it in memory.
 
+import { strict as assert } from 'node:assert';
 import net from 'node:net';
 import { Decoder, encode, type Packet, type ProtocolVersion, type QoS } from '../../src/codec/index.js';
+import { freePort, start, type Proc } from './tools.js';
 
 /** Where the peer connects: the broker's current port. */
 export interface Target {
@@ -92,6 +94,75 @@ export class Peer {
     this.stopped = true;
     this.socket?.end();
   }
+}
+
+/**
+ * A `starling` process a crash test kills and starts again: on the same port while it is
+ * still free (clients reconnect where they were), else on another. `args(port)` is its
+ * command line; every process it starts is in `procs`, for the test's clean-up.
+ */
+export class CrashProcess implements Target {
+  proc: Proc | undefined;
+  port = 0;
+  starts = 0;
+
+  constructor(
+    readonly label: string,
+    private readonly args: (port: number) => string[],
+    private readonly procs: Set<Proc>,
+    private readonly timeoutMs = 180_000,
+  ) {}
+
+  get up(): boolean {
+    return this.proc !== undefined;
+  }
+
+  async start(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.port === 0 || attempt > 0) this.port = await freePort();
+      const proc = start(process.execPath, this.args(this.port), { timeoutMs: this.timeoutMs });
+      this.procs.add(proc);
+      try {
+        await this.spawned();
+        await proc.line(/"msg":"listening on /, 30_000);
+        this.proc = proc;
+        this.starts++;
+        return;
+      } catch (err) {
+        this.failed();
+        proc.kill();
+        await proc.exited;
+        this.procs.delete(proc);
+        if (attempt >= 3 || !/cannot listen|EADDRINUSE/.test(proc.stderr + proc.stdout)) throw err;
+      }
+    }
+  }
+
+  /** SIGKILL; it must not have exited by itself before. */
+  async kill(): Promise<void> {
+    const proc = this.proc!;
+    this.proc = undefined;
+    proc.kill('SIGKILL');
+    const exit = await proc.exited;
+    this.procs.delete(proc);
+    assert.equal(exit.signal, 'SIGKILL', `${this.label} exited by itself before it was killed: ${exit.stderr}`);
+  }
+
+  /** SIGTERM; with `clean`, it must exit with status 0. */
+  async stop(clean = true): Promise<void> {
+    const proc = this.proc!;
+    this.proc = undefined;
+    proc.kill('SIGTERM');
+    const exit = await proc.exited;
+    this.procs.delete(proc);
+    if (clean) assert.equal(exit.code, 0, exit.stderr);
+  }
+
+  /** Called once the process is started, before it listens (a subclass's set-up). */
+  protected async spawned(): Promise<void> {}
+
+  /** Called when a start failed (undoes spawned()). */
+  protected failed(): void {}
 }
 
 /** A message the publisher sent. */

@@ -3,15 +3,11 @@
 // playwright-core). Nothing may execute nor become an element: each value must show as text.
 
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import mqtt from 'mqtt';
-import { chromium } from 'playwright-core';
-import { have, type Tool } from '../helpers/tools.js';
-import { startDashboard, TOKEN } from '../dashboard/helpers.js';
+import { have } from '../helpers/tools.js';
+import { chromiumTool, launchChromium, startDashboard, TOKEN } from '../dashboard/helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const chromiumTool: Tool = { name: 'chromium', path: existsSync(CHROMIUM) ? CHROMIUM : undefined, hint: 'apt-get install chromium' };
 const SEEN = 15_000;
 
 /** Markup that runs script or makes an element if it is ever parsed as HTML; `n` tells which value did. */
@@ -39,12 +35,7 @@ test('attack: markup in client ids, user names, topics, payloads, wills and conf
   await c.publishAsync(`xss/${mark(9)}`, mark(10), { retain: true, qos: 1 });
   await c.publishAsync(`xss/json`, JSON.stringify({ [mark(11)]: mark(12) }), { retain: true, qos: 1 });
 
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: 20_000,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-proxy-server', '--disable-dev-shm-usage'],
-  });
+  const browser = await launchChromium();
   t.after(() => browser.close());
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, baseURL: d.base });
   const page = await context.newPage();

@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { CrashPublisher, settle, Subscriber, type Sent } from '../helpers/crash-peer.js';
-import { freePort, start, type Proc } from '../helpers/tools.js';
+import { CrashProcess, CrashPublisher, settle, Subscriber, type Sent } from '../helpers/crash-peer.js';
+import type { Proc } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
 
 // dist/test/store/ -> dist/src/cli/main.js
@@ -32,51 +32,6 @@ after(() => {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** The broker under test: one data directory, one process at a time. */
-class BrokerProcess {
-  proc: Proc | undefined;
-  port = 0;
-  starts = 0;
-
-  async start(): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      // The same port when it is still free (clients reconnect where they were), else another.
-      if (this.port === 0 || attempt > 0) this.port = await freePort();
-      const proc = start(process.execPath, [CLI, '--port', String(this.port), '--set', `persistence.dataDir=${dir}`], { timeoutMs: 180_000 });
-      procs.add(proc);
-      try {
-        await proc.line(/"msg":"listening on /, 30_000);
-        this.proc = proc;
-        this.starts++;
-        return;
-      } catch (err) {
-        proc.kill();
-        await proc.exited;
-        procs.delete(proc);
-        if (attempt >= 3 || !/cannot listen|EADDRINUSE/.test(proc.stderr + proc.stdout)) throw err;
-      }
-    }
-  }
-
-  async kill(): Promise<void> {
-    const proc = this.proc!;
-    this.proc = undefined;
-    proc.kill('SIGKILL');
-    const exit = await proc.exited;
-    assert.equal(exit.signal, 'SIGKILL', `the broker exited by itself before it was killed: ${exit.stderr}`);
-    procs.delete(proc);
-  }
-
-  async stop(): Promise<void> {
-    const proc = this.proc!;
-    this.proc = undefined;
-    proc.kill('SIGTERM');
-    const exit = await proc.exited;
-    procs.delete(proc);
-    assert.equal(exit.code, 0, exit.stderr);
-  }
-}
-
 const published = new Map<number, Sent>();
 /** Messages the broker acknowledged: PUBACK for QoS 1, PUBREC for QoS 2. */
 const acknowledged = new Set<number>();
@@ -89,7 +44,7 @@ test(
   'durable by default: SIGKILLed at random moments, the broker loses no acknowledged QoS 1/2 message, delivers QoS 2 exactly once and invents nothing',
   { timeout: 150_000 + KILLS * 5_000 },
   async (t) => {
-    const broker = new BrokerProcess();
+    const broker = new CrashProcess('the broker', (port) => [CLI, '--port', String(port), '--set', `persistence.dataDir=${dir}`], procs);
     await broker.start();
     const subscribers = [
       new Subscriber('crash-sub-v5-qos2', 5, 2, broker, ledger),
