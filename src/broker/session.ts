@@ -8,6 +8,7 @@ import type { Message } from '../message.js';
 import type { DeliveryPeer } from './peer.js';
 import { FilterBytes, queuedSize } from './bounds.js';
 import type { Persistence } from './persistence.js';
+import type { StoredSubscription } from '../store/types.js';
 
 /** One message on its way to this session's client. */
 export interface Outbound {
@@ -37,6 +38,18 @@ export interface SessionLimits {
 
 /** A subscription as its session keeps it. */
 export type SessionSubscription = Subscription & { subscriptionId?: number };
+
+/** A session's subscription as the store and the router take it (options made explicit). */
+export function storedSubscription(s: SessionSubscription): StoredSubscription {
+  return {
+    filter: s.topicFilter,
+    qos: s.qos,
+    noLocal: s.noLocal ?? false,
+    retainAsPublished: s.retainAsPublished ?? false,
+    retainHandling: s.retainHandling ?? 0,
+    ...(s.subscriptionId !== undefined && { subscriptionId: s.subscriptionId }),
+  };
+}
 
 // Most sessions never subscribe, publish at QoS 2 or receive at QoS 1/2: their collections
 // stay unallocated (an empty Map costs about 180 bytes) and read as these shared empty ones.

@@ -8,7 +8,7 @@ import type { Will } from '../codec/types.js';
 import type { Message } from '../message.js';
 import type { Broker } from './broker.js';
 import type { ConnectedClient } from './peer.js';
-import type { Session, SessionSubscription } from './session.js';
+import { storedSubscription, type Session } from './session.js';
 
 export interface SubscriptionView {
   readonly filter: string;
@@ -104,7 +104,7 @@ export class BrokerViews {
     for (const session of sessions) {
       for (const sub of session.subscriptions.values()) {
         total++;
-        if (out.length < limit) out.push({ clientId: session.clientId, ...describeSubscription(sub) });
+        if (out.length < limit) out.push({ clientId: session.clientId, ...storedSubscription(sub) });
       }
     }
     return { total, subscriptions: out };
@@ -162,23 +162,12 @@ function describeSession(session: Session, withSubscriptions: boolean): SessionV
     queued: session.queued,
     inflight: session.inflight.size,
     subscriptionCount: session.subscriptions.size,
-    ...(withSubscriptions && { subscriptions: [...session.subscriptions.values()].map(describeSubscription) }),
+    ...(withSubscriptions && { subscriptions: [...session.subscriptions.values()].map(storedSubscription) }),
   };
 }
 
 function describeWill(w: Will): WillView {
   return { topic: w.topic, qos: w.qos, retain: w.retain, payloadBytes: w.payload.length, delayInterval: w.properties?.willDelayInterval ?? 0 };
-}
-
-function describeSubscription(sub: SessionSubscription): SubscriptionView {
-  return {
-    filter: sub.topicFilter,
-    qos: sub.qos,
-    noLocal: sub.noLocal ?? false,
-    retainAsPublished: sub.retainAsPublished ?? false,
-    retainHandling: sub.retainHandling ?? 0,
-    ...(sub.subscriptionId !== undefined && { subscriptionId: sub.subscriptionId }),
-  };
 }
 
 function describeMessage(m: Message): RetainedView {

@@ -21,7 +21,7 @@
 // the sessions B still holds.
 
 import { LocalRouter } from '../broker/router.js';
-import type { Session } from '../broker/session.js';
+import { storedSubscription, type Session } from '../broker/session.js';
 import type { Message } from '../message.js';
 import type { RedisClient } from '../store/redis/connect.js';
 import { decodeMessage } from './wire.js';
@@ -162,14 +162,7 @@ function sessionRouter(session: Session, access: Access): { plain: LocalRouter; 
   const plain = new LocalRouter(access);
   const groups = new Map<string, LocalRouter>();
   for (const s of session.subscriptions.values()) {
-    const sub = {
-      filter: s.topicFilter,
-      qos: s.qos,
-      noLocal: s.noLocal === true,
-      retainAsPublished: s.retainAsPublished === true,
-      retainHandling: s.retainHandling ?? 0,
-      ...(s.subscriptionId !== undefined && { subscriptionId: s.subscriptionId }),
-    };
+    const sub = storedSubscription(s);
     if (s.topicFilter.startsWith('$share/')) {
       let r = groups.get(s.topicFilter);
       if (r === undefined) groups.set(s.topicFilter, (r = new LocalRouter(access)));

@@ -23,7 +23,7 @@ import { Cluster } from 'ioredis';
 import type { RedisClient } from '../store/redis/connect.js';
 import type { Broker } from '../broker/broker.js';
 import type { Connection } from '../broker/connection.js';
-import type { Session } from '../broker/session.js';
+import { storedSubscription, type Session } from '../broker/session.js';
 import type { ClientInfo } from '../broker/types.js';
 import { cancelWill, publishWill } from '../broker/will.js';
 import type { Message } from '../message.js';
@@ -548,14 +548,7 @@ function capture(session: Session): { session: StoredSession; messages: Map<numb
       state: out.state,
     });
   });
-  const subscriptions = [...session.subscriptions.values()].map((s) => ({
-    filter: s.topicFilter,
-    qos: s.qos,
-    noLocal: s.noLocal === true,
-    retainAsPublished: s.retainAsPublished === true,
-    retainHandling: s.retainHandling ?? 0,
-    ...(s.subscriptionId !== undefined && { subscriptionId: s.subscriptionId }),
-  }));
+  const subscriptions = [...session.subscriptions.values()].map(storedSubscription);
   return {
     session: {
       clientId: session.clientId,
