@@ -128,7 +128,12 @@ export class SeenForwards {
     return ++this.clock;
   }
 
-  readonly note = (id: string): void => {
+  /** True while a window is open (noting ids costs nothing otherwise). */
+  get active(): boolean {
+    return this.until !== 0;
+  }
+
+  note(id: string): void {
     if (this.until === 0) return;
     if (Date.now() > this.until) {
       this.until = 0;
@@ -137,7 +142,7 @@ export class SeenForwards {
     }
     this.ids.set(id, ++this.clock);
     if (this.ids.size > this.max) this.ids.delete(this.ids.keys().next().value!);
-  };
+  }
 
   /** When `id` was seen (0: not, or forgotten). */
   at(id: string): number {

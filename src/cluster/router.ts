@@ -191,8 +191,11 @@ export class ClusterRouter implements Router {
   /** Whether the last message routed queued a QoS 1/2 forward (durable()'s exact answer). */
   private lastForwarded = false;
   sink: ForwardSink | undefined;
-  /** Sees the id of each QoS 1/2 message this node forwards or receives (dead-inbox.ts, SeenForwards). */
-  onForwardId: ((id: string) => void) | undefined;
+  /**
+   * Sees the id of each QoS 1/2 message this node forwards or receives while `active`
+   * (dead-inbox.ts, SeenForwards): only then is a received record's id read at all.
+   */
+  forwardIds: { readonly active: boolean; note(id: string): void } | undefined;
   private readonly run = `${randomBytes(6).toString('base64url')}.`;
   private forwardSeq = 0;
   /** The forward id of the QoS 1/2 message being routed, made when first needed. */
@@ -225,7 +228,7 @@ export class ClusterRouter implements Router {
 
   private forwardId(): string {
     const id = this.run + (++this.forwardSeq).toString(36);
-    this.onForwardId?.(id);
+    if (this.forwardIds?.active === true) this.forwardIds.note(id);
     return id;
   }
 
@@ -674,8 +677,12 @@ export class ClusterRouter implements Router {
       while (o < data.length) {
         const kind = data[o]!;
         const keyLen = data.readUInt16BE(o + 1);
-        const key = keyLen === 0 ? '' : data.toString('utf8', o + 3, o + 3 + keyLen);
-        o += 3 + keyLen;
+        const keyAt = o + 3;
+        // A plain forward's key is its forward id, wanted only by a ghost or a seen-window:
+        // not decoded per message otherwise.
+        const key =
+          keyLen === 0 || (kind === TO_SUBSCRIBERS && this.ghosts.size === 0 && this.forwardIds?.active !== true) ? '' : data.toString('utf8', keyAt, keyAt + keyLen);
+        o = keyAt + keyLen;
         const len = data.readUInt32BE(o);
         o += 4;
         if (kind === PING || kind === PONG) {
@@ -697,8 +704,8 @@ export class ClusterRouter implements Router {
           delivered++;
           continue;
         }
-        if (keyLen > 0 && kind === TO_SUBSCRIBERS) {
-          this.onForwardId?.(key);
+        if (key !== '' && kind === TO_SUBSCRIBERS) {
+          if (this.forwardIds?.active === true) this.forwardIds.note(key);
           if (this.ghosts.size > 0) this.toGhosts(message, key);
         }
         const n = kind === TO_GROUP ? (this.shared.get(key)?.publish(message) ?? 0) : this.local.publish(message);

@@ -79,7 +79,7 @@ export class ClusterSessions {
   readonly stats: ClusterSessionStats = { takenFromLive: 0, takenFromDead: 0, givenAway: 0, adoptedFromDead: 0, deadWillsPublished: 0, refused: 0, ownersDropped: 0 };
   /** What dead nodes' inboxes gave the sessions that left them (dead-inbox.ts). */
   readonly inboxStats: DeadInboxStats = { entriesRead: 0, messagesDelivered: 0, inboxesRetired: 0, duplicatesSkipped: 0 };
-  /** Forward ids seen while a session taken from a dead node may get more of its inbox (ClusterRouter.onForwardId). */
+  /** Forward ids seen while a session taken from a dead node may get more of its inbox (ClusterRouter.forwardIds). */
   readonly seen = new SeenForwards(1_000_000);
   private readonly deadInboxGrace: number;
   readonly node: string;
@@ -580,7 +580,7 @@ export function attachClusterSessions(broker: Broker, options: ClusterSessionsOp
   const cs = new ClusterSessions(broker, store, { ...(node !== undefined && { deadInboxGrace: node.options.nodeTimeout }), ...options });
   if (node !== undefined) {
     cs.beforeRelease = (ms) => node.inboxCaughtUp(ms);
-    node.router.onForwardId = cs.seen.note;
+    node.router.forwardIds = cs.seen;
     cs.router = node.router;
     node.router.onClientRecord = (clientId, id, message) => cs.clientRecord(clientId, id, message);
   }
