@@ -30,11 +30,12 @@ export function clusterSessionMetrics(out: Out, broker: Broker): void {
   out.counter('starling_cluster_dead_inbox_duplicates_total', "Messages of dead members' inboxes not delivered: the session had its copy through this node already.", d.duplicatesSkipped);
   out.counter('starling_cluster_dead_inboxes_retired_total', "Dead members' inboxes deleted once none of their sessions was left.", d.inboxesRetired);
   const h = cs.sessions.handoverStats;
-  out.counter('starling_cluster_handover_records_total', 'Messages the old member of a session taken here passed on for it (handover.ts), by outcome: delivered, duplicate (it had its copy here already), passed_on (the session moved on again), unclaimed (no session for it here).', [
+  out.counter('starling_cluster_handover_records_total', 'Messages the old member of a session taken here passed on for it (handover.ts), by outcome: delivered, duplicate (it had its copy here already), passed_on (the session moved on again), unclaimed (no session for it here), dropped (more arrived while the session was loading than limits.maxQueuedMessages).', [
     [{ outcome: 'delivered' }, h.delivered],
     [{ outcome: 'duplicate' }, h.duplicates],
     [{ outcome: 'passed_on' }, h.passedOn],
     [{ outcome: 'unclaimed' }, h.unclaimed],
+    [{ outcome: 'dropped' }, h.dropped],
   ]);
   const f = cs.fence;
   if (f === undefined) return;

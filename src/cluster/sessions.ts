@@ -97,7 +97,7 @@ export class ClusterSessions {
   /** The cluster member's router (handover.ts: ghosts of sessions handed away, records for one session). */
   router: ClusterRouter | undefined;
   /** Handover counters: messages for a session that came here passed on by its old node: delivered, dropped as copies, passed on again (it moved on), or finding no session. */
-  readonly handoverStats = { received: 0, delivered: 0, duplicates: 0, passedOn: 0, unclaimed: 0 };
+  readonly handoverStats = { received: 0, delivered: 0, duplicates: 0, passedOn: 0, unclaimed: 0, dropped: 0 };
   /** Client ids being taken here now, with what their old node passed on before the session was loaded. */
   private readonly arriving = new Map<string, Array<{ id: string; message: Message }>>();
   /**
@@ -193,7 +193,11 @@ export class ClusterSessions {
       return;
     }
     if (session === undefined) {
-      if (pending !== undefined) pending.push({ id, message });
+      // Held until the session is loaded, as many as its queue could hold (limits.maxQueuedMessages).
+      if (pending !== undefined) {
+        if (pending.length < this.broker.limits.maxQueuedMessages) pending.push({ id, message });
+        else this.handoverStats.dropped++;
+      }
       else if (this.router?.passOn(clientId, id, message) === true) this.handoverStats.passedOn++;
       else this.handoverStats.unclaimed++;
       return;
