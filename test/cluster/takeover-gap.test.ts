@@ -11,6 +11,7 @@ import { startRedis } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 import { settle, Subscriber, type Sent, type Target } from '../helpers/crash-peer.js';
 import { storeMember } from './nodes.js';
+import { clusterSessionsOf } from '../../src/cluster/fence.js';
 
 const HOPS = Number(process.env.TAKEOVER_HOPS ?? 12);
 
@@ -70,6 +71,7 @@ test('cluster durability 3: a persistent subscriber hopping between live members
     for (const cl of clients) cl.end(true);
     for (const m of members) await m.broker.close();
   }
+  for (const m of members) t.diagnostic(`${m.broker.cluster.name}: fence ${JSON.stringify(clusterSessionsOf(m.broker)?.fence?.stats)}`);
   assert.deepEqual(violations, []);
   assert.ok(acknowledged.size >= 200, `only ${acknowledged.size} acknowledged`);
   const missing = [...acknowledged].filter((n) => !sub.received.has(n));

@@ -56,7 +56,8 @@ export class Peer {
           this.onConnack(p.sessionPresent);
           return;
         }
-        if (this.connected) this.onPacket(p);
+        // After stop() the broker may still say goodbye (0x8B as it closes): not the test's concern.
+        if (this.connected && !this.stopped) this.onPacket(p);
       },
       { role: 'client', protocolVersion: this.version },
     );
@@ -270,7 +271,7 @@ export class CrashPublisher {
       // A PUBCOMP for an id already complete can come after a reconnect: ignored.
       if (this.inflight.get(p.packetId)?.state === 'pubrel') this.inflight.delete(p.packetId);
     } else if (p.type !== 'pingresp') {
-      violations.push(`${me}: unexpected ${p.type}`);
+      violations.push(`${me}: unexpected ${describe(p)}`);
     }
   }
 }
@@ -336,7 +337,7 @@ export class Subscriber {
         this.peer.send({ type: 'pubcomp', packetId: p.packetId });
         return;
       default:
-        this.ledger.violations.push(`${this.peer.clientId}: unexpected ${p.type}`);
+        this.ledger.violations.push(`${this.peer.clientId}: unexpected ${describe(p)}`);
     }
   }
 
@@ -349,6 +350,11 @@ export class Subscriber {
     for (const n of this.ledger.acknowledged) if (!this.received.has(n)) return false;
     return true;
   }
+}
+
+/** A packet as a violation names it: a DISCONNECT with its reason code. */
+function describe(p: Packet): string {
+  return p.type === 'disconnect' ? `disconnect (reason 0x${(p.reasonCode ?? 0).toString(16)})` : p.type;
 }
 
 /** Waits until `done`, or until `progress` has not moved for 5 s. */
