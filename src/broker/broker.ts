@@ -98,10 +98,22 @@ export class Broker extends EventEmitter<BrokerEvents> implements ListenerHost {
   private readonly servers: Listener[] = [];
   private sweep: NodeJS.Timeout | undefined;
   private closing = false;
-  /** Sessions count their drops through this. */
-  readonly drop = (reason: DropReason): void => this.countDrop(reason);
-  /** When each limit last logged a warning: a flood at a bound writes one line a minute. */
-  private readonly warned = new Map<LimitName, number>();
+  /**
+   * Sessions count their drops through this. A full queue also warns (at most once a minute),
+   * as Mosquitto's "Outgoing messages are being dropped": those are QoS 1/2 messages lost.
+   */
+  readonly drop = (reason: DropReason, _message?: Message, clientId?: string): void => {
+    this.countDrop(reason);
+    if (reason !== 'queue_full') return;
+    const { maxQueuedMessages, maxQueuedBytes } = this.limits;
+    this.warnAtMost(
+      reason,
+      { clientId, dropped: this.stats.dropped.queue_full, maxQueuedMessages, maxQueuedBytes },
+      "a session's queue is full (limits.maxQueuedMessages, limits.maxQueuedBytes): messages for it are dropped",
+    );
+  };
+  /** When each limit (or full queue) last logged a warning: a flood at a bound writes one line a minute. */
+  private readonly warned = new Map<LimitName | 'queue_full', number>();
 
   /**
    * `openListener` builds the listeners of `options.listeners`; createBroker() gives it the
@@ -364,11 +376,15 @@ export class Broker extends EventEmitter<BrokerEvents> implements ListenerHost {
   /** Counts a limit's hit and warns, at most once a minute per limit. */
   limitHit(limit: LimitName, fields: Record<string, unknown>, message: string): void {
     this.countLimit(limit);
+    this.warnAtMost(limit, { ...fields, limit, hits: this.stats.limited[limit] }, message);
+  }
+
+  private warnAtMost(what: LimitName | 'queue_full', fields: Record<string, unknown>, message: string): void {
     const now = Date.now();
-    const last = this.warned.get(limit);
+    const last = this.warned.get(what);
     if (last !== undefined && now - last < 60_000) return;
-    this.warned.set(limit, now);
-    this.log.warn({ ...fields, limit, hits: this.stats.limited[limit] }, message);
+    this.warned.set(what, now);
+    this.log.warn(fields, message);
   }
 
   countProtocolError(reasonCode: number): void {

@@ -86,7 +86,7 @@ export class Session {
   constructor(
     readonly clientId: string,
     private readonly limits: SessionLimits,
-    private readonly onDrop: (reason: DropReason, message: Message) => void,
+    private readonly onDrop: (reason: DropReason, message: Message, clientId: string) => void,
     private readonly persistence: Persistence | undefined = undefined,
     /** The broker's total of filter bytes, which this session's subscriptions count in. */
     private readonly allFilterBytes: FilterBytes = new FilterBytes(),
@@ -167,8 +167,8 @@ export class Session {
   deliver(message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined): void {
     const conn = this.peer;
     if (qos === 0) {
-      if (conn === undefined) this.onDrop('offline_qos0', message);
-      else if (conn.congested) this.onDrop('backpressure', message);
+      if (conn === undefined) this.onDrop('offline_qos0', message, this.clientId);
+      else if (conn.congested) this.onDrop('backpressure', message, this.clientId);
       else conn.sendPublish(message, 0, retain, subscriptionIds, 0, false);
       return;
     }
@@ -193,7 +193,7 @@ export class Session {
     if (this.queueFull(out)) return;
     const id = this.allocateId();
     if (id === 0) {
-      this.onDrop('queue_full', out.message);
+      this.onDrop('queue_full', out.message, this.clientId);
       return;
     }
     out.packetId = id;
@@ -207,7 +207,7 @@ export class Session {
   private queueFull(out: Outbound): boolean {
     if (this.queued < this.limits.maxQueuedMessages && this.queuedBytes + queuedSize(out.message) <= this.limits.maxQueuedBytes) return false;
     // Overflow policy: the new message is dropped and counted; queued ones keep their order.
-    this.onDrop('queue_full', out.message);
+    this.onDrop('queue_full', out.message, this.clientId);
     return true;
   }
 
@@ -259,7 +259,7 @@ export class Session {
       const expiresAt = out.message.expiresAt;
       // [MQTT-3.3.2-5] an expired message not yet on its way to this subscriber is deleted.
       if (expiresAt !== undefined && expiresAt <= now) {
-        this.onDrop('expired', out.message);
+        this.onDrop('expired', out.message, this.clientId);
         if (out.stored) {
           this.reserved!.delete(out.packetId);
           this.persistence!.deliveryDone(this, out);

@@ -352,10 +352,13 @@ export class ClusterNode implements ForwardSink {
     this.cmd.scard(this.storeKeys.nodeSessions(node)).then(
       (n) => {
         if (!this.membership.dead.has(node)) return void this.lingering.delete(node);
-        if (n > 0) this.lingering.add(node);
-        else {
+        if (n > 0) {
+          if (!this.lingering.has(node)) this.broker?.log.info({ node, sessions: n }, 'cluster: node down; still routed to while sessions are left in its index');
+          this.lingering.add(node);
+        } else {
           this.lingering.delete(node);
           this.router?.dropNode(node);
+          this.broker?.log.info({ node }, 'cluster: node down; its routes dropped');
         }
       },
       () => this.lingering.add(node), // Redis away: looked at again next beat

@@ -86,6 +86,11 @@ export class ClusterSessions {
   private readonly redis: RedisClient;
   private readonly sub: RedisClient;
   private readonly takeoverTimeout: number;
+  /**
+   * While a holder is asked to let a client id go, how often its heartbeat key is looked at
+   * (a tenth of deadInboxGrace, which is nodeTimeout on a member; 50 to 500 ms).
+   */
+  private readonly deadPoll: number;
   private readonly willsLockTtl: number;
   private readonly waiting = new Map<string, (ok: boolean) => void>();
   /** Per client id, the tail of the operations on it: one at a time on this node. */
@@ -123,6 +128,7 @@ export class ClusterSessions {
     this.takeoverTimeout = options.takeoverTimeout ?? 5000;
     this.willsLockTtl = options.willsLockTtl ?? 30_000;
     this.deadInboxGrace = options.deadInboxGrace ?? 5000;
+    this.deadPoll = Math.min(500, Math.max(50, Math.floor(this.deadInboxGrace / 10)));
     this.sub.on('messageBuffer', (_channel: Buffer, data: Buffer) => this.onControl(data));
     this.sub.on('error', (err: Error) => broker.log.warn({ err: err.message }, 'cluster sessions: Redis subscriber error'));
     this.ready = this.sub.subscribe(store.keys.sessionChannel(this.node)).then(() => undefined);
@@ -165,7 +171,13 @@ export class ClusterSessions {
       const owner = await readOwner(this.redis, key);
       if (owner.node === this.node) return open();
       const live = owner.node !== '' && (await this.alive(owner.node));
-      if (live && !(await this.askRelease(owner.node, clientId, clean))) break;
+      if (live) {
+        const answer = await this.askRelease(owner.node, clientId, clean);
+        // Died while asked (a killed node's clients reconnect before its heartbeat key
+        // expires): taken from it dead, on the next attempt, not refused.
+        if (answer === 'dead') continue;
+        if (answer === 'timeout') break;
+      }
       const claim = await claimOwner(this.redis, key, owner, this.node);
       if (!claim.won) continue;
       if (owner.node !== '') {
@@ -280,6 +292,7 @@ export class ClusterSessions {
   private async adopt(clientId: string, from: Owner, clean: boolean, fromDead: boolean): Promise<number> {
     const broker = this.broker;
     const persistence = broker.persistence!;
+    if (from.node !== '') broker.log.debug({ clientId, node: from.node, dead: fromDead }, 'cluster sessions: taking a session from another node');
     const stale = broker.sessions.get(clientId);
     if (stale !== undefined) broker.sessions.end(stale);
     const loaded = await this.store.loadSession(clientId);
@@ -319,7 +332,13 @@ export class ClusterSessions {
    */
   private async takeDeadInbox(clientId: string, session: Session, dead: string, after: string, mark: number): Promise<void> {
     const inbox = this.store.keys.inbox(dead);
-    const { last } = await deliverDeadInbox(this.redis, inbox, session, this.broker.hooks, this.inboxStats, after, (id) => this.seen.since(id, mark));
+    const stats = this.inboxStats;
+    const [entries, skipped] = [stats.entriesRead, stats.duplicatesSkipped];
+    const { delivered, last } = await deliverDeadInbox(this.redis, inbox, session, this.broker.hooks, stats, after, (id) => this.seen.since(id, mark));
+    this.broker.log.debug(
+      { clientId, node: dead, read: after === '-' ? 'first' : 'again', entries: stats.entriesRead - entries, delivered, skipped: stats.duplicatesSkipped - skipped, last },
+      "cluster sessions: a dead node's inbox delivered to a session that left it",
+    );
     if (after !== '-') return;
     const timer = setTimeout(() => {
       void this.serial(clientId, async () => {
@@ -417,25 +436,37 @@ export class ClusterSessions {
 
   // Control messages.
 
-  private async askRelease(node: string, clientId: string, clean: boolean): Promise<boolean> {
+  /**
+   * Asks `node` to let `clientId` go: 'released' once it answers, 'dead' when its heartbeat
+   * key is gone meanwhile (looked at every deadPoll ms), 'timeout' after takeoverTimeout.
+   */
+  private async askRelease(node: string, clientId: string, clean: boolean): Promise<'released' | 'dead' | 'timeout'> {
     const id = randomBytes(8).toString('hex');
-    const answered = new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(id);
-        resolve(false);
-      }, this.takeoverTimeout);
-      timer.unref();
-      this.waiting.set(id, (ok) => {
+    let poll: NodeJS.Timeout | undefined;
+    const answered = new Promise<'released' | 'dead' | 'timeout'>((resolve) => {
+      const done = (answer: 'released' | 'dead' | 'timeout'): void => {
         clearTimeout(timer);
+        clearInterval(poll);
         this.waiting.delete(id);
-        resolve(ok);
-      });
+        resolve(answer);
+      };
+      const timer = setTimeout(() => done('timeout'), this.takeoverTimeout);
+      timer.unref();
+      poll = setInterval(() => {
+        this.alive(node).then(
+          (alive) => void (alive || !this.waiting.has(id) || done('dead')),
+          () => {}, // Redis away: the timeout decides
+        );
+      }, this.deadPoll);
+      poll.unref();
+      this.waiting.set(id, (ok) => done(ok ? 'released' : 'timeout'));
     });
     const msg: Control = { t: 'release', id, cid: clientId, from: this.node, clean };
     await this.redis.publish(this.store.keys.sessionChannel(node), JSON.stringify(msg));
-    const ok = await answered;
-    if (!ok) this.broker.log.warn({ clientId, node, ms: this.takeoverTimeout }, 'cluster sessions: the node holding the client id did not let it go in time');
-    return ok;
+    const answer = await answered;
+    if (answer === 'timeout') this.broker.log.warn({ clientId, node, ms: this.takeoverTimeout }, 'cluster sessions: the node holding the client id did not let it go in time');
+    else if (answer === 'dead') this.broker.log.debug({ clientId, node }, 'cluster sessions: the node holding the client id died while asked to let it go');
+    return answer;
   }
 
   private onControl(data: Buffer): void {
@@ -486,7 +517,10 @@ export class ClusterSessions {
    */
   private async retireInbox(node: string): Promise<void> {
     if (await this.alive(node)) return;
-    if ((await this.redis.del(this.store.keys.inbox(node))) === 1) this.inboxStats.inboxesRetired++;
+    if ((await this.redis.del(this.store.keys.inbox(node))) === 1) {
+      this.inboxStats.inboxesRetired++;
+      this.broker.log.info({ node }, "cluster sessions: a dead node's inbox deleted (none of its sessions is left)");
+    }
   }
 
   private async alive(node: string): Promise<boolean> {

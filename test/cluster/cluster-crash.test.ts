@@ -17,7 +17,9 @@
 // (docs/clustering-sessions.md, "What is lost"). CLUSTER_KILLS for a longer run.
 
 import { strict as assert } from 'node:assert';
-import { test } from 'node:test';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startRedis } from '../helpers/redis.js';
 import { CrashProcess, CrashPublisher, settle, Subscriber, type Sent, type Target } from '../helpers/crash-peer.js';
@@ -52,6 +54,11 @@ function member(name: string, redisUrl: string, procs: Set<Proc>): Member {
     '--set', `cluster.nodeTimeout=${NODE_TIMEOUT}`,
     '--set', 'persistence.store=redis',
     '--set', 'persistence.takeoverTimeout=2000',
+    // A subscriber away while its member is found dead misses nothing by the queue bound: at
+    // this test's rate 10,000 (the default) fill in about three seconds, and the messages
+    // dropped beyond it are lost by design (limits.test.ts), not by the cluster.
+    '--set', 'limits.maxQueuedMessages=1000000',
+    ...(process.env.CLUSTER_CRASH_DEBUG === '1' ? ['--log-level', 'debug'] : []),
   ];
   return Object.assign(new CrashProcess(`member ${name}`, args, procs, 600_000), { name });
 }
@@ -83,6 +90,21 @@ const ranges = (ns: number[]): string => {
 
 const first = <T>(items: T[]): string => `${items.length}: ${JSON.stringify(items.slice(0, 10))}${items.length > 10 ? ' ...' : ''}`;
 
+/**
+ * A failed run's member logs: each warning in the diagnostics, and with CLUSTER_CRASH_LOGS=dir
+ * every line, one file per member run.
+ */
+function saveLogs(t: TestContext, members: Member[]): void {
+  const dir = process.env.CLUSTER_CRASH_LOGS;
+  if (dir !== undefined) mkdirSync(dir, { recursive: true });
+  for (const m of members) {
+    m.logs.forEach((log, run) => {
+      if (dir !== undefined) writeFileSync(join(dir, `${m.name}-${run + 1}.log`), log);
+      for (const line of log.split('\n')) if (/"level":(40|50|60)/.test(line)) t.diagnostic(`${m.name} run ${run + 1}: ${line}`);
+    });
+  }
+}
+
 test(
   'cluster durability 1: members SIGKILLed under QoS 1/2 load (restarted under their names after their sessions moved, or left down); clients resume on another member with every acknowledged message, no QoS 2 duplicate',
   { timeout: 90_000 + KILLS * 20_000 },
@@ -104,6 +126,12 @@ test(
       new Subscriber('cc-sub-v5-qos2-b', 5, 2, place(2), ledger),
     ];
     const publishers = [new CrashPublisher(place(1), ledger, WINDOW, 'cc-pub-1', 1), new CrashPublisher(place(0), ledger, WINDOW, 'cc-pub-2', 10_000_000)];
+    /** When the publishers were at which numbers, every 50 ms (a missing number's time, for the members' logs). */
+    const timeline: Array<{ at: number; next: number[] }> = [];
+    const sentAt = (n: number): number => {
+      const p = n >= 10_000_000 ? 1 : 0;
+      return timeline.find((s) => s.next[p]! > n)?.at ?? NaN;
+    };
     const peers = [...subscribers.map((s) => s.peer), ...publishers.map((p) => p.peer)];
     let running: Array<Promise<void>> = [];
     let pump: NodeJS.Timeout | undefined;
@@ -123,6 +151,7 @@ test(
       await until('the subscriptions to be acknowledged', () => subscribers.every((s) => s.subscribed), 20_000);
       pump = setInterval(() => {
         for (const p of publishers) p.pump();
+        if (Date.now() - (timeline.at(-1)?.at ?? 0) >= 50) timeline.push({ at: Date.now(), next: publishers.map((p) => p.next) });
       }, 1);
       let down: Member | undefined;
       for (let kill = 0; kill < KILLS; kill++) {
@@ -175,9 +204,11 @@ test(
       const missing = [...acknowledged].filter((n) => !s.received.has(n));
       const twice = [...s.received].filter(([n, count]) => count > 1 && s.qos === 2 && published.get(n)!.qos === 2);
       const duplicates = [...s.received.values()].filter((c) => c > 1).length;
-      t.diagnostic(`${s.peer.clientId}: ${s.received.size} messages, ${missing.length} missing ${ranges(missing)}, ${twice.length} QoS 2 twice, ${duplicates} duplicates, ${s.peer.connects} connects`);
+      const span = missing.length === 0 ? '' : ` (sent ${missing.map(sentAt).sort().filter((_, i, a) => i === 0 || i === a.length - 1).join(' to ')})`;
+      t.diagnostic(`${s.peer.clientId}: ${s.received.size} messages, ${missing.length} missing ${ranges(missing)}${span}, ${twice.length} QoS 2 twice, ${duplicates} duplicates, ${s.peer.connects} connects`);
       return { s, missing, twice };
     });
+    if (report.some((r) => r.missing.length > 0 || r.twice.length > 0)) saveLogs(t, members);
     for (const { s, missing, twice } of report) {
       assert.equal(missing.length, 0, `${s.peer.clientId} misses acknowledged messages ${first(missing)}`);
       assert.equal(twice.length, 0, `${s.peer.clientId} received QoS 2 messages more than once ${first(twice)}`);

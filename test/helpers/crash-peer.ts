@@ -106,6 +106,8 @@ export class CrashProcess implements Target {
   proc: Proc | undefined;
   port = 0;
   starts = 0;
+  /** What each process this started printed on stdout, once it exited (for a failure's report). */
+  readonly logs: string[] = [];
 
   constructor(
     readonly label: string,
@@ -146,6 +148,7 @@ export class CrashProcess implements Target {
     proc.kill('SIGKILL');
     const exit = await proc.exited;
     this.procs.delete(proc);
+    this.logs.push(exit.stdout);
     assert.equal(exit.signal, 'SIGKILL', `${this.label} exited by itself before it was killed: ${exit.stderr}`);
   }
 
@@ -156,6 +159,7 @@ export class CrashProcess implements Target {
     proc.kill('SIGTERM');
     const exit = await proc.exited;
     this.procs.delete(proc);
+    this.logs.push(exit.stdout);
     if (clean) assert.equal(exit.code, 0, exit.stderr);
   }
 
