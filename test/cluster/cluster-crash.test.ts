@@ -134,6 +134,7 @@ test(
     };
     const peers = [...subscribers.map((s) => s.peer), ...publishers.map((p) => p.peer)];
     let running: Array<Promise<void>> = [];
+    let failed = false;
     let pump: NodeJS.Timeout | undefined;
     // Whatever happens, nothing this test started outlives it.
     t.after(() => {
@@ -190,16 +191,17 @@ test(
       await until('the publishers to have nothing unfinished', () => publishers.every((p) => p.inflight.size === 0), 30_000);
       await settle(() => subscribers.every((s) => s.complete()), () => subscribers.reduce((sum, s) => sum + s.received.size, 0));
       await sleep(300);
+    } catch (err) {
+      failed = true;
+      throw err;
     } finally {
       if (pump) clearInterval(pump);
       for (const p of peers) p.stop();
       await Promise.all(running);
       for (const m of members) if (m.up) await m.stop(false).catch(() => {});
+      if (failed) saveLogs(t, members);
     }
 
-    assert.equal(violations.length, 0, `protocol violations ${first(violations)}`);
-    assert.ok(acknowledged.size >= 100, `only ${acknowledged.size} messages were acknowledged: too little traffic to mean anything`);
-    assert.equal(acknowledged.size, published.size, 'every message published was acknowledged in the end');
     const report = subscribers.map((s) => {
       const missing = [...acknowledged].filter((n) => !s.received.has(n));
       const twice = [...s.received].filter(([n, count]) => count > 1 && s.qos === 2 && published.get(n)!.qos === 2);
@@ -208,7 +210,10 @@ test(
       t.diagnostic(`${s.peer.clientId}: ${s.received.size} messages, ${missing.length} missing ${ranges(missing)}${span}, ${twice.length} QoS 2 twice, ${duplicates} duplicates, ${s.peer.connects} connects`);
       return { s, missing, twice };
     });
-    if (report.some((r) => r.missing.length > 0 || r.twice.length > 0)) saveLogs(t, members);
+    if (violations.length > 0 || acknowledged.size !== published.size || report.some((r) => r.missing.length > 0 || r.twice.length > 0)) saveLogs(t, members);
+    assert.equal(violations.length, 0, `protocol violations ${first(violations)}`);
+    assert.ok(acknowledged.size >= 100, `only ${acknowledged.size} messages were acknowledged: too little traffic to mean anything`);
+    assert.equal(acknowledged.size, published.size, 'every message published was acknowledged in the end');
     for (const { s, missing, twice } of report) {
       assert.equal(missing.length, 0, `${s.peer.clientId} misses acknowledged messages ${first(missing)}`);
       assert.equal(twice.length, 0, `${s.peer.clientId} received QoS 2 messages more than once ${first(twice)}`);

@@ -173,6 +173,28 @@ test('cluster fencing 2: the Redis store writes a session and will only while it
   assert.deepEqual(await admin.hgetall(keys.owner('g-theirs')), { node: 'g2', epoch: '7' });
 });
 
+test('cluster fencing 2b: a guarded commit as large as a session handed over with 60,000 queued messages is written whole', { timeout: 60_000 }, async (t) => {
+  const redis = await startRedis(t);
+  if (redis === undefined) return;
+  const admin = new Redis(redis.url);
+  t.after(() => admin.disconnect());
+  const store = new RedisStore({ url: redis.url, node: 'g1' });
+  await store.open();
+  t.after(() => store.close());
+  store.guardOwners = true;
+  await admin.hset(store.keys.owner('g-big'), 'node', 'g1', 'epoch', '1');
+  const messages = new Map<number, { topic: string; payload: Buffer; qos: 1; retain: false }>();
+  const deliveries = [];
+  // Each delivery is two fields with its message inline: some 600,000 script arguments.
+  for (let i = 1; i <= 60_000; i++) {
+    messages.set(i, { topic: 'g/big', payload: Buffer.from(`m${i}`), qos: 1, retain: false });
+    deliveries.push({ seq: i, packetId: i, messageId: i, qos: 1 as const, retain: false, state: 'publish' as const });
+  }
+  store.handOver({ clientId: 'g-big', expiryInterval: 60, subscriptions: [], inboundQos2: [], deliveries }, messages);
+  await store.flush();
+  assert.equal(await admin.hlen(store.keys.session('g-big')), 1 + 2 * 60_000);
+});
+
 test('cluster fencing 3: a fenced member whose sessions nobody took keeps them, and takes CONNECTs again once Redis answers', { timeout: 60_000 }, async (t) => {
   const redis = await startRedis(t);
   if (redis === undefined) return;

@@ -82,6 +82,8 @@ export async function guardedCommit(redis: RedisClient, node: string, ops: reado
     argv.push(cmd, String(at(key as string)), owner === undefined ? '0' : String(at(owner)), String(args.length), ...args);
   });
   const run = (redis as unknown as Record<string, (...a: unknown[]) => Promise<number[]>>)[NAME]!;
-  const refused = await run.call(redis, keys.length, ...keys, ...argv);
+  // As arrays (ioredis flattens them), not spread: a commit handing over a session with a
+  // long queue has more arguments than a function call can take.
+  const refused = await run.call(redis, keys.length, keys, argv);
   return refused.map((i) => keys[i - 1]!);
 }
