@@ -439,9 +439,15 @@ export class ClusterSessions {
   /**
    * Asks `node` to let `clientId` go: 'released' once it answers, 'dead' when its heartbeat
    * key is gone meanwhile (looked at every deadPoll ms), 'timeout' after takeoverTimeout.
+   * A node restarted under its name meanwhile (its key names another process) is asked
+   * again: the new process was not listening when the first request went out.
    */
   private async askRelease(node: string, clientId: string, clean: boolean): Promise<'released' | 'dead' | 'timeout'> {
     const id = randomBytes(8).toString('hex');
+    const key = this.store.keys.node(node);
+    const request = JSON.stringify({ t: 'release', id, cid: clientId, from: this.node, clean } satisfies Control);
+    const ask = (): Promise<number> => this.redis.publish(this.store.keys.sessionChannel(node), request);
+    let holder = await this.redis.get(key);
     let poll: NodeJS.Timeout | undefined;
     const answered = new Promise<'released' | 'dead' | 'timeout'>((resolve) => {
       const done = (answer: 'released' | 'dead' | 'timeout'): void => {
@@ -453,16 +459,22 @@ export class ClusterSessions {
       const timer = setTimeout(() => done('timeout'), this.takeoverTimeout);
       timer.unref();
       poll = setInterval(() => {
-        this.alive(node).then(
-          (alive) => void (alive || !this.waiting.has(id) || done('dead')),
+        this.redis.get(key).then(
+          (now) => {
+            if (!this.waiting.has(id)) return;
+            if (now === null) return done('dead');
+            if (now !== holder) {
+              holder = now;
+              void ask().catch(() => {});
+            }
+          },
           () => {}, // Redis away: the timeout decides
         );
       }, this.deadPoll);
       poll.unref();
       this.waiting.set(id, (ok) => done(ok ? 'released' : 'timeout'));
     });
-    const msg: Control = { t: 'release', id, cid: clientId, from: this.node, clean };
-    await this.redis.publish(this.store.keys.sessionChannel(node), JSON.stringify(msg));
+    await ask();
     const answer = await answered;
     if (answer === 'timeout') this.broker.log.warn({ clientId, node, ms: this.takeoverTimeout }, 'cluster sessions: the node holding the client id did not let it go in time');
     else if (answer === 'dead') this.broker.log.debug({ clientId, node }, 'cluster sessions: the node holding the client id died while asked to let it go');

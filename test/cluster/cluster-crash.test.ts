@@ -216,7 +216,7 @@ test(
     assert.equal(acknowledged.size, published.size, 'every message published was acknowledged in the end');
     for (const { s, missing, twice } of report) {
       assert.equal(missing.length, 0, `${s.peer.clientId} misses acknowledged messages ${first(missing)}`);
-      assert.equal(twice.length, 0, `${s.peer.clientId} received QoS 2 messages more than once ${first(twice)}`);
+      assert.equal(twice.length, 0, `${s.peer.clientId} received QoS 2 messages more than once ${first(twice.map(([n]) => [n, s.deliveries.get(n)]))}`);
     }
     t.diagnostic(`${published.size} published, ${acknowledged.size} acknowledged, starts ${members.map((m) => `${m.name}: ${m.starts}`).join(', ')}`);
   },

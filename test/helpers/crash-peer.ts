@@ -284,6 +284,8 @@ export class CrashPublisher {
 export class Subscriber {
   readonly peer: Peer;
   readonly received = new Map<number, number>();
+  /** How each copy of a message came (connection, packet id, DUP): a failure's report. */
+  readonly deliveries = new Map<number, string[]>();
   /** QoS 2 packet ids acknowledged with PUBREC and not yet released: a resent PUBLISH with one is not new. */
   private readonly pendingQos2 = new Set<number>();
   subscribed = false;
@@ -322,13 +324,13 @@ export class Subscriber {
           this.ledger.violations.push(`${this.peer.clientId}: message ${n} came at QoS ${p.qos}`);
         }
         if (p.qos === 1) {
-          this.count(n);
+          this.count(n, p);
           this.peer.send({ type: 'puback', packetId: p.packetId! });
         } else if (p.qos === 2) {
           // Delivered to the application on the first PUBLISH with an id; a resend is not new.
           if (!this.pendingQos2.has(p.packetId!)) {
             this.pendingQos2.add(p.packetId!);
-            this.count(n);
+            this.count(n, p);
           }
           this.peer.send({ type: 'pubrec', packetId: p.packetId! });
         } else {
@@ -345,8 +347,9 @@ export class Subscriber {
     }
   }
 
-  private count(n: number): void {
+  private count(n: number, p: Packet & { type: 'publish' }): void {
     this.received.set(n, (this.received.get(n) ?? 0) + 1);
+    (this.deliveries.get(n) ?? this.deliveries.set(n, []).get(n)!).push(`connect ${this.peer.connects} id ${p.packetId}${p.dup ? ' dup' : ''}`);
   }
 
   /** Every acknowledged message has arrived. */

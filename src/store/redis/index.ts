@@ -598,7 +598,8 @@ export class RedisStore implements Store {
     const out = new Map<string, Message>();
     for (const [ns, mids] of wanted) {
       const list = [...mids];
-      const values = await this.redis.hmgetBuffer(this.keys.messages(ns), ...list.map(String));
+      // An array, not spread: a session's queue can name more messages than a call takes arguments.
+      const values = await this.redis.hmgetBuffer(this.keys.messages(ns), list.map(String));
       list.forEach((mid, i) => {
         const b = values[i];
         if (b != null) out.set(`${ns}\0${mid}`, this.decode(b, `${this.keys.messages(ns)} field ${mid}`));
