@@ -9,12 +9,12 @@
 // acknowledged to a publisher may be missing at any subscriber, no QoS 2 message delivered
 // twice, nothing invented.
 //
-// 2 kills in `npm test` (A and B, each also holding a publisher). NOT YET PASSING, so not in
-// `npm test` or .ci/run: 3 kills or more, the third being C, which holds only subscribers
-// while the publishers go on on A. A survivor's sweep deleting the dead member's inbox too
-// early was one cause (fixed: 4 kills then passed 8 runs of 8 here), but a run of 3 kills
-// on Node 26 still lost 405 acknowledged messages for one subscriber
-// (docs/clustering-sessions.md, "What is lost"). CLUSTER_KILLS for a longer run.
+// 4 kills in `npm test` (A, B, C, A: the third is C, holding only subscribers while the
+// publishers go on on A); 10 in .ci/run's soak; CLUSTER_KILLS for another count. A failed
+// run prints the members' warnings, and with CLUSTER_CRASH_LOGS=dir keeps their whole logs
+// (CLUSTER_CRASH_DEBUG=1: at debug level). The subscribers' queues hold 1,000,000 here
+// (limits.maxQueuedMessages): a queue at its bound drops messages by design, and at this
+// test's rate the default 10,000 fill while a subscriber waits out nodeTimeout.
 
 import { strict as assert } from 'node:assert';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -27,7 +27,7 @@ import type { Proc } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-const KILLS = Number(process.env.CLUSTER_KILLS ?? 2);
+const KILLS = Number(process.env.CLUSTER_KILLS ?? 4);
 /**
  * CLUSTER_RESTART_AT_ONCE=1: every killed member starts again at once, before the others see
  * it dead; its clients then take their sessions from it alive. NOT in npm test: it has
