@@ -26,6 +26,8 @@ export class Persistence {
   private nextMessageId = 1;
   private nextSeq = 1;
   private readonly willsStored = new Set<string>();
+  /** Called after each delivery recorded (a cluster member notes which forwarded message it was). */
+  onDeliveryAdded: ((session: Session) => void) | undefined;
 
   constructor(
     private readonly broker: Broker,
@@ -124,6 +126,7 @@ export class Persistence {
       ...(out.subscriptionIds !== undefined && { subscriptionIds: out.subscriptionIds }),
       state: 'publish',
     });
+    this.onDeliveryAdded?.(session);
   }
 
   deliveryReleased(session: Session, out: Outbound): void {

@@ -226,6 +226,25 @@ export class ClusterRouter implements Router {
     this.hold(filter, delta);
   }
 
+  /** The forward id of the message being delivered locally now, when it has one. */
+  deliveringId: string | undefined;
+
+  /** Local deliveries of a message with forward id `id`: deliveringId says which, meanwhile. */
+  private deliverLocally(message: Message, id: string | undefined): number {
+    return id === undefined ? this.local.publish(message) : this.delivering(id, () => this.local.publish(message));
+  }
+
+  /** Runs `deliver` with deliveringId set to `id` (nested routing keeps its own). */
+  delivering<T>(id: string, deliver: () => T): T {
+    const outer = this.deliveringId;
+    this.deliveringId = id;
+    try {
+      return deliver();
+    } finally {
+      this.deliveringId = outer;
+    }
+  }
+
   private forwardId(): string {
     const id = this.run + (++this.forwardSeq).toString(36);
     if (this.forwardIds?.active === true) this.forwardIds.note(id);
@@ -343,17 +362,21 @@ export class ClusterRouter implements Router {
   }
 
   publish(message: Message): number {
+    // `$` topics are the server's own ($SYS): each member has its own under the same names.
+    const own = message.topic.charCodeAt(0) === 0x24;
+    // While sessions that moved here may get passed-on copies (SeenForwards active), a QoS
+    // 1/2 message has its forward id before its local deliveries, which note it.
+    const fid = !own && message.qos > 0 && this.forwardIds?.active === true ? this.forwardId() : undefined;
     // Local deliveries first: one may route another message (a closing connection's will),
     // and `lastForwarded` must end up describing this one.
     // A member whose clients subscribe to nothing (all its traffic goes to others) skips
     // matching against its empty index.
-    let count = this.local.size === 0 && this.local instanceof LocalRouter ? 0 : this.local.publish(message);
+    let count = this.local.size === 0 && this.local instanceof LocalRouter ? 0 : this.deliverLocally(message, fid);
     this.lastForwarded = false;
     this.gate = undefined;
-    // `$` topics are the server's own ($SYS): each member has its own under the same names.
-    if (message.topic.charCodeAt(0) === 0x24) return count;
+    if (own) return count;
     const pendingBefore = this.stats.pendingForwards;
-    this.fid = undefined;
+    this.fid = fid;
     if (this.table.size > 0) count += this.toMembers(message);
     // Sessions this node just handed to another keep getting what reaches here for a while
     // (handover.ts). After the direct copies: a member that gets both reads the direct one
@@ -708,7 +731,7 @@ export class ClusterRouter implements Router {
           if (this.forwardIds?.active === true) this.forwardIds.note(key);
           if (this.ghosts.size > 0) this.toGhosts(message, key);
         }
-        const n = kind === TO_GROUP ? (this.shared.get(key)?.publish(message) ?? 0) : this.local.publish(message);
+        const n = kind === TO_GROUP ? (this.shared.get(key)?.publish(message) ?? 0) : this.deliverLocally(message, key === '' ? undefined : key);
         if (n === 0) this.stats.undeliverable++;
         delivered += n;
       }

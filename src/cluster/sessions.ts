@@ -73,6 +73,8 @@ interface Control {
 }
 
 const MAX_ATTEMPTS = 5;
+/** Forward ids recorded per session that moved here lately (`recording`); beyond, not recorded. */
+const MAX_RECORDED = 100_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class ClusterSessions {
@@ -111,6 +113,13 @@ export class ClusterSessions {
    * reached the session here.
    */
   private readonly stays = new Map<string, Array<{ from: number; to: number }>>();
+  /**
+   * Sessions that moved here lately, with the forward ids of what was delivered to them
+   * since (recorded in Redis with each delivery, store.noteForward): a copy their old node
+   * passes on is known for one even by the next run of this node, if it restarts before
+   * reading it (it gets the store's restoredForwards). At most MAX_RECORDED per session.
+   */
+  private readonly recording = new Map<string, string[]>();
   /** Waits (at most the given ms) until this member's inbox is delivered: set on a cluster member. */
   beforeRelease: ((timeoutMs: number) => Promise<unknown>) | undefined;
   private sweeping = false;
@@ -214,13 +223,17 @@ export class ClusterSessions {
       else this.handoverStats.unclaimed++;
       return;
     }
-    if (deliverTo(session, message, this.broker.hooks) > 0) this.handoverStats.delivered++;
+    const router = this.router;
+    const n = router === undefined ? deliverTo(session, message, this.broker.hooks) : router.delivering(id, () => deliverTo(session, message, this.broker.hooks));
+    if (n > 0) this.handoverStats.delivered++;
     // The same message passed on along another way is a copy now.
     this.seen.note(`${clientId}\n${id}`);
   }
 
   /** Whether the message with forward id `id` reached `clientId`'s session on this node already. */
   private deliveredHere(clientId: string, id: string): boolean {
+    // Delivered by this node's last run (it restarted since): recorded with the delivery.
+    if (this.store.restoredForwards.get(clientId)?.has(id) === true) return true;
     const stays = this.stays.get(clientId);
     if (stays === undefined) return false;
     if (this.seen.at(`${clientId}\n${id}`) > 0) return true;
@@ -247,6 +260,28 @@ export class ClusterSessions {
       if (list.length === 0) this.stays.delete(clientId);
     }, 4 * this.deadInboxGrace).unref();
   }
+
+  /** Records for 4 x deadInboxGrace what reaches `session`, which just moved here (`recording`). */
+  private record(clientId: string, session: Session): void {
+    const ids: string[] = [];
+    this.recording.set(clientId, ids);
+    setTimeout(() => {
+      if (this.recording.get(clientId) !== ids) return;
+      this.recording.delete(clientId);
+      // Still this session here: what was recorded goes (moved on, its record was rewritten).
+      if (ids.length > 0 && this.broker.sessions.get(clientId) === session && session.stored) this.store.forgetForwards(clientId, ids);
+    }, 4 * this.deadInboxGrace).unref();
+  }
+
+  /** Persistence's hook: a delivery to a session in `recording` notes its forward id. */
+  readonly delivered = (session: Session): void => {
+    const id = this.router?.deliveringId;
+    if (id === undefined) return;
+    const ids = this.recording.get(session.clientId);
+    if (ids === undefined || ids.length >= MAX_RECORDED) return;
+    ids.push(id);
+    this.store.noteForward(session.clientId, id);
+  };
 
   /**
    * A dead node's clients: this node takes their sessions (so they keep collecting their
@@ -308,6 +343,7 @@ export class ClusterSessions {
     if (stored !== undefined && !clean) session = this.restore(stored, loaded.messages);
     if (session !== undefined && moved) {
       this.stay(clientId, mark);
+      this.record(clientId, session);
       // What its old node passed on before it was loaded here.
       for (const p of this.arriving.get(clientId)?.splice(0) ?? []) this.clientRecord(clientId, p.id, p.message);
     }
@@ -408,6 +444,7 @@ export class ClusterSessions {
           this.router.ghosts.add(clientId, to, handed.session.subscriptions.map((sub) => sub.filter), this.deadInboxGrace, this.hold);
         }
         this.stay(clientId, undefined);
+        this.recording.delete(clientId);
         this.handing.add(clientId);
         try {
           broker.sessions.end(session);
@@ -632,6 +669,8 @@ export function attachClusterSessions(broker: Broker, options: ClusterSessionsOp
     cs.beforeRelease = (ms) => node.inboxCaughtUp(ms);
     node.router.forwardIds = cs.seen;
     cs.router = node.router;
+    broker.persistence!.onDeliveryAdded = cs.delivered;
+    store.forwardsWindow = 4 * node.options.nodeTimeout;
     node.router.onClientRecord = (clientId, id, message) => cs.clientRecord(clientId, id, message);
   }
   const registry = broker.sessions;

@@ -84,6 +84,8 @@ interface RawSession {
   inbound: number[];
   deliveries: Array<{ record: DeliveryRecord; released: boolean; inline: Buffer | undefined }>;
   will: StoredWill | undefined;
+  /** Forward ids of messages delivered to it lately (f:<id>, noteForward). */
+  forwards: string[];
 }
 
 interface Batch {
@@ -135,6 +137,13 @@ export class RedisStore implements Store {
   private readonly willsHere = new Set<string>();
   private readonly messagesKey: string;
   private readonly runGrace: number;
+  /**
+   * Per session read at start-up, the forward ids its last run recorded (noteForward): a
+   * passed-on copy of one of them is a duplicate (src/cluster/sessions.ts).
+   */
+  readonly restoredForwards = new Map<string, Set<string>>();
+  /** How long after start-up restoredForwards are kept, then deleted from Redis, ms. */
+  forwardsWindow = 60_000;
   private gcTimer: NodeJS.Timeout | undefined;
 
   constructor(options: RedisStoreOptions = {}) {
@@ -210,6 +219,7 @@ export class RedisStore implements Store {
         continue;
       }
       this.sessionsHere.add(s.clientId);
+      if (s.forwards.length > 0) this.restoredForwards.set(s.clientId, new Set(s.forwards));
       const deliveries: StoredDelivery[] = [];
       for (const d of s.deliveries) {
         const m = d.inline !== undefined ? this.decode(d.inline, `${keys.session(s.clientId)} dm:${d.record.packetId}`) : messages.get(`${d.record.ns}\0${d.record.mid}`);
@@ -235,6 +245,7 @@ export class RedisStore implements Store {
     // then reads). They go once retired for runGrace; until then only what no session
     // names any more is kept twice.
     this.op('hset', keys.runs(this.node), this.ns, '0');
+    if (this.restoredForwards.size > 0) setTimeout(() => this.dropRestoredForwards(), this.forwardsWindow).unref();
     await this.flush();
     await this.retireRuns();
     this.gcTimer = setInterval(() => void this.retireRuns().catch(() => {}), Math.max(1000, this.runGrace / 2));
@@ -285,6 +296,28 @@ export class RedisStore implements Store {
       this.cop(session.clientId, 'hset', key, `d:${d.packetId}`, JSON.stringify(toRecord(d, '', 0)), `dm:${d.packetId}`, encodeMessage(m));
       if (d.state === 'pubrel') this.cop(session.clientId, 'hset', key, `r:${d.packetId}`, '1');
     }
+  }
+
+  /**
+   * Records, in the commit that holds the delivery, that the message with forward id `id`
+   * was delivered to `clientId`'s session (a cluster member, for a session that moved to it
+   * lately: a copy its old member passes on may still come, and this run may not be the one
+   * that reads it). Read back at start-up into restoredForwards.
+   */
+  noteForward(clientId: string, id: string): void {
+    this.cop(clientId, 'hset', this.keys.session(clientId), `f:${id}`, '1');
+  }
+
+  /** Drops what noteForward recorded for `clientId` (its window is over). */
+  forgetForwards(clientId: string, ids: readonly string[]): void {
+    for (let i = 0; i < ids.length; i += 1000) {
+      this.cop(clientId, 'hdel', this.keys.session(clientId), ...ids.slice(i, i + 1000).map((id) => `f:${id}`));
+    }
+  }
+
+  private dropRestoredForwards(): void {
+    for (const [clientId, ids] of this.restoredForwards) if (this.sessionsHere.has(clientId)) this.forgetForwards(clientId, [...ids]);
+    this.restoredForwards.clear();
   }
 
   /** Client ids whose sessions or wills `node` wrote (a dead node's clients). */
@@ -555,7 +588,7 @@ export class RedisStore implements Store {
 
   private parseSession(clientId: string, hash: Record<string, Buffer>, willJson: string | null): RawSession {
     const where = this.keys.session(clientId);
-    const s: RawSession = { clientId, state: undefined, subscriptions: [], inbound: [], deliveries: [], will: undefined };
+    const s: RawSession = { clientId, state: undefined, subscriptions: [], inbound: [], deliveries: [], will: undefined, forwards: [] };
     const released = new Set<string>();
     const inline = new Map<string, Buffer>();
     const records: DeliveryRecord[] = [];
@@ -567,6 +600,7 @@ export class RedisStore implements Store {
         else if (field.startsWith('d:')) records.push(JSON.parse(value.toString('utf8')) as DeliveryRecord);
         else if (field.startsWith('r:')) released.add(field.slice(2));
         else if (field.startsWith('dm:')) inline.set(field.slice(3), value);
+        else if (field.startsWith('f:')) s.forwards.push(field.slice(2));
       }
       if (willJson !== null) {
         const w = JSON.parse(willJson) as Omit<StoredWill, 'message'> & { m: string };
