@@ -138,6 +138,7 @@ export class ClusterSessions {
     this.willsLockTtl = options.willsLockTtl ?? 30_000;
     this.deadInboxGrace = options.deadInboxGrace ?? 5000;
     this.deadPoll = Math.min(500, Math.max(50, Math.floor(this.deadInboxGrace / 10)));
+    store.onRestoredForwards = this.restored;
     this.sub.on('messageBuffer', (_channel: Buffer, data: Buffer) => this.onControl(data));
     this.sub.on('error', (err: Error) => broker.log.warn({ err: err.message }, 'cluster sessions: Redis subscriber error'));
     this.ready = this.sub.subscribe(store.keys.sessionChannel(this.node)).then(() => undefined);
@@ -262,16 +263,29 @@ export class ClusterSessions {
   }
 
   /** Records for 4 x deadInboxGrace what reaches `session`, which just moved here (`recording`). */
-  private record(clientId: string, session: Session): void {
+  private record(clientId: string): void {
     const ids: string[] = [];
     this.recording.set(clientId, ids);
     setTimeout(() => {
       if (this.recording.get(clientId) !== ids) return;
       this.recording.delete(clientId);
-      // Still this session here: what was recorded goes (moved on, its record was rewritten).
-      if (ids.length > 0 && this.broker.sessions.get(clientId) === session && session.stored) this.store.forgetForwards(clientId, ids);
+      // Still here (release() ends the recording: a session handed on is written anew).
+      if (ids.length > 0 && this.broker.sessions.get(clientId)?.stored === true) this.store.forgetForwards(clientId, ids);
     }, 4 * this.deadInboxGrace).unref();
   }
+
+  /**
+   * Start-up: sessions this node's last run had taken lately (the store read forward ids
+   * recorded for them) may still get copies from their old nodes' ghosts, as well as the
+   * same messages directly: they are treated as just arrived (a stay from now, recorded).
+   */
+  private readonly restored = (clientIds: readonly string[]): void => {
+    const mark = this.seen.open(3 * this.deadInboxGrace);
+    for (const clientId of clientIds) {
+      this.stay(clientId, mark);
+      this.record(clientId);
+    }
+  };
 
   /** Persistence's hook: a delivery to a session in `recording` notes its forward id. */
   readonly delivered = (session: Session): void => {
@@ -343,7 +357,7 @@ export class ClusterSessions {
     if (stored !== undefined && !clean) session = this.restore(stored, loaded.messages);
     if (session !== undefined && moved) {
       this.stay(clientId, mark);
-      this.record(clientId, session);
+      this.record(clientId);
       // What its old node passed on before it was loaded here.
       for (const p of this.arriving.get(clientId)?.splice(0) ?? []) this.clientRecord(clientId, p.id, p.message);
     }

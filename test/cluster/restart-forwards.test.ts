@@ -9,8 +9,23 @@ import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
 import { RedisStore } from '../../src/store/index.js';
+import { encodeMessage } from '../../src/cluster/wire.js';
+import type { Message } from '../../src/message.js';
 import { startRedis } from '../helpers/redis.js';
 import { openStoreMember } from './nodes.js';
+
+/** A forward frame as a member sends it (router.ts): one record for the receiver's subscribers, with its forward id. */
+function forwardFrame(origin: string, id: string, message: Message): Buffer {
+  const body = encodeMessage(message);
+  const head = Buffer.alloc(2);
+  head.writeUInt16BE(Buffer.byteLength(origin));
+  const record = Buffer.alloc(3);
+  record.writeUInt8(0, 0); // to the subscribers
+  record.writeUInt16BE(Buffer.byteLength(id), 1);
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(body.length);
+  return Buffer.concat([head, Buffer.from(origin), record, Buffer.from(id), len, body]);
+}
 
 test('the Redis store keeps the forward ids noted with a session\'s deliveries across a restart, and drops them after forwardsWindow', async (t) => {
   const redis = await startRedis(t);
@@ -60,12 +75,16 @@ test('a restarted member drops a passed-on copy of a message its last run delive
     const message = (text: string) => ({ topic: 'rf/x', payload: Buffer.from(text), qos: 2 as const, retain: false });
     m.sessions.clientRecord('rf-sub', 'run-a.7', message('delivered by the last run'));
     m.sessions.clientRecord('rf-sub', 'run-a.8', message('never delivered'));
-    assert.equal(m.sessions.handoverStats.duplicates, 1);
+    // A message another member routes to this one directly, and the old member's ghost
+    // passes on too, after the restart: once (the session counts as just arrived).
+    m.broker.cluster.router.receive(forwardFrame('rf-other', 'run-b.1', message('direct, then passed on')));
+    m.sessions.clientRecord('rf-sub', 'run-b.1', message('direct, then passed on'));
+    assert.equal(m.sessions.handoverStats.duplicates, 2);
     assert.equal(m.sessions.handoverStats.delivered, 1);
     const session = m.broker.sessions.get('rf-sub')!;
     const queued: string[] = [];
     session.forEachOutbound((out) => queued.push(out.message.payload.toString()));
-    assert.deepEqual(queued, ['never delivered']);
+    assert.deepEqual(queued, ['never delivered', 'direct, then passed on']);
   } finally {
     await m.broker.close();
   }

@@ -144,6 +144,8 @@ export class RedisStore implements Store {
   readonly restoredForwards = new Map<string, Set<string>>();
   /** How long after start-up restoredForwards are kept, then deleted from Redis, ms. */
   forwardsWindow = 60_000;
+  /** Called at start-up with the client ids that have restoredForwards, before their sessions are restored. */
+  onRestoredForwards: ((clientIds: readonly string[]) => void) | undefined;
   private gcTimer: NodeJS.Timeout | undefined;
 
   constructor(options: RedisStoreOptions = {}) {
@@ -245,7 +247,10 @@ export class RedisStore implements Store {
     // then reads). They go once retired for runGrace; until then only what no session
     // names any more is kept twice.
     this.op('hset', keys.runs(this.node), this.ns, '0');
-    if (this.restoredForwards.size > 0) setTimeout(() => this.dropRestoredForwards(), this.forwardsWindow).unref();
+    if (this.restoredForwards.size > 0) {
+      this.onRestoredForwards?.([...this.restoredForwards.keys()]);
+      setTimeout(() => this.dropRestoredForwards(), this.forwardsWindow).unref();
+    }
     await this.flush();
     await this.retireRuns();
     this.gcTimer = setInterval(() => void this.retireRuns().catch(() => {}), Math.max(1000, this.runGrace / 2));
