@@ -6,13 +6,12 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import type { ConnectPacket, ProtocolVersion, QoS } from '../../src/codec/types.js';
 import { RETAINED_MESSAGE_OVERHEAD, RETAINED_NODE_OVERHEAD } from '../../src/broker/bounds.js';
 import { encode } from '../../src/codec/index.js';
 import { Metrics } from '../../src/ops/metrics.js';
 import { RawClient, delay, type TestBroker } from '../helpers/broker.js';
-import { broker, raw, real, type Ctx } from '../helpers/scenario.js';
+import { broker, logCapture, raw, real, type Ctx } from '../helpers/scenario.js';
 
 let nextId = 1;
 const V: Record<ProtocolVersion, string> = { 3: '3.1', 4: '3.1.1', 5: '5.0' };
@@ -229,19 +228,13 @@ test('the retained bounds are live, 0 means unlimited, and expired messages make
 });
 
 test('a refusal is logged at warn at most once a minute, and the counter reaches /metrics', async (t) => {
-  const lines: string[] = [];
-  const logDestination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(...chunk.toString().split('\n').filter((l) => l.length > 0));
-      done();
-    },
-  });
+  const { lines, logDestination } = logCapture();
   const b = await broker(t, { limits: { maxRetainedMessages: 1 }, logLevel: 'warn', logDestination });
   const c = await raw(t, b);
   assert.equal(await publishRetained(c, 'log/a', 'a'), 0);
   for (const topic of ['log/b', 'log/c', 'log/d']) assert.equal(await publishRetained(c, topic, 'x'), 0x97);
   await delay(50);
-  const warnings = lines.map((l) => JSON.parse(l) as { level: number; limit?: string }).filter((l) => l.limit === 'retained');
+  const warnings = lines.filter((l) => l.limit === 'retained');
   assert.equal(warnings.length, 1);
   assert.equal(warnings[0]!.level, 40);
   const metrics = new Metrics(b.broker, 'test');

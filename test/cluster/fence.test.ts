@@ -5,7 +5,7 @@
 // member adopted meanwhile; the client id ends up connected once.
 
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { Redis } from 'ioredis';
 import { clusterSessionsOf, type Fence } from '../../src/cluster/fence.js';
 import { RedisStore, StoreKeys } from '../../src/store/index.js';
@@ -149,15 +149,23 @@ async function netsplit(redisUrl: string, admin: Redis, proxy: TcpProxy): Promis
   assert.equal(back.ack.reasonCode, 0);
 }
 
-test('cluster fencing 2: the Redis store writes a session and will only while its owner record names this node or nobody', async (t) => {
+/** A Redis store of node g1 with its writes guarded by owner records, and an admin connection to its Redis. */
+async function guardedStore(t: TestContext): Promise<{ admin: Redis; store: RedisStore } | undefined> {
   const redis = await startRedis(t);
-  if (redis === undefined) return;
+  if (redis === undefined) return undefined;
   const admin = new Redis(redis.url);
   t.after(() => admin.disconnect());
   const store = new RedisStore({ url: redis.url, node: 'g1' });
   await store.open();
   t.after(() => store.close());
   store.guardOwners = true;
+  return { admin, store };
+}
+
+test('cluster fencing 2: the Redis store writes a session and will only while its owner record names this node or nobody', async (t) => {
+  const opened = await guardedStore(t);
+  if (opened === undefined) return;
+  const { admin, store } = opened;
   await admin.hset(keys.owner('g-theirs'), 'node', 'g2', 'epoch', '7');
   await admin.hset(keys.owner('g-mine'), 'node', 'g1', 'epoch', '3');
   for (const id of ['g-theirs', 'g-mine', 'g-nobody']) {
@@ -174,14 +182,9 @@ test('cluster fencing 2: the Redis store writes a session and will only while it
 });
 
 test('cluster fencing 2b: a guarded commit as large as a session handed over with 60,000 queued messages is written whole', { timeout: 60_000 }, async (t) => {
-  const redis = await startRedis(t);
-  if (redis === undefined) return;
-  const admin = new Redis(redis.url);
-  t.after(() => admin.disconnect());
-  const store = new RedisStore({ url: redis.url, node: 'g1' });
-  await store.open();
-  t.after(() => store.close());
-  store.guardOwners = true;
+  const opened = await guardedStore(t);
+  if (opened === undefined) return;
+  const { admin, store } = opened;
   await admin.hset(store.keys.owner('g-big'), 'node', 'g1', 'epoch', '1');
   const messages = new Map<number, { topic: string; payload: Buffer; qos: 1; retain: false }>();
   const deliveries = [];
