@@ -73,8 +73,9 @@ interface Control {
 }
 
 const MAX_ATTEMPTS = 5;
-/** Forward ids recorded per session that moved here lately (`recording`); beyond, not recorded. */
+/** Forward ids recorded per session that moved here lately (`recording`), and in all; beyond, not recorded. */
 const MAX_RECORDED = 100_000;
+const MAX_RECORDED_TOTAL = 1_000_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class ClusterSessions {
@@ -117,9 +118,11 @@ export class ClusterSessions {
    * Sessions that moved here lately, with the forward ids of what was delivered to them
    * since (recorded in Redis with each delivery, store.noteForward): a copy their old node
    * passes on is known for one even by the next run of this node, if it restarts before
-   * reading it (it gets the store's restoredForwards). At most MAX_RECORDED per session.
+   * reading it (it gets the store's restoredForwards). At most MAX_RECORDED per session and
+   * MAX_RECORDED_TOTAL in all (`recorded`): beyond, such a copy can be delivered twice.
    */
   private readonly recording = new Map<string, string[]>();
+  private recorded = 0;
   /** Waits (at most the given ms) until this member's inbox is delivered: set on a cluster member. */
   beforeRelease: ((timeoutMs: number) => Promise<unknown>) | undefined;
   private sweeping = false;
@@ -267,6 +270,7 @@ export class ClusterSessions {
     const ids: string[] = [];
     this.recording.set(clientId, ids);
     setTimeout(() => {
+      this.recorded -= ids.length;
       if (this.recording.get(clientId) !== ids) return;
       this.recording.delete(clientId);
       // Still here (release() ends the recording: a session handed on is written anew).
@@ -292,8 +296,9 @@ export class ClusterSessions {
     const id = this.router?.deliveringId;
     if (id === undefined) return;
     const ids = this.recording.get(session.clientId);
-    if (ids === undefined || ids.length >= MAX_RECORDED) return;
+    if (ids === undefined || ids.length >= MAX_RECORDED || this.recorded >= MAX_RECORDED_TOTAL) return;
     ids.push(id);
+    this.recorded++;
     this.store.noteForward(session.clientId, id);
   };
 
