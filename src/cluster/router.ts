@@ -229,9 +229,16 @@ export class ClusterRouter implements Router {
   /** The forward id of the message being delivered locally now, when it has one. */
   deliveringId: string | undefined;
 
-  /** Local deliveries of a message with forward id `id`: deliveringId says which, meanwhile. */
+  /** Local deliveries of a message with forward id `id`: deliveringId says which, meanwhile (no closure per message). */
   private deliverLocally(message: Message, id: string | undefined): number {
-    return id === undefined ? this.local.publish(message) : this.delivering(id, () => this.local.publish(message));
+    if (id === undefined) return this.local.publish(message);
+    const outer = this.deliveringId;
+    this.deliveringId = id;
+    try {
+      return this.local.publish(message);
+    } finally {
+      this.deliveringId = outer;
+    }
   }
 
   /** Runs `deliver` with deliveringId set to `id` (nested routing keeps its own). */

@@ -143,24 +143,25 @@ export class CrashProcess implements Target {
 
   /** SIGKILL; it must not have exited by itself before. */
   async kill(): Promise<void> {
-    const proc = this.proc!;
-    this.proc = undefined;
-    proc.kill('SIGKILL');
-    const exit = await proc.exited;
-    this.procs.delete(proc);
-    this.logs.push(exit.stdout);
+    const exit = await this.end('SIGKILL');
     assert.equal(exit.signal, 'SIGKILL', `${this.label} exited by itself before it was killed: ${exit.stderr}`);
   }
 
   /** SIGTERM; with `clean`, it must exit with status 0. */
   async stop(clean = true): Promise<void> {
+    const exit = await this.end('SIGTERM');
+    if (clean) assert.equal(exit.code, 0, exit.stderr);
+  }
+
+  /** Sends `signal` to the running process and waits for its exit, keeping what it printed. */
+  private async end(signal: NodeJS.Signals): Promise<Awaited<Proc['exited']>> {
     const proc = this.proc!;
     this.proc = undefined;
-    proc.kill('SIGTERM');
+    proc.kill(signal);
     const exit = await proc.exited;
     this.procs.delete(proc);
     this.logs.push(exit.stdout);
-    if (clean) assert.equal(exit.code, 0, exit.stderr);
+    return exit;
   }
 
   /** Called once the process is started, before it listens (a subclass's set-up). */
