@@ -7,9 +7,10 @@
 //   starling-2      two Starling cluster members on the same Redis, publishers on one and
 //                   subscribers on the other, so that every message crosses nodes. They are
 //                   the two processes `starling --workers 2` would run (a member each, node
-//                   names <node>-1 and <node>-2), started as two commands so that each has a
-//                   port of its own: with --workers the OS picks a client's worker, and the
-//                   harness could not put publishers and subscribers on different ones;
+//                   names <node>-1 and <node>-2, the Node flag --workers gives its workers:
+//                   --no-parallel-scavenge), started as two commands so that each has a port of
+//                   its own: with --workers the OS picks a client's worker, and the harness
+//                   could not put publishers and subscribers on different ones;
 //   starling-2-local  the same two members, publishers and subscribers both on the first:
 //                   local traffic of a member node, which should never touch Redis;
 //   aedes-2         two Aedes 1.2 nodes with mqemitter-redis and aedes-persistence-redis,
@@ -33,6 +34,7 @@ import { parseArgs } from 'node:util';
 import { resolveOptions, runScenario, type ScenarioName, type ScenarioResult } from '../src/cli/bench/main.js';
 import type { Overrides } from '../src/cli/bench/options.js';
 import { median, sampleProcess, type ProcSample } from '../src/cli/bench/stats.js';
+import { workerExecArgv } from '../src/cli/workers.js';
 import { freePort, startServer, stopServer, type Running } from './processes.js';
 
 const { values: args } = parseArgs({
@@ -61,6 +63,8 @@ interface Case {
   label: string;
   scenario: ScenarioName;
   overrides: Overrides;
+  /** Seconds the started target idles before the run: past its start-up collections. */
+  settle?: number;
 }
 
 const CASES: Case[] = [
@@ -68,8 +72,10 @@ const CASES: Case[] = [
   { id: 'fan-in-1', label: 'fan-in 4 → 1, QoS 1 (64 in flight each)', scenario: 'qos1', overrides: {} },
   { id: 'fan-out-0', label: 'fan-out 1 → 10, QoS 0', scenario: 'fan-out', overrides: {} },
   { id: 'fan-out-1', label: 'fan-out 1 → 10, QoS 1', scenario: 'fan-out', overrides: { qos: 1 } },
-  // Steady state, as in bench:compare: a tail measured while the JIT compiles says little.
-  { id: 'latency-1k', label: 'latency at 1,000 msg/s, QoS 0', scenario: 'latency', overrides: { rate: 1000, warmup: 2, duration: 6 } },
+  // Steady state, as in bench:compare: a tail measured while the JIT compiles says little,
+  // and neither does one measured while a process fresh from its start shrinks its heap
+  // (V8 ran mark-compacts of 3-11 ms in a member's first 10 s, its memory reducer among them).
+  { id: 'latency-1k', label: 'latency at 1,000 msg/s, QoS 0', scenario: 'latency', overrides: { rate: 1000, warmup: 2, duration: 6 }, settle: 10 },
 ];
 
 if (args.help) {
@@ -145,8 +151,8 @@ function clusterConfigExists(): boolean {
   return r.status === 0;
 }
 
-function starling(port: number, extra: string[]): [string, string[]] {
-  return [process.execPath, [CLI, '--port', String(port), '--log-level', 'warn', '--set', 'persistence.store=memory', ...extra]];
+function starling(port: number, extra: string[], nodeFlags: string[] = []): [string, string[]] {
+  return [process.execPath, [...nodeFlags, CLI, '--port', String(port), '--log-level', 'warn', '--set', 'persistence.store=memory', ...extra]];
 }
 
 async function startTarget(t: TargetName, redis: Redis): Promise<Started> {
@@ -164,7 +170,8 @@ async function startTarget(t: TargetName, redis: Redis): Promise<Started> {
         const port = await freePort();
         const http = await freePort();
         httpPorts.push(http);
-        nodes.push(await startServer(`starling node ${i}`, port, starling(port, ['--set', `cluster.redis=redis://127.0.0.1:${redis.port}`, '--set', `cluster.node=bench-${i}`, '--set', `http.port=${http}`])));
+        const member = ['--set', `cluster.redis=redis://127.0.0.1:${redis.port}`, '--set', `cluster.node=bench-${i}`, '--set', `http.port=${http}`];
+        nodes.push(await startServer(`starling node ${i}`, port, starling(port, member, workerExecArgv([], false))));
       }
       const [a, b] = nodes as [Running, Running];
       return { pubPort: a.port, subPort: t === 'starling-2' ? b.port : a.port, nodes, httpPorts };
@@ -273,6 +280,7 @@ async function runOne(t: TargetName, c: Case, repeat: number, redis: Redis): Pro
     if (t !== 'standalone' && t !== 'starling-2-local' && !(await crossesNodes(started.pubPort, started.subPort))) {
       throw new Error('a message published on one node did not reach a subscriber on the other within 3 s');
     }
+    if (c.settle !== undefined) await new Promise((r) => setTimeout(r, c.settle! * 1000));
     const pids = [...started.nodes.map((n) => n.child.pid!), redis.running.child.pid!];
     const commandsBefore = await redisCommands(redis);
     let a: Array<ProcSample | undefined> = [];
@@ -454,7 +462,7 @@ for (const [t, c, r] of plan) {
 await stopServer(redis.running);
 
 const out = [
-  `Starling's cluster beside a standalone node and Aedes' cluster on one Redis: median of ${REPEATS} run(s), ${args.duration} s measured after ${args.warmup} s warm-up (latency: 6 s after 2 s), 64-byte payloads, MQTT 3.1.1, on ${new Date().toISOString().slice(0, 10)} (${((Date.now() - t0) / 60_000).toFixed(1)} min).`,
+  `Starling's cluster beside a standalone node and Aedes' cluster on one Redis: median of ${REPEATS} run(s), ${args.duration} s measured after ${args.warmup} s warm-up (latency: 6 s after 2 s, the targets idle 10 s after their start first), 64-byte payloads, MQTT 3.1.1, on ${new Date().toISOString().slice(0, 10)} (${((Date.now() - t0) / 60_000).toFixed(1)} min).`,
   'Cross-node: publishers on one node, subscribers on the other, so every message crosses through Redis. Local: both on one member node.',
   'Node CPU: user + system time of each node process over the measured window, per message delivered (publishers\' node + subscribers\' node). Redis CPU: redis-server\'s, per message forwarded (delivered ÷ subscribers, as a message crosses once and fans out on the subscribers\' node). Generator CPU: the load generator\'s (this process, its worker threads included), per message delivered: it shares the cores with the nodes.',
   '',

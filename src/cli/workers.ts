@@ -129,6 +129,25 @@ export interface WorkerBounds {
   maxRestartDelay: number;
   /** How long a graceful stop may take before the remaining workers are killed, ms. */
   stopTimeout: number;
+  /** V8's parallel scavenges in the workers; false adds `--no-parallel-scavenge` (see workerExecArgv). */
+  parallelScavenge: boolean;
+}
+
+/** Node flags that already choose how scavenges use threads: the operator's choice stands. */
+const SCAVENGE_FLAGS = /^--(no-)?(parallel[-_]scavenge|single[-_]threaded([-_]gc)?)(=|$)/;
+
+/**
+ * The Node flags a worker starts with: the primary's own (`process.execArgv`), plus
+ * `--no-parallel-scavenge` unless `parallelScavenge` is true or the primary's flags already
+ * choose. N workers already fill the cores; a scavenge split over V8's helper threads waits
+ * for each of them, and a helper with no core to run on (the other workers, Redis and the
+ * clients have them) stretched the pause: the cross-node latency's tail (docs/workers.md
+ * has the figures). V8 takes its GC flags only at the process's start (changed from inside
+ * a running process with v8.setFlagsFromString, `--single-threaded-gc` made it abort at its
+ * next collection): they go on the worker's command line.
+ */
+export function workerExecArgv(execArgv: readonly string[], parallelScavenge: boolean): string[] {
+  return parallelScavenge || execArgv.some((a) => SCAVENGE_FLAGS.test(a)) ? [...execArgv] : [...execArgv, '--no-parallel-scavenge'];
 }
 
 /** The wait before restarting a worker that died `failures` times in a row before: doubling, bounded. */
@@ -200,7 +219,7 @@ export function runPrimary(o: PrimaryOptions): Promise<number> {
     }
   });
   // Output of the workers is written whole lines at a time (see the top of the file).
-  cluster.setupPrimary({ silent: true });
+  cluster.setupPrimary({ silent: true, execArgv: workerExecArgv(process.execArgv, o.bounds.parallelScavenge) });
 
   const slots: Slot[] = Array.from({ length: o.count }, (_, i) => ({
     index: i + 1,

@@ -6,7 +6,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
-import { forWorker, parseWorkerCount, restartDelay, workerIdentity, workersProblem } from '../../src/cli/workers.js';
+import { forWorker, parseWorkerCount, restartDelay, workerExecArgv, workerIdentity, workersProblem } from '../../src/cli/workers.js';
 
 const config = (set: string[] = []) => loadConfig({ env: {}, flags: { set } }).config;
 
@@ -66,4 +66,13 @@ test('workers 9: the benchmarks sample a broker with its child processes, so the
 test('workers 10: a worker that keeps dying waits twice as long each time, up to workers.maxRestartDelay', () => {
   const bounds = { restartDelay: 500, maxRestartDelay: 30_000 };
   assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 7, 30, 1000].map((n) => restartDelay(n, bounds)), [500, 1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000, 30_000]);
+});
+
+test("workers 13: a worker's Node flags are the primary's plus --no-parallel-scavenge, unless they choose or the config says no", () => {
+  assert.deepEqual(workerExecArgv(['--max-old-space-size=4096'], false), ['--max-old-space-size=4096', '--no-parallel-scavenge']);
+  assert.deepEqual(workerExecArgv(['--max-old-space-size=4096'], true), ['--max-old-space-size=4096']);
+  // The operator's own choice, in either spelling V8 takes, is not overridden or repeated.
+  for (const own of ['--parallel-scavenge', '--no-parallel-scavenge', '--parallel_scavenge', '--single-threaded-gc', '--single-threaded']) {
+    assert.deepEqual(workerExecArgv([own], false), [own], own);
+  }
 });

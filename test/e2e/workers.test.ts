@@ -3,7 +3,7 @@
 // SIGKILL comes back, SIGHUP reaches every worker, SIGTERM stops them all.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -241,4 +241,16 @@ test('workers 11: TLS and WebSocket listeners are shared by the workers as TCP o
   }
   proc.kill('SIGTERM');
   assert.equal((await proc.exited).code, 0);
+});
+
+test('workers 12: the workers start with --no-parallel-scavenge, unless workers.parallelScavenge is true', async () => {
+  const cmdline = (pid: number): string[] => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  for (const [extra, want] of [[[], true], [['--set', 'workers.parallelScavenge=true'], false]] as const) {
+    const { proc, pids } = await workers(['--set', 'persistence.store=memory', ...extra]);
+    for (const pid of pids) assert.equal(cmdline(pid).includes('--no-parallel-scavenge'), want, `worker ${pid}: ${cmdline(pid).join(' ')}`);
+    // The primary runs no broker and keeps Node's default.
+    assert.equal(cmdline(proc.child.pid!).includes('--no-parallel-scavenge'), false);
+    proc.kill('SIGTERM');
+    assert.equal((await proc.exited).code, 0);
+  }
 });
