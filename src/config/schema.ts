@@ -757,7 +757,7 @@ export const SCHEMA = {
           default: false,
           reload: 'restart',
           description:
-            "V8's parallel scavenges in the workers. `false` starts each worker with Node's `--no-parallel-scavenge`: a worker then collects its young generation on its own thread instead of splitting the pause with helper threads, which, with the cores already taken by the other workers, Redis and the clients, kept the pause waiting for a helper with no core to run on. Measured on 2 cores, the cross-node p99 latency at 1,000 msg/s was 0.9-1.5 ms without them and 1.4-2.4 ms with them, at the same CPU per TLS handshake (docs/workers.md). `true` leaves Node's default.",
+            "V8's parallel scavenges in the workers. `false` starts each worker with Node's `--no-parallel-scavenge`: a worker then collects its young generation on its own thread instead of splitting the pause with helper threads, which, with the cores already taken by the other workers, Redis and the clients, kept the pause waiting for a helper with no core to run on. Measured on 2 cores, the cross-node p99 latency at 1,000 msg/s was 0.9-1.5 ms without them and 1.3-2.4 ms with them, at the same CPU per TLS handshake (docs/workers.md). `true` leaves Node's default.",
         },
       },
     },
