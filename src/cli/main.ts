@@ -14,7 +14,7 @@ import { prettyLog, stdoutLog } from '../ops/index.js';
 import { bench } from './bench/main.js';
 import { bridgesFromConfig, placeBridges, type BridgeManager } from '../bridge/index.js';
 import { passwd } from './passwd.js';
-import { forWorker, runWorkers, worker } from './workers.js';
+import { forWorker, runWorkers, worker, workersDefault } from './workers.js';
 import {
   AUTH_FILE_KEYS,
   authFiles,
@@ -50,11 +50,12 @@ Options:
       --print-config         print the effective config (file, environment, flags) and exit
       --from-mosquitto FILE  convert a mosquitto.conf to Starling's YAML on stdout; what
                              cannot be converted is listed on stderr
-      --workers N|auto       run N broker processes sharing the listeners' ports (auto: one
-                             per core); needs a cluster section, so that they share messages
-                             and sessions, unless --isolated-workers. Each worker i keeps its
-                             store in DATADIR/worker-i and serves HTTP on http.port+i-1; a
-                             worker that dies is restarted (docs/workers.md)
+      --workers [N|auto]     run N broker processes sharing the listeners' ports (auto, or
+                             no value: one per core); needs a cluster section, so that
+                             they share messages and sessions, unless --isolated-workers.
+                             Each worker i keeps its store in DATADIR/worker-i and serves
+                             HTTP on http.port+i-1; a worker that dies is restarted
+                             (docs/workers.md)
       --isolated-workers     with --workers and no cluster: unconnected brokers, on purpose
   -h, --help                 show this help and exit
   -v, --version              print the version and exit
@@ -74,7 +75,7 @@ async function main(argv: string[]): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
-      args: argv,
+      args: workersDefault(argv),
       options: {
         config: { type: 'string', short: 'c' },
         host: { type: 'string', short: 'H' },

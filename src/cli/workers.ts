@@ -47,6 +47,21 @@ export function parseWorkerCount(value: string): number {
   return n;
 }
 
+/** `--workers` with no value (last, or before another flag) is `--workers auto`: one per core. */
+export function workersDefault(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    out.push(a);
+    if (a === '--workers' && (i + 1 === argv.length || argv[i + 1]!.startsWith('-'))) out.push('auto');
+  }
+  return out;
+}
+
 /** This process's place among the workers; undefined in the primary or a plain `starling`. */
 export function workerIdentity(env: NodeJS.ProcessEnv = process.env): WorkerIdentity | undefined {
   if (!cluster.isWorker) return undefined;

@@ -6,7 +6,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
-import { forWorker, parseWorkerCount, restartDelay, workerExecArgv, workerIdentity, workersProblem } from '../../src/cli/workers.js';
+import { forWorker, parseWorkerCount, restartDelay, workerExecArgv, workerIdentity, workersDefault, workersProblem } from '../../src/cli/workers.js';
 
 const config = (set: string[] = []) => loadConfig({ env: {}, flags: { set } }).config;
 
@@ -75,4 +75,13 @@ test("workers 13: a worker's Node flags are the primary's plus --no-parallel-sca
   for (const own of ['--parallel-scavenge', '--no-parallel-scavenge', '--parallel_scavenge', '--single-threaded-gc', '--single-threaded']) {
     assert.deepEqual(workerExecArgv([own], false), [own], own);
   }
+});
+
+test('workers 14: --workers with no value is --workers auto (one per core); a value, or --workers=N, is kept', () => {
+  assert.deepEqual(workersDefault(['--workers']), ['--workers', 'auto']);
+  assert.deepEqual(workersDefault(['--workers', '--port', '1884']), ['--workers', 'auto', '--port', '1884']);
+  assert.deepEqual(workersDefault(['-c', 'x.yaml', '--workers', '-l', 'debug']), ['-c', 'x.yaml', '--workers', 'auto', '-l', 'debug']);
+  assert.deepEqual(workersDefault(['--workers', '3', '--port', '1884']), ['--workers', '3', '--port', '1884']);
+  assert.deepEqual(workersDefault(['--workers=2']), ['--workers=2']);
+  assert.deepEqual(workersDefault(['--port', '1884']), ['--port', '1884']);
 });

@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -211,7 +211,7 @@ test('workers 5: a worker that cannot start stops the others, and the command ex
 test('workers 6: --help documents --workers and --isolated-workers', async () => {
   const exit = await run(process.execPath, [CLI, '--help']);
   assert.equal(exit.code, 0);
-  assert.match(exit.stdout, /--workers N\|auto +run N broker processes sharing the listeners' ports/);
+  assert.match(exit.stdout, /--workers \[N\|auto\] +run N broker processes sharing the listeners' ports \(auto, or\s+no value: one per core\)/);
   assert.match(exit.stdout, /--isolated-workers/);
   assert.match(exit.stdout, /docs\/workers\.md/);
 });
@@ -253,4 +253,16 @@ test('workers 12: the workers start with --no-parallel-scavenge, unless workers.
     proc.kill('SIGTERM');
     assert.equal((await proc.exited).code, 0);
   }
+});
+
+test('workers 15: --workers with no value runs one worker per core', async () => {
+  const port = await freePort();
+  const cores = availableParallelism();
+  const proc = start(process.execPath, [CLI, '--workers', '--isolated-workers', '--port', String(port), '--set', 'persistence.store=memory', '--set', 'log.flushInterval=0'], { timeoutMs: 30_000 });
+  procs.add(proc);
+  const serving = JSON.parse(await proc.line(/"msg":"\d+ workers serving"/, 15_000)) as { msg: string; pids: number[] };
+  assert.equal(serving.msg, `${cores} workers serving`);
+  assert.equal(serving.pids.length, cores);
+  proc.kill('SIGTERM');
+  assert.equal((await proc.exited).code, 0);
 });
