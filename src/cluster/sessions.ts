@@ -318,8 +318,13 @@ export class ClusterSessions {
         const key = this.store.keys.owner(clientId);
         const owner = await readOwner(this.redis, key);
         if (owner.node !== '' && owner.node !== deadNode) {
-          // Its client reconnected elsewhere already: that node took session and will.
-          this.store.unindex(deadNode, clientId);
+          // Its client reconnected elsewhere already: that node took session and will. A live
+          // one takes it out of the dead node's index itself, in the commit that records the
+          // session as its own, after reading it: taken out here first, the index could empty
+          // and dropNodeIfEmpty delete the dead node's messages before that node read the
+          // deliveries naming them (they would be dropped, and their packet ids used again
+          // for other messages while the client still waited for their PUBREL).
+          if (!(await this.alive(owner.node))) this.store.unindex(deadNode, clientId);
           return 0;
         }
         const claim = await claimOwner(this.redis, key, owner, this.node);
@@ -604,7 +609,9 @@ export class ClusterSessions {
       for (const node of await this.redis.smembers(this.store.keys.nodes)) {
         if (node === this.node || (await this.alive(node))) continue;
         if ((await this.redis.scard(this.store.keys.nodeSessions(node))) === 0) {
-          // Every session left it (taken by reconnecting clients): its inbox has nobody to serve.
+          // Every session left it (taken by reconnecting clients, each recorded as its taker's):
+          // its messages are named by nobody, and its inbox has nobody to serve.
+          if ((await this.redis.exists(this.store.keys.runs(node))) === 1) await this.store.dropNodeIfEmpty(node);
           if ((await this.redis.exists(this.store.keys.inbox(node))) === 1) this.retireInboxLater(node);
           continue;
         }

@@ -292,4 +292,51 @@ describe('cluster sessions', () => {
     b.broker.broker.publish({ topic: 'keep/2', payload: Buffer.from('after'), qos: 1, retain: false });
     assert.equal(text(await back.expect('publish')), 'after');
   });
+
+  test("a dead node's messages stay while a live node that took one of its sessions has not recorded it as its own; then they go", async (t) => {
+    const c = await cluster(t);
+    if (c === undefined) return;
+    const a = await c.node('A');
+    const b = await c.node('B');
+    // D sweeps for dead nodes every 100 ms, as members do (every 2 s by default).
+    const d = await c.node('D', 100);
+    const held = await c.raw(a, { clientId: 'held', clean: false, properties: HOUR });
+    held.send({ type: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: 'keep/#', qos: 2 }] });
+    await held.expect('suback');
+    a.broker.broker.publish({ topic: 'keep/1', payload: Buffer.from('in flight'), qos: 2, retain: false });
+    assert.equal(text(await held.expect('publish')), 'in flight'); // not acknowledged: owed again
+    await a.broker.broker.durable();
+    const messagesOfA = async (): Promise<number> => {
+      let n = 0;
+      for (const ns of await c.admin.hkeys(c.keys.runs('A'))) n += await c.admin.hlen(c.keys.messages(ns));
+      return n;
+    };
+    assert.equal(await messagesOfA(), 1);
+
+    // B claims 'held' (its client reconnected there) and is still reading it: the owner
+    // record names B, A's index still lists the session. Then A dies (claimed first, so that
+    // D's sweep cannot take the session itself in between).
+    const owner = c.keys.owner('held');
+    const epoch = Number(await c.admin.hget(owner, 'epoch'));
+    await c.admin.hset(owner, 'node', 'B', 'epoch', String(epoch + 1));
+    await a.stopHeartbeat();
+    await a.sessions.stop();
+    a.store.redis.disconnect();
+
+    // D's sweep finds A dead and publishes its wills: the session is B's to take out of A's
+    // index, and A's messages stay for B to read.
+    await d.sessions.publishWillsOf('A');
+    await new Promise((r) => setTimeout(r, 500)); // several sweeps of D
+    assert.deepEqual(await c.admin.smembers(c.keys.nodeSessions('A')), ['held']);
+    assert.equal(await messagesOfA(), 1, "A's message is still there");
+    const loaded = await b.store.loadSession('held');
+    assert.equal(loaded.session?.deliveries.length, 1, 'B reads the delivery and its message');
+    assert.equal(loaded.messages.get(loaded.session!.deliveries[0]!.messageId)?.payload.toString(), 'in flight');
+
+    // B records it as its own (the commit of a takeover takes it out of A's index): A's
+    // messages are named by nobody now, and D's sweep deletes them.
+    b.store.unindex('A', 'held');
+    await b.store.flush();
+    await until("A's messages to be deleted", async () => (await messagesOfA()) === 0 && (await c.admin.exists(c.keys.runs('A'))) === 0, 5000);
+  });
 });
