@@ -75,10 +75,12 @@ export async function deliverDeadInbox(
   after: string,
   /** A message this node saw forwarded since then reached the session here already. */
   seen: (id: string) => boolean,
+  /** Told the forward id of each message delivered to the session. */
+  delivered: (id: string) => void = () => undefined,
 ): Promise<{ delivered: number; last: string }> {
   if (session.subscriptions.size === 0) return { delivered: 0, last: after };
   const { plain, groups } = sessionRouter(session, access);
-  let delivered = 0;
+  let count = 0;
   let from = after === '-' ? '-' : `(${after}`;
   let last = after;
   const read = redis as unknown as { xrangeBuffer(...args: Array<string | number>): Promise<Array<[Buffer, Buffer[] | null]>> };
@@ -94,7 +96,8 @@ export async function deliverDeadInbox(
             continue;
           }
           const n = group === undefined ? plain.publish(message) : (groups.get(group)?.publish(message) ?? 0);
-          delivered += n;
+          if (n > 0 && mid !== '') delivered(mid);
+          count += n;
         }
       } catch {
         // An entry this member cannot read (another version): left in the stream.
@@ -104,8 +107,8 @@ export async function deliverDeadInbox(
     }
     if (entries.length < PAGE) break;
   }
-  stats.messagesDelivered += delivered;
-  return { delivered, last };
+  stats.messagesDelivered += count;
+  return { delivered: count, last };
 }
 
 /**

@@ -196,6 +196,12 @@ export class ClusterRouter implements Router {
    * (dead-inbox.ts, SeenForwards): only then is a received record's id read at all.
    */
   forwardIds: { readonly active: boolean; note(id: string): void } | undefined;
+  /**
+   * Delivers a QoS 1/2 forward received with forward id `id` (`deliver` does it): set by
+   * ClusterSessions, which keeps it from sessions that have that message already (taken
+   * from a dead node's inbox, or passed on at a handover, before this copy came).
+   */
+  forwardFilter: ((id: string, deliver: () => number) => number) | undefined;
   private readonly run = `${randomBytes(6).toString('base64url')}.`;
   private forwardSeq = 0;
   /** The forward id of the QoS 1/2 message being routed, made when first needed. */
@@ -738,7 +744,14 @@ export class ClusterRouter implements Router {
           if (this.forwardIds?.active === true) this.forwardIds.note(key);
           if (this.ghosts.size > 0) this.toGhosts(message, key);
         }
-        const n = kind === TO_GROUP ? (this.shared.get(key)?.publish(message) ?? 0) : this.deliverLocally(message, key === '' ? undefined : key);
+        const n =
+          kind === TO_GROUP
+            ? (this.shared.get(key)?.publish(message) ?? 0)
+            : key === ''
+              ? this.deliverLocally(message, undefined)
+              : this.forwardFilter !== undefined
+                ? this.forwardFilter(key, () => this.deliverLocally(message, key))
+                : this.deliverLocally(message, key);
         if (n === 0) this.stats.undeliverable++;
         delivered += n;
       }

@@ -234,6 +234,29 @@ export class ClusterSessions {
     this.seen.note(`${clientId}\n${id}`);
   }
 
+  /**
+   * The router's forwardFilter: a QoS 1/2 forward that reached some session that moved here
+   * lately by another way first (a dead node's inbox, a copy passed on at a handover; both
+   * note "<client id>\n<forward id>") is delivered to every matching session but those.
+   * Without it, a message a sender routed both to a dead node and here, read for a session
+   * from the dead node's inbox before it came through this node's own, reached that session
+   * twice (a QoS 2 duplicate, the real cluster's crash test).
+   */
+  readonly copies = (id: string, deliver: () => number): number => {
+    let holders: Set<string> | undefined;
+    for (const clientId of this.stays.keys()) if (this.seen.at(`${clientId}\n${id}`) > 0) (holders ??= new Set()).add(clientId);
+    if (holders === undefined) return deliver();
+    const hooks = this.broker.hooks;
+    const check = hooks.deliveryCheck;
+    const has = holders;
+    hooks.deliveryCheck = (target, message) => !has.has(target.id) && (check === undefined || check(target, message));
+    try {
+      return deliver();
+    } finally {
+      hooks.deliveryCheck = check;
+    }
+  };
+
   /** Whether the message with forward id `id` reached `clientId`'s session on this node already. */
   private deliveredHere(clientId: string, id: string): boolean {
     // Delivered by this node's last run (it restarted since): recorded with the delivery.
@@ -394,7 +417,10 @@ export class ClusterSessions {
     const inbox = this.store.keys.inbox(dead);
     const stats = this.inboxStats;
     const [entries, skipped] = [stats.entriesRead, stats.duplicatesSkipped];
-    const { delivered, last } = await deliverDeadInbox(this.redis, inbox, session, this.broker.hooks, stats, after, (id) => this.seen.since(id, mark));
+    // What it delivers is noted for the session: a copy of it coming through this node's own
+    // inbox afterwards is kept from it (copies()).
+    const note = (id: string): void => this.seen.note(`${clientId}\n${id}`);
+    const { delivered, last } = await deliverDeadInbox(this.redis, inbox, session, this.broker.hooks, stats, after, (id) => this.seen.since(id, mark), note);
     this.broker.log.debug(
       { clientId, node: dead, read: after === '-' ? 'first' : 'again', entries: stats.entriesRead - entries, delivered, skipped: stats.duplicatesSkipped - skipped, last },
       "cluster sessions: a dead node's inbox delivered to a session that left it",
@@ -694,6 +720,7 @@ export function attachClusterSessions(broker: Broker, options: ClusterSessionsOp
   if (node !== undefined) {
     cs.beforeRelease = (ms) => node.inboxCaughtUp(ms);
     node.router.forwardIds = cs.seen;
+    node.router.forwardFilter = cs.copies;
     cs.router = node.router;
     broker.persistence!.onDeliveryAdded = cs.delivered;
     store.forwardsWindow = 4 * node.options.nodeTimeout;

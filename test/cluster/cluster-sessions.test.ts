@@ -339,4 +339,38 @@ describe('cluster sessions', () => {
     await b.store.flush();
     await until("A's messages to be deleted", async () => (await messagesOfA()) === 0 && (await c.admin.exists(c.keys.runs('A'))) === 0, 5000);
   });
+
+  test('a forward that reached a session moved here by another way first (a dead node\'s inbox) is not delivered to it again when it comes through this node\'s own inbox', async (t) => {
+    const c = await cluster(t);
+    if (c === undefined) return;
+    const a = await c.node('A');
+    const b = await c.node('B');
+    // 'moved' has its session on A; A dies; it reconnects to B, which takes it from dead A.
+    const first = await c.raw(a, { clientId: 'moved', clean: false, properties: HOUR });
+    first.send({ type: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: 'twice/#', qos: 2 }] });
+    await first.expect('suback');
+    first.destroy();
+    await a.broker.broker.durable();
+    await a.stopHeartbeat();
+    await a.sessions.stop();
+    a.store.redis.disconnect();
+    const moved = await c.raw(b, { clientId: 'moved', clean: false, properties: HOUR });
+    const other = await c.raw(b, { clientId: 'other', clean: false, properties: HOUR });
+    other.send({ type: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: 'twice/#', qos: 2 }] });
+    await other.expect('suback');
+
+    // Forward 'f1' reached 'moved' from A's inbox (what deliverDeadInbox notes), then the same
+    // message comes through B's own inbox (what the router hands to forwardFilter): 'other'
+    // gets it, 'moved' does not get it again. Forward 'f2' reached nobody before: both get it.
+    b.sessions.seen.note('moved\nf1');
+    const deliver = (text: string) => () => b.broker.broker.publish({ topic: 'twice/1', payload: Buffer.from(text), qos: 2, retain: false });
+    assert.equal(b.sessions.copies('f1', deliver('f1')), 1);
+    assert.equal(b.sessions.copies('f2', deliver('f2')), 2);
+    assert.equal(text(await other.expect('publish')), 'f1');
+    assert.equal(text(await other.expect('publish')), 'f2');
+    assert.equal(text(await moved.expect('publish')), 'f2');
+    assert.equal(await moved.next(300).catch(() => undefined), undefined, 'nothing more for moved');
+    // The broker's own delivery check is back once the forward is delivered.
+    assert.equal(b.broker.broker.hooks.deliveryCheck, undefined);
+  });
 });
