@@ -231,7 +231,7 @@ export class ClusterSessions {
     const n = router === undefined ? deliverTo(session, message, this.broker.hooks) : router.delivering(id, () => deliverTo(session, message, this.broker.hooks));
     if (n > 0) this.handoverStats.delivered++;
     // The same message passed on along another way is a copy now.
-    this.seen.note(`${clientId}\n${id}`);
+    this.noteCopy(clientId, id);
   }
 
   /**
@@ -243,6 +243,8 @@ export class ClusterSessions {
    * twice (a QoS 2 duplicate, the real cluster's crash test).
    */
   readonly copies = (id: string, deliver: () => number): number => {
+    // Most forwards reached no session another way: one look, not one per session moved here.
+    if (this.seen.at(`\n${id}`) === 0) return deliver();
     let holders: Set<string> | undefined;
     for (const clientId of this.stays.keys()) if (this.seen.at(`${clientId}\n${id}`) > 0) (holders ??= new Set()).add(clientId);
     if (holders === undefined) return deliver();
@@ -256,6 +258,12 @@ export class ClusterSessions {
       hooks.deliveryCheck = check;
     }
   };
+
+  /** The message with forward id `id` reached `clientId`'s session here by another way than this node's router. */
+  noteCopy(clientId: string, id: string): void {
+    this.seen.note(`${clientId}\n${id}`);
+    this.seen.note(`\n${id}`);
+  }
 
   /** Whether the message with forward id `id` reached `clientId`'s session on this node already. */
   private deliveredHere(clientId: string, id: string): boolean {
@@ -419,8 +427,7 @@ export class ClusterSessions {
     const [entries, skipped] = [stats.entriesRead, stats.duplicatesSkipped];
     // What it delivers is noted for the session: a copy of it coming through this node's own
     // inbox afterwards is kept from it (copies()).
-    const note = (id: string): void => this.seen.note(`${clientId}\n${id}`);
-    const { delivered, last } = await deliverDeadInbox(this.redis, inbox, session, this.broker.hooks, stats, after, (id) => this.seen.since(id, mark), note);
+    const { delivered, last } = await deliverDeadInbox(this.redis, inbox, session, this.broker.hooks, stats, after, (id) => this.seen.since(id, mark), (id) => this.noteCopy(clientId, id));
     this.broker.log.debug(
       { clientId, node: dead, read: after === '-' ? 'first' : 'again', entries: stats.entriesRead - entries, delivered, skipped: stats.duplicatesSkipped - skipped, last },
       "cluster sessions: a dead node's inbox delivered to a session that left it",

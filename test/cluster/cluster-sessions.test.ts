@@ -362,7 +362,7 @@ describe('cluster sessions', () => {
     // Forward 'f1' reached 'moved' from A's inbox (what deliverDeadInbox notes), then the same
     // message comes through B's own inbox (what the router hands to forwardFilter): 'other'
     // gets it, 'moved' does not get it again. Forward 'f2' reached nobody before: both get it.
-    b.sessions.seen.note('moved\nf1');
+    b.sessions.noteCopy('moved', 'f1');
     const deliver = (text: string) => () => b.broker.broker.publish({ topic: 'twice/1', payload: Buffer.from(text), qos: 2, retain: false });
     assert.equal(b.sessions.copies('f1', deliver('f1')), 1);
     assert.equal(b.sessions.copies('f2', deliver('f2')), 2);
