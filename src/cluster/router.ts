@@ -197,11 +197,12 @@ export class ClusterRouter implements Router {
    */
   forwardIds: { readonly active: boolean; note(id: string): void } | undefined;
   /**
-   * Delivers a QoS 1/2 forward received with forward id `id` (`deliver` does it): set by
-   * ClusterSessions, which keeps it from sessions that have that message already (taken
-   * from a dead node's inbox, or passed on at a handover, before this copy came).
+   * Set by ClusterSessions: `copied(id)` says whether the QoS 1/2 forward with that id
+   * reached some session here another way first (a dead node's inbox, a copy passed on at a
+   * handover); only then does `deliver` run the delivery (`deliver` does it), keeping the
+   * forward from those sessions. Most forwards take the plain path, with no closure.
    */
-  forwardFilter: ((id: string, deliver: () => number) => number) | undefined;
+  forwardFilter: { copied(id: string): boolean; deliver(id: string, deliver: () => number): number } | undefined;
   private readonly run = `${randomBytes(6).toString('base64url')}.`;
   private forwardSeq = 0;
   /** The forward id of the QoS 1/2 message being routed, made when first needed. */
@@ -749,8 +750,8 @@ export class ClusterRouter implements Router {
             ? (this.shared.get(key)?.publish(message) ?? 0)
             : key === ''
               ? this.deliverLocally(message, undefined)
-              : this.forwardFilter !== undefined
-                ? this.forwardFilter(key, () => this.deliverLocally(message, key))
+              : this.forwardFilter?.copied(key) === true
+                ? this.forwardFilter.deliver(key, () => this.deliverLocally(message, key))
                 : this.deliverLocally(message, key);
         if (n === 0) this.stats.undeliverable++;
         delivered += n;

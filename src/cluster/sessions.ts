@@ -242,21 +242,23 @@ export class ClusterSessions {
    * from the dead node's inbox before it came through this node's own, reached that session
    * twice (a QoS 2 duplicate, the real cluster's crash test).
    */
-  readonly copies = (id: string, deliver: () => number): number => {
-    // Most forwards reached no session another way: one look, not one per session moved here.
-    if (this.seen.at(`\n${id}`) === 0) return deliver();
-    let holders: Set<string> | undefined;
-    for (const clientId of this.stays.keys()) if (this.seen.at(`${clientId}\n${id}`) > 0) (holders ??= new Set()).add(clientId);
-    if (holders === undefined) return deliver();
-    const hooks = this.broker.hooks;
-    const check = hooks.deliveryCheck;
-    const has = holders;
-    hooks.deliveryCheck = (target, message) => !has.has(target.id) && (check === undefined || check(target, message));
-    try {
-      return deliver();
-    } finally {
-      hooks.deliveryCheck = check;
-    }
+  readonly copies = {
+    /** Whether the forward `id` reached some session here another way (one look). */
+    copied: (id: string): boolean => this.seen.at(`\n${id}`) > 0,
+    deliver: (id: string, deliver: () => number): number => {
+      let holders: Set<string> | undefined;
+      for (const clientId of this.stays.keys()) if (this.seen.at(`${clientId}\n${id}`) > 0) (holders ??= new Set()).add(clientId);
+      if (holders === undefined) return deliver();
+      const hooks = this.broker.hooks;
+      const check = hooks.deliveryCheck;
+      const has = holders;
+      hooks.deliveryCheck = (target, message) => !has.has(target.id) && (check === undefined || check(target, message));
+      try {
+        return deliver();
+      } finally {
+        hooks.deliveryCheck = check;
+      }
+    },
   };
 
   /** The message with forward id `id` reached `clientId`'s session here by another way than this node's router. */
@@ -426,7 +428,7 @@ export class ClusterSessions {
     const stats = this.inboxStats;
     const [entries, skipped] = [stats.entriesRead, stats.duplicatesSkipped];
     // What it delivers is noted for the session: a copy of it coming through this node's own
-    // inbox afterwards is kept from it (copies()).
+    // inbox afterwards is kept from it (copies).
     const { delivered, last } = await deliverDeadInbox(this.redis, inbox, session, this.broker.hooks, stats, after, (id) => this.seen.since(id, mark), (id) => this.noteCopy(clientId, id));
     this.broker.log.debug(
       { clientId, node: dead, read: after === '-' ? 'first' : 'again', entries: stats.entriesRead - entries, delivered, skipped: stats.duplicatesSkipped - skipped, last },
